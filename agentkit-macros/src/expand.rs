@@ -1,0 +1,127 @@
+//! Writing the `Agent` and `Step` impls.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{Item, Type};
+
+use crate::attr::parse_pairs;
+use crate::errors::Errors;
+use crate::model::AgentModel;
+use crate::validate;
+
+/// The whole macro: parse, model, validate, expand. Never panics; on bad input
+/// it emits the struct, the errors, and a fallback impl so that the user sees
+/// their mistakes and not a cascade of follow-on errors.
+pub fn agent(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let item = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Struct(s)) => s,
+        Ok(other) => {
+            errors.spanned(
+                item_keyword(&other),
+                "#[agent] goes on a struct, e.g. `struct Score;`",
+            );
+            let compile_errors = errors.to_compile_errors();
+            return quote! { #other #compile_errors };
+        }
+        Err(e) => return e.to_compile_error(),
+    };
+    let pairs = parse_pairs(args, &mut errors);
+    let model = AgentModel::from_pairs(item, pairs, &mut errors);
+    validate::check(&model, &mut errors);
+    let impls = impls(&model, errors.is_empty());
+    let item = &model.item;
+    let compile_errors = errors.to_compile_errors();
+    quote! {
+        #item
+        #compile_errors
+        #impls
+    }
+}
+
+fn item_keyword(item: &Item) -> TokenStream {
+    match item {
+        Item::Enum(e) => e.enum_token.to_token_stream(),
+        Item::Union(u) => u.union_token.to_token_stream(),
+        Item::Fn(f) => f.sig.fn_token.to_token_stream(),
+        other => other.to_token_stream(),
+    }
+}
+
+/// The impls; with `valid == false` a fallback that keeps whatever types were
+/// given (so their own errors still show) and nothing else.
+fn impls(m: &AgentModel, valid: bool) -> TokenStream {
+    let krate = m
+        .krate
+        .as_ref()
+        .map(ToTokens::to_token_stream)
+        .unwrap_or_else(|| quote!(::agentkit));
+    let private = quote!(#krate::__private);
+    let ident = &m.item.ident;
+    let (impl_generics, ty_generics, where_clause) = m.item.generics.split_for_impl();
+    let unit: Type = syn::parse_quote!(());
+    let input = m.input.as_ref().unwrap_or(&unit);
+    let output = m.output.as_ref().unwrap_or(&unit);
+    // Spanned at the user's types, so an unsatisfied `Serialize` or
+    // `JsonSchema` bound is reported where the type was named.
+    let input_decl = quote_spanned!(input.span()=> type Input = #input;);
+    let output_decl = quote_spanned!(output.span()=> type Output = #output;);
+    let name = ident.to_string();
+    let model_alias = m.model.as_ref().map(|s| s.value()).unwrap_or_default();
+    let instructions = m.prompt.as_ref().map_or_else(|| m.doc.clone(), |p| p.value());
+    let sampling = if valid {
+        let mut fields = Vec::new();
+        if let Some(t) = &m.temperature {
+            let v = t.value as f32;
+            fields.push(quote!(temperature: #v,));
+        }
+        if let Some(p) = &m.top_p {
+            let v = p.value as f32;
+            fields.push(quote!(top_p: ::core::option::Option::Some(#v),));
+        }
+        if let Some(k) = &m.top_k {
+            let v = k.value as u32;
+            fields.push(quote!(top_k: ::core::option::Option::Some(#v),));
+        }
+        if let Some(n) = &m.max_tokens {
+            let v = n.value as u32;
+            fields.push(quote!(max_tokens: #v,));
+        }
+        if let Some(s) = &m.seed {
+            let v = s.value as u32;
+            fields.push(quote!(seed: #v,));
+        }
+        quote!(#private::Sampling { #(#fields)* ..#private::Sampling::DEFAULT })
+    } else {
+        quote!(#private::Sampling::DEFAULT)
+    };
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics #private::Agent for #ident #ty_generics #where_clause {
+                #input_decl
+                #output_decl
+                const NAME: &'static str = #name;
+                const MODEL: &'static str = #model_alias;
+                const INSTRUCTIONS: &'static str = #instructions;
+                const SAMPLING: #private::Sampling = #sampling;
+            }
+
+            #[automatically_derived]
+            impl #impl_generics #private::Step<#input> for #ident #ty_generics #where_clause {
+                type Output = #output;
+
+                fn run(
+                    &self,
+                    runtime: &#private::Runtime,
+                    input: #input,
+                ) -> impl #private::Future<
+                    Output = #private::Result<#output, #private::Error>,
+                > + ::core::marker::Send {
+                    #private::run_agent(self, runtime, input)
+                }
+            }
+        };
+    }
+}

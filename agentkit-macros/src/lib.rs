@@ -1,0 +1,23 @@
+//! The `#[agent]` attribute macro. Use it through the `agentkit` crate, which
+//! re-exports it and documents it in full.
+//!
+//! The macro runs in four stages, each in its own module: [`attr`] parses the
+//! attribute's `key = value` pairs, [`model`] turns them and the struct into a
+//! typed description of the agent, [`validate`] checks it (collecting every
+//! problem), and [`expand`] writes the `Agent` and `Step` impls.
+
+mod attr;
+mod errors;
+mod expand;
+mod model;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Declares a struct to be an agent: a typed, single-purpose model call.
+///
+/// See the `agentkit` crate for the keys and an example.
+#[proc_macro_attribute]
+pub fn agent(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::agent(args.into(), item.into()).into()
+}

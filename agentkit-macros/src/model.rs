@@ -1,0 +1,266 @@
+//! The agent as the macro understands it: typed values, each keeping the
+//! tokens it came from so errors can point at them.
+
+use proc_macro2::TokenStream;
+use syn::{Expr, ExprLit, ExprUnary, ItemStruct, Lit, LitStr, Path, Type, UnOp};
+
+use crate::attr::RawPair;
+use crate::errors::Errors;
+
+/// Every key `#[agent]` accepts.
+pub const KEYS: &[&str] = &[
+    "model",
+    "input",
+    "output",
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_tokens",
+    "seed",
+    "prompt",
+    "crate",
+];
+
+/// A number from the attribute with the tokens it was written as.
+pub struct Number<T> {
+    pub value: T,
+    pub tokens: TokenStream,
+}
+
+/// The agent: the struct plus everything the attribute said.
+pub struct AgentModel {
+    pub item: ItemStruct,
+    pub model: Option<LitStr>,
+    pub input: Option<Type>,
+    pub output: Option<Type>,
+    pub temperature: Option<Number<f64>>,
+    pub top_p: Option<Number<f64>>,
+    pub top_k: Option<Number<u64>>,
+    pub max_tokens: Option<Number<u64>>,
+    pub seed: Option<Number<u64>>,
+    pub prompt: Option<LitStr>,
+    pub krate: Option<Path>,
+    /// The struct's doc comment, joined into one string.
+    pub doc: String,
+}
+
+impl AgentModel {
+    /// Interprets the raw pairs for `item`, recording every bad key or value.
+    pub fn from_pairs(item: ItemStruct, pairs: Vec<RawPair>, errors: &mut Errors) -> AgentModel {
+        let doc = doc_comment(&item);
+        let mut m = AgentModel {
+            item,
+            model: None,
+            input: None,
+            output: None,
+            temperature: None,
+            top_p: None,
+            top_k: None,
+            max_tokens: None,
+            seed: None,
+            prompt: None,
+            krate: None,
+            doc,
+        };
+        let mut seen: Vec<String> = Vec::new();
+        for pair in pairs {
+            let key = pair.key.to_string();
+            if !KEYS.contains(&key.as_str()) {
+                errors.spanned(&pair.key, unknown_key_message(&key));
+                continue;
+            }
+            if seen.contains(&key) {
+                errors.spanned(
+                    &pair.key,
+                    format!("duplicate agent attribute `{key}`: give it once"),
+                );
+                continue;
+            }
+            seen.push(key.clone());
+            if pair.value.is_empty() {
+                errors.at(pair.eq_span, format!("`{key}` needs a value after `=`"));
+                continue;
+            }
+            match key.as_str() {
+                "model" => m.model = string(&key, pair.value, errors),
+                "prompt" => m.prompt = string(&key, pair.value, errors),
+                "input" => m.input = ty(&key, pair.value, errors),
+                "output" => m.output = ty(&key, pair.value, errors),
+                "crate" => match syn::parse2::<Path>(pair.value.clone()) {
+                    Ok(p) => m.krate = Some(p),
+                    Err(_) => errors.spanned(
+                        &pair.value,
+                        "`crate` takes a path to the agentkit crate, e.g. `crate = my_crate::agentkit`",
+                    ),
+                },
+                "temperature" => m.temperature = float(&key, pair.value, errors),
+                "top_p" => m.top_p = float(&key, pair.value, errors),
+                "top_k" => m.top_k = integer(&key, pair.value, errors),
+                "max_tokens" => m.max_tokens = integer(&key, pair.value, errors),
+                "seed" => m.seed = integer(&key, pair.value, errors),
+                _ => {}
+            }
+        }
+        m
+    }
+}
+
+fn unknown_key_message(key: &str) -> String {
+    let best = KEYS
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .min()
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3));
+    match best {
+        Some((_, k)) => format!("unknown agent attribute `{key}`; did you mean `{k}`?"),
+        None => format!(
+            "unknown agent attribute `{key}`; expected one of: {}",
+            KEYS.join(", ")
+        ),
+    }
+}
+
+/// Levenshtein distance, for did-you-mean suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn string(key: &str, value: TokenStream, errors: &mut Errors) -> Option<LitStr> {
+    match syn::parse2::<LitStr>(value.clone()) {
+        Ok(s) => Some(s),
+        Err(_) => {
+            errors.spanned(
+                value,
+                format!("`{key}` takes a string literal, e.g. `{key} = \"...\"`"),
+            );
+            None
+        }
+    }
+}
+
+fn ty(key: &str, value: TokenStream, errors: &mut Errors) -> Option<Type> {
+    match syn::parse2::<Type>(value.clone()) {
+        Ok(t) => Some(t),
+        Err(_) => {
+            errors.spanned(
+                value,
+                format!("`{key}` takes a type, e.g. `{key} = MyStruct`"),
+            );
+            None
+        }
+    }
+}
+
+/// A literal, possibly negated, as `(negative, literal)`.
+fn literal(value: &TokenStream) -> Option<(bool, Lit)> {
+    match syn::parse2::<Expr>(value.clone()).ok()? {
+        Expr::Lit(ExprLit { lit, .. }) => Some((false, lit)),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => match *expr {
+            Expr::Lit(ExprLit { lit, .. }) => Some((true, lit)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn float(key: &str, value: TokenStream, errors: &mut Errors) -> Option<Number<f64>> {
+    let parsed = match literal(&value) {
+        Some((neg, Lit::Float(f))) => f.base10_parse::<f64>().ok().map(|v| (neg, v)),
+        Some((neg, Lit::Int(i))) => i.base10_parse::<f64>().ok().map(|v| (neg, v)),
+        _ => None,
+    };
+    match parsed {
+        Some((neg, v)) => Some(Number {
+            value: if neg { -v } else { v },
+            tokens: value,
+        }),
+        None => {
+            errors.spanned(
+                value,
+                format!("`{key}` takes a number, e.g. `{key} = 0.5`"),
+            );
+            None
+        }
+    }
+}
+
+fn integer(key: &str, value: TokenStream, errors: &mut Errors) -> Option<Number<u64>> {
+    match literal(&value) {
+        Some((false, Lit::Int(i))) => match i.base10_parse::<u64>() {
+            Ok(v) if v <= u64::from(u32::MAX) => Some(Number { value: v, tokens: value }),
+            _ => {
+                errors.spanned(value, format!("`{key}` must fit in a u32"));
+                None
+            }
+        },
+        Some((true, Lit::Int(_))) => {
+            errors.spanned(value, format!("`{key}` cannot be negative"));
+            None
+        }
+        _ => {
+            errors.spanned(
+                value,
+                format!("`{key}` takes a whole number, e.g. `{key} = 64`"),
+            );
+            None
+        }
+    }
+}
+
+fn doc_comment(item: &ItemStruct) -> String {
+    let mut lines = Vec::new();
+    for attr in &item.attrs {
+        if !attr.path().is_ident("doc") {
+            continue;
+        }
+        if let syn::Meta::NameValue(nv) = &attr.meta {
+            if let Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) = &nv.value
+            {
+                let text = s.value();
+                lines.push(text.strip_prefix(' ').unwrap_or(&text).to_string());
+            }
+        }
+    }
+    lines.join("\n").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_nearest_key() {
+        assert_eq!(
+            unknown_key_message("temprature"),
+            "unknown agent attribute `temprature`; did you mean `temperature`?"
+        );
+        assert_eq!(
+            unknown_key_message("max_token"),
+            "unknown agent attribute `max_token`; did you mean `max_tokens`?"
+        );
+        assert!(unknown_key_message("colour").contains("expected one of"));
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("seed", "seed"), 0);
+    }
+}

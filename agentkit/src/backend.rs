@@ -1,0 +1,54 @@
+//! The `Backend` trait: what runs a rendered prompt on a model.
+
+use std::path::PathBuf;
+
+use crate::{Error, Prompt, Sampling};
+
+/// A model as the runtime knows it: its alias and where its weights are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelSpec {
+    /// The alias agents name, e.g. `"smollm2-135m"`.
+    pub alias: String,
+    /// The GGUF file that holds the weights.
+    pub path: PathBuf,
+    /// What to tell a user whose file is missing (e.g. the command that fetches it).
+    pub fetch_hint: Option<String>,
+}
+
+/// One generation request, everything a backend needs to answer it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The agent being run, for errors and traces.
+    pub agent: &'static str,
+    /// The model to run it on.
+    pub model: ModelSpec,
+    /// The chat messages to send.
+    pub prompt: Prompt,
+    /// The JSON schema the output must match; a constraining backend turns it
+    /// into a decoding grammar.
+    pub schema: serde_json::Value,
+    /// Sampling settings from the agent.
+    pub sampling: Sampling,
+}
+
+/// What a backend produced for a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The generated text (JSON for a constraining backend).
+    pub text: String,
+    /// Tokens in the prompt as the model saw it.
+    pub prompt_tokens: usize,
+    /// Tokens generated.
+    pub generated_tokens: usize,
+}
+
+/// Runs prompts on models. Implemented by the llama.cpp backend in
+/// `agentkit-backends` and by [`ScriptedBackend`](crate::testing::ScriptedBackend).
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Generate the output for one request.
+    ///
+    /// A backend that can constrain decoding must never return text that
+    /// escapes `request.schema`; one that cannot must say so in its docs.
+    async fn generate(&self, request: Request) -> Result<Completion, Error>;
+}

@@ -1,0 +1,147 @@
+//! The one error type of agentkit.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while running an agent or a chain.
+///
+/// Each variant says what went wrong and what to do about it. Variants that
+/// concern one agent name it, so a failure deep in a chain points at its step.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The agent names a model alias that the runtime does not know.
+    #[error(
+        "agent `{agent}` uses model `{alias}`, which is not registered; known models: {known}. \
+         Register it with `Runtime::builder().model(\"{alias}\", \"path/to/model.gguf\")`"
+    )]
+    UnknownModel {
+        /// The agent that asked for the model.
+        agent: String,
+        /// The alias it asked for.
+        alias: String,
+        /// The aliases the runtime knows, comma separated.
+        known: String,
+    },
+
+    /// The model alias is registered, but its file is not on disk.
+    #[error("model `{alias}` not found at `{}`; {fix}", path.display())]
+    ModelNotFound {
+        /// The alias of the model.
+        alias: String,
+        /// Where the file was looked for.
+        path: PathBuf,
+        /// What to do: the command that fetches it, or how to register another path.
+        fix: String,
+    },
+
+    /// The model file exists but could not be loaded.
+    #[error("could not load model `{alias}` from `{}`: {reason}; check that it is a complete GGUF file (re-fetch it if it was cut short)", path.display())]
+    ModelLoad {
+        /// The alias of the model.
+        alias: String,
+        /// The file that failed to load.
+        path: PathBuf,
+        /// What the loader said.
+        reason: String,
+    },
+
+    /// The runtime has no backend to run agents with.
+    #[error("the runtime has no backend; add one with `Runtime::builder().backend(...)`")]
+    NoBackend,
+
+    /// The agent's input could not be turned into JSON for the prompt.
+    #[error("the input of agent `{agent}` could not be serialized: {source}")]
+    Input {
+        /// The agent whose input failed.
+        agent: String,
+        /// The serializer's error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The output type's JSON schema cannot be enforced by the decoding grammar.
+    #[error("the output schema of agent `{agent}` cannot be turned into a decoding grammar at {location}: {reason}; simplify the output type (see the book's \"Types, schemas and grammars\" chapter)")]
+    UnsupportedSchema {
+        /// The agent whose output type failed.
+        agent: String,
+        /// Where in the schema: a JSON pointer or the keyword.
+        location: String,
+        /// What the grammar engine said.
+        reason: String,
+    },
+
+    /// The model's text did not parse into the agent's output type.
+    #[error("the output of agent `{agent}` did not parse as `{output_type}`: {reason}; raw output: {raw:?}")]
+    Parse {
+        /// The agent that produced the text.
+        agent: String,
+        /// The Rust type it should have parsed into.
+        output_type: String,
+        /// What the parser said.
+        reason: String,
+        /// The text the model produced, unchanged.
+        raw: String,
+    },
+
+    /// The output was valid JSON but broke the output schema.
+    #[error("the output of agent `{agent}` does not match its schema: {reason}; raw output: {raw:?}")]
+    SchemaMismatch {
+        /// The agent that produced the text.
+        agent: String,
+        /// Which part of the schema was broken.
+        reason: String,
+        /// The text that broke it.
+        raw: String,
+    },
+
+    /// The prompt and the token budget do not fit in the model's context.
+    #[error("agent `{agent}`: the prompt is {prompt_tokens} tokens and max_tokens is {max_tokens}, but the context of model `{model}` holds {context} tokens; shorten the input, lower `max_tokens`, or raise the context size")]
+    ContextOverflow {
+        /// The agent being run.
+        agent: String,
+        /// The model alias.
+        model: String,
+        /// Tokens in the rendered prompt.
+        prompt_tokens: usize,
+        /// The agent's generation budget.
+        max_tokens: u32,
+        /// The context size of the model.
+        context: usize,
+    },
+
+    /// Generation hit `max_tokens` before the output was complete.
+    #[error("agent `{agent}` hit max_tokens = {max_tokens} before its output was complete; raise `max_tokens` or bound the output's strings and arrays; partial output: {partial:?}")]
+    Truncated {
+        /// The agent being run.
+        agent: String,
+        /// The budget it hit.
+        max_tokens: u32,
+        /// The text generated before the cut.
+        partial: String,
+    },
+
+    /// The model's chat template is missing or could not be applied.
+    #[error("model `{model}`: {reason}; give a template with `LlamaConfig::chat_template` or use a GGUF that carries one")]
+    ChatTemplate {
+        /// The model alias.
+        model: String,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// A scripted backend ran out of canned replies for an agent.
+    #[error("the scripted backend has no reply left for agent `{agent}`; add one with `.reply(\"{agent}\", ...)`")]
+    ScriptExhausted {
+        /// The agent that asked.
+        agent: String,
+    },
+
+    /// Any other failure inside a backend.
+    #[error("backend error in agent `{agent}`: {reason}")]
+    Backend {
+        /// The agent being run.
+        agent: String,
+        /// What went wrong.
+        reason: String,
+    },
+}

@@ -1,0 +1,46 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod agent;
+mod backend;
+mod chain;
+mod error;
+mod prompt;
+mod runtime;
+mod sampling;
+mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use agent::Agent;
+pub use agentkit_macros::agent;
+pub use backend::{Backend, Completion, ModelSpec, Request};
+pub use chain::{Map, Step, StepExt, Then};
+pub use error::Error;
+pub use prompt::{describe_schema, Message, Prompt, Role};
+pub use runtime::{
+    models_dir, run_agent, Runtime, RuntimeBuilder, DEFAULT_MODEL, DEFAULT_MODEL_FILE,
+    FETCH_COMMAND,
+};
+pub use sampling::Sampling;
+pub use schema::{output_schema, parse_output};
+
+/// Re-exports for serde, schemars and JSON, so agents need no extra dependencies.
+pub use schemars;
+pub use serde;
+pub use serde_json;
+
+/// Everything an agent definition and a pipeline need, in one import.
+pub mod prelude {
+    pub use crate::{agent, Agent, Error, Runtime, Step, StepExt};
+    pub use schemars::JsonSchema;
+    pub use serde::{Deserialize, Serialize};
+}
+
+/// Paths used by code that `#[agent]` generates. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::{run_agent, Agent, Error, Runtime, Sampling, Step};
+    pub use core::future::Future;
+    pub use core::result::Result;
+}
