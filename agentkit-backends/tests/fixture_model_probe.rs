@@ -55,6 +55,11 @@ fn fixture_model_loads_and_decodes_json_under_grammar() -> TestResult {
     fixture::write_fixture_model(&path2, 42)?;
     assert_eq!(std::fs::read(&path)?, std::fs::read(&path2)?);
 
+    // llama.cpp logs straight to stderr, which the test harness cannot
+    // capture; route its log into `tracing` (no subscriber here, so it is
+    // dropped). Pass `true` to `with_logs_enabled` and install a subscriber
+    // to see the loader's output when debugging the fixture.
+    llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default().with_logs_enabled(false));
     let backend = LlamaBackend::init()?;
     let t = Instant::now();
     let model = LlamaModel::load_from_file(&backend, &path, &LlamaModelParams::default())?;
@@ -82,7 +87,10 @@ fn fixture_model_loads_and_decodes_json_under_grammar() -> TestResult {
     assert_eq!(vocab.eos().0, fixture::FIXTURE_IM_END_ID as i32);
     assert!(vocab.is_eog(vocab.eos()));
     assert!(!vocab.should_add_bos());
-    assert_eq!(model.meta_val_str("general.name")?, fixture::FIXTURE_MODEL_NAME);
+    assert_eq!(
+        model.meta_val_str("general.name")?,
+        fixture::FIXTURE_MODEL_NAME
+    );
 
     // Chat template from the GGUF, rendered by llama.cpp.
     let template = model.chat_template(None)?;
@@ -100,8 +108,15 @@ fn fixture_model_loads_and_decodes_json_under_grammar() -> TestResult {
 
     // Tokenize with special-token parsing; the text round-trips exactly.
     let tokens = vocab.tokenize(prompt.as_bytes(), false, true);
-    println!("prompt tokens ({}): {:?}", tokens.len(), tokens.iter().map(|t| t.0).collect::<Vec<_>>());
-    assert_eq!(tokens.first().map(|t| t.0), Some(fixture::FIXTURE_IM_START_ID as i32));
+    println!(
+        "prompt tokens ({}): {:?}",
+        tokens.len(),
+        tokens.iter().map(|t| t.0).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        tokens.first().map(|t| t.0),
+        Some(fixture::FIXTURE_IM_START_ID as i32)
+    );
     let mut round_trip = Vec::new();
     for token in &tokens {
         round_trip.extend(vocab.token_to_piece(*token, true, None));
@@ -176,12 +191,18 @@ fn fixture_model_loads_and_decodes_json_under_grammar() -> TestResult {
             generated.len(),
             t.elapsed()
         );
-        assert!(stopped, "generation did not reach an end-of-generation token");
+        assert!(
+            stopped,
+            "generation did not reach an end-of-generation token"
+        );
         let value: serde_json::Value = serde_json::from_str(&text)?;
         let object = value.as_object().ok_or("not an object")?;
         assert_eq!(object.len(), 2);
         assert!(object.get("a").is_some_and(serde_json::Value::is_i64));
-        let b = object.get("b").and_then(serde_json::Value::as_str).ok_or("b is not a string")?;
+        let b = object
+            .get("b")
+            .and_then(serde_json::Value::as_str)
+            .ok_or("b is not a string")?;
         assert!(b.chars().count() <= 8);
         outputs.push(text);
     }

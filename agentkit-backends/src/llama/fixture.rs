@@ -1,8 +1,8 @@
 //! A tiny, random-weight GGUF model for tests.
 //!
 //! [`write_fixture_model`] writes a complete, self-describing GGUF v3 file
-//! (architecture `llama`, f32 weights, SentencePiece-style `llama` tokenizer
-//! with byte fallback, ChatML chat template) that llama.cpp loads and runs in
+//! (architecture `llama`, f32 weights, `SentencePiece`-style `llama` tokenizer
+//! with byte fallback, `ChatML` chat template) that llama.cpp loads and runs in
 //! milliseconds. Its output is meaningless, but it is *varied* and fully
 //! deterministic for a given seed, which is exactly what tests of
 //! grammar-constrained decoding need: every token the model picks must be
@@ -29,11 +29,11 @@ use std::path::Path;
 /// `general.name` of the fixture model, so tests can recognise it in logs.
 pub const FIXTURE_MODEL_NAME: &str = "agentkit-fixture";
 
-/// ChatML Jinja template stored under `tokenizer.chat_template`.
+/// `ChatML` Jinja template stored under `tokenizer.chat_template`.
 ///
 /// It wraps every message as `<|im_start|>{role}\n{content}<|im_end|>\n` and,
 /// with `add_generation_prompt`, appends `<|im_start|>assistant\n`. llama.cpp's
-/// built-in template matcher recognises it as ChatML (it contains
+/// built-in template matcher recognises it as `ChatML` (it contains
 /// `<|im_start|>`), so `llama_chat_apply_template` works without a Jinja
 /// engine, and Jinja-based renderers get the same text.
 pub const FIXTURE_CHAT_TEMPLATE: &str = r"{%- for message in messages -%}{{- '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' -}}{%- endfor -%}{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\n' -}}{%- endif -%}";
@@ -70,17 +70,17 @@ pub const FIXTURE_EOS_TEXT_ID: u32 = 2;
 /// Token id of the first byte token `<0x00>`; byte `b` is token
 /// `FIXTURE_BYTE_BASE_ID + b`, so every byte sequence is expressible.
 pub const FIXTURE_BYTE_BASE_ID: u32 = 3;
-/// Token id of `<|im_start|>` (control token opening a ChatML turn).
+/// Token id of `<|im_start|>` (control token opening a `ChatML` turn).
 pub const FIXTURE_IM_START_ID: u32 = FIXTURE_BYTE_BASE_ID + 256;
 /// Token id of `<|im_end|>`: the model's EOS and EOT token, so generation of
-/// a ChatML assistant turn stops on it.
+/// a `ChatML` assistant turn stops on it.
 pub const FIXTURE_IM_END_ID: u32 = FIXTURE_IM_START_ID + 1;
 
 /// Multi-character "normal" tokens, best (highest score) first.
 ///
-/// The SentencePiece merge algorithm in llama.cpp only forms a token out of
+/// The `SentencePiece` merge algorithm in llama.cpp only forms a token out of
 /// two adjacent pieces that are themselves tokens, so every word below comes
-/// with a chain of prefixes that leads to it. `▁` (U+2581) is SentencePiece's
+/// with a chain of prefixes that leads to it. `▁` (U+2581) is `SentencePiece`'s
 /// escaped space.
 const MULTI_CHAR_TOKENS: &[&str] = &[
     "\":\"", "\":", "\",", "\"}", "{\"", ",\"", "▁\"", "▁▁", "true", "tru", "tr", "false", "fals",
@@ -88,12 +88,13 @@ const MULTI_CHAR_TOKENS: &[&str] = &[
     "ans", "an", "tool", "too", "to", "args", "arg", "ar", "ok", "00", "10", "12", "123",
 ];
 
-/// Total number of tokens in the fixture vocabulary (`llama.vocab_size`):
-/// `<unk>`, `<s>`, `</s>`, 256 byte tokens, `<|im_start|>`, `<|im_end|>`,
+/// Total number of tokens in the fixture vocabulary (`llama.vocab_size`).
+///
+/// They are `<unk>`, `<s>`, `</s>`, 256 byte tokens, `<|im_start|>`, `<|im_end|>`,
 /// `▁`, the 94 printable ASCII characters `!`..`~`, and the multi-character
 /// tokens.
-pub const FIXTURE_VOCAB_SIZE: u32 =
-    FIXTURE_IM_END_ID + 1 + 1 + 94 + MULTI_CHAR_TOKENS.len() as u32;
+#[allow(clippy::cast_possible_truncation)] // a few dozen entries; `try_from` is not const
+pub const FIXTURE_VOCAB_SIZE: u32 = FIXTURE_IM_END_ID + 1 + 1 + 94 + MULTI_CHAR_TOKENS.len() as u32;
 
 /// GGUF value types (see ggml's `gguf.h`).
 const GGUF_TYPE_UINT32: u32 = 4;
@@ -113,7 +114,18 @@ const TOKEN_TYPE_CONTROL: i32 = 3;
 const TOKEN_TYPE_BYTE: i32 = 6;
 
 /// Data alignment written to `general.alignment`.
-const ALIGNMENT: usize = 32;
+const ALIGNMENT: u32 = 32;
+
+/// Scale of the uniform jitter around 1.0 in the norm weights.
+const NORM_JITTER: f32 = 0.05;
+/// Half-width of the uniform distribution of the token embeddings; every
+/// use of an embedding is RMS-normalised, so only its direction matters.
+const EMBED_WEIGHT: f32 = 1.0;
+/// Half-width of the uniform distribution of the attention and FFN matrices.
+const WEIGHT: f32 = 0.1;
+/// Half-width for `output.weight`: a little larger, so that next-token
+/// distributions are clearly non-uniform and change with the context.
+const OUTPUT_WEIGHT: f32 = 0.3;
 
 /// Writes the fixture model to `path`, with weights drawn from a PRNG seeded
 /// by `seed`.
@@ -154,7 +166,7 @@ struct Tensor {
 struct SplitMix64(u64);
 
 impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
+    const fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -164,9 +176,9 @@ impl SplitMix64 {
 
     /// Uniform in `[-1, 1)`.
     fn next_signed_unit(&mut self) -> f32 {
-        // 24 random bits -> exactly representable in f32.
-        let bits = (self.next_u64() >> 40) as f32;
-        bits / (1u32 << 23) as f32 - 1.0
+        // 23 random mantissa bits with exponent 0 give a float in [1, 2).
+        let mantissa = u32::try_from(self.next_u64() >> 41).unwrap_or(0);
+        f32::from_bits(0x3F80_0000 | mantissa) * 2.0 - 3.0
     }
 
     fn fill(&mut self, n: u64, center: f32, scale: f32) -> Vec<f32> {
@@ -195,9 +207,10 @@ fn vocabulary() -> Vec<(String, f32, i32)> {
     let mut normal: Vec<String> = MULTI_CHAR_TOKENS.iter().map(|s| (*s).to_owned()).collect();
     normal.push("▁".to_owned());
     normal.extend((0x21u8..=0x7E).map(|b| char::from(b).to_string()));
-    for (rank, text) in normal.into_iter().enumerate() {
-        let score = -1.0 - rank as f32;
+    let mut score = -1.0f32;
+    for text in normal {
         vocab.push((text, score, TOKEN_TYPE_NORMAL));
+        score -= 1.0;
     }
     vocab
 }
@@ -210,34 +223,33 @@ fn tensors(seed: u64) -> Vec<Tensor> {
     let n_q = u64::from(FIXTURE_HEAD_DIM * FIXTURE_N_HEAD);
     let n_kv = u64::from(FIXTURE_HEAD_DIM * FIXTURE_N_HEAD_KV);
 
-    // Norm weights near 1; matrices small but not tiny so the next-token
-    // distribution is clearly non-uniform and changes with the context.
-    const NORM_JITTER: f32 = 0.05;
-    const WEIGHT: f32 = 0.1;
-    const OUTPUT_WEIGHT: f32 = 0.3;
-
     let mut rng = SplitMix64(seed);
     let mut out: Vec<Tensor> = Vec::new();
-    let mut push = |rng: &mut SplitMix64, name: String, ne: Vec<u64>, center: f32, scale: f32| {
-        let n = ne.iter().product();
-        let data = rng.fill(n, center, scale);
+    let mut push = |name: &str, ne: Vec<u64>, center: f32, scale: f32| {
+        let data = rng.fill(ne.iter().product(), center, scale);
+        let name = name.to_owned();
         out.push(Tensor { name, ne, data });
     };
 
-    push(&mut rng, "token_embd.weight".to_owned(), vec![n_embd, n_vocab], 0.0, 1.0);
-    push(&mut rng, "output_norm.weight".to_owned(), vec![n_embd], 1.0, NORM_JITTER);
-    push(&mut rng, "output.weight".to_owned(), vec![n_embd, n_vocab], 0.0, OUTPUT_WEIGHT);
+    push(
+        "token_embd.weight",
+        vec![n_embd, n_vocab],
+        0.0,
+        EMBED_WEIGHT,
+    );
+    push("output_norm.weight", vec![n_embd], 1.0, NORM_JITTER);
+    push("output.weight", vec![n_embd, n_vocab], 0.0, OUTPUT_WEIGHT);
     for layer in 0..FIXTURE_N_LAYER {
         let blk = |suffix: &str| format!("blk.{layer}.{suffix}.weight");
-        push(&mut rng, blk("attn_norm"), vec![n_embd], 1.0, NORM_JITTER);
-        push(&mut rng, blk("attn_q"), vec![n_embd, n_q], 0.0, WEIGHT);
-        push(&mut rng, blk("attn_k"), vec![n_embd, n_kv], 0.0, WEIGHT);
-        push(&mut rng, blk("attn_v"), vec![n_embd, n_kv], 0.0, WEIGHT);
-        push(&mut rng, blk("attn_output"), vec![n_q, n_embd], 0.0, WEIGHT);
-        push(&mut rng, blk("ffn_norm"), vec![n_embd], 1.0, NORM_JITTER);
-        push(&mut rng, blk("ffn_gate"), vec![n_embd, n_ff], 0.0, WEIGHT);
-        push(&mut rng, blk("ffn_down"), vec![n_ff, n_embd], 0.0, WEIGHT);
-        push(&mut rng, blk("ffn_up"), vec![n_embd, n_ff], 0.0, WEIGHT);
+        push(&blk("attn_norm"), vec![n_embd], 1.0, NORM_JITTER);
+        push(&blk("attn_q"), vec![n_embd, n_q], 0.0, WEIGHT);
+        push(&blk("attn_k"), vec![n_embd, n_kv], 0.0, WEIGHT);
+        push(&blk("attn_v"), vec![n_embd, n_kv], 0.0, WEIGHT);
+        push(&blk("attn_output"), vec![n_q, n_embd], 0.0, WEIGHT);
+        push(&blk("ffn_norm"), vec![n_embd], 1.0, NORM_JITTER);
+        push(&blk("ffn_gate"), vec![n_embd, n_ff], 0.0, WEIGHT);
+        push(&blk("ffn_down"), vec![n_ff, n_embd], 0.0, WEIGHT);
+        push(&blk("ffn_up"), vec![n_embd, n_ff], 0.0, WEIGHT);
     }
     out
 }
@@ -257,7 +269,7 @@ fn metadata() -> Vec<(&'static str, Value)> {
     vec![
         ("general.architecture", Value::Str("llama".to_owned())),
         ("general.name", Value::Str(FIXTURE_MODEL_NAME.to_owned())),
-        ("general.alignment", Value::U32(ALIGNMENT as u32)),
+        ("general.alignment", Value::U32(ALIGNMENT)),
         // LLAMA_FTYPE_ALL_F32
         ("general.file_type", Value::U32(0)),
         ("llama.vocab_size", Value::U32(FIXTURE_VOCAB_SIZE)),
@@ -266,8 +278,14 @@ fn metadata() -> Vec<(&'static str, Value)> {
         ("llama.block_count", Value::U32(FIXTURE_N_LAYER)),
         ("llama.feed_forward_length", Value::U32(FIXTURE_N_FF)),
         ("llama.attention.head_count", Value::U32(FIXTURE_N_HEAD)),
-        ("llama.attention.head_count_kv", Value::U32(FIXTURE_N_HEAD_KV)),
-        ("llama.attention.layer_norm_rms_epsilon", Value::F32(FIXTURE_RMS_EPS)),
+        (
+            "llama.attention.head_count_kv",
+            Value::U32(FIXTURE_N_HEAD_KV),
+        ),
+        (
+            "llama.attention.layer_norm_rms_epsilon",
+            Value::F32(FIXTURE_RMS_EPS),
+        ),
         ("llama.rope.dimension_count", Value::U32(FIXTURE_HEAD_DIM)),
         ("llama.rope.freq_base", Value::F32(10_000.0)),
         ("tokenizer.ggml.model", Value::Str("llama".to_owned())),
@@ -277,15 +295,29 @@ fn metadata() -> Vec<(&'static str, Value)> {
         ("tokenizer.ggml.bos_token_id", Value::U32(FIXTURE_BOS_ID)),
         ("tokenizer.ggml.eos_token_id", Value::U32(FIXTURE_IM_END_ID)),
         ("tokenizer.ggml.eot_token_id", Value::U32(FIXTURE_IM_END_ID)),
-        ("tokenizer.ggml.unknown_token_id", Value::U32(FIXTURE_UNK_ID)),
-        ("tokenizer.ggml.padding_token_id", Value::U32(FIXTURE_UNK_ID)),
+        (
+            "tokenizer.ggml.unknown_token_id",
+            Value::U32(FIXTURE_UNK_ID),
+        ),
+        (
+            "tokenizer.ggml.padding_token_id",
+            Value::U32(FIXTURE_UNK_ID),
+        ),
         ("tokenizer.ggml.add_bos_token", Value::Bool(false)),
         ("tokenizer.ggml.add_eos_token", Value::Bool(false)),
         // Tokenize text as-is: no SentencePiece leading "▁" before the first
         // piece, so token pieces concatenate back to exactly the input.
         ("tokenizer.ggml.add_space_prefix", Value::Bool(false)),
-        ("tokenizer.chat_template", Value::Str(FIXTURE_CHAT_TEMPLATE.to_owned())),
+        (
+            "tokenizer.chat_template",
+            Value::Str(FIXTURE_CHAT_TEMPLATE.to_owned()),
+        ),
     ]
+}
+
+/// Number of dimensions of a tensor (at most 2 here; ggml allows 4).
+fn n_dims(tensor: &Tensor) -> u32 {
+    u32::try_from(tensor.ne.len()).unwrap_or(u32::MAX)
 }
 
 fn put_u32(buf: &mut Vec<u8>, v: u32) {
@@ -347,8 +379,8 @@ fn put_value(buf: &mut Vec<u8>, value: &Value) {
 }
 
 fn pad_to_alignment(buf: &mut Vec<u8>) {
-    let padded = buf.len().div_ceil(ALIGNMENT) * ALIGNMENT;
-    buf.resize(padded, 0);
+    let align = ALIGNMENT as usize;
+    buf.resize(buf.len().div_ceil(align) * align, 0);
 }
 
 /// Serialises the whole GGUF file.
@@ -372,14 +404,14 @@ fn fixture_model_bytes(seed: u64) -> Vec<u8> {
     let mut offset: u64 = 0;
     for tensor in &tensors {
         put_str(&mut buf, &tensor.name);
-        put_u32(&mut buf, tensor.ne.len() as u32);
+        put_u32(&mut buf, n_dims(tensor));
         for ne in &tensor.ne {
             put_u64(&mut buf, *ne);
         }
         put_u32(&mut buf, GGML_TYPE_F32);
         put_u64(&mut buf, offset);
         let nbytes = tensor.data.len() as u64 * 4;
-        offset += nbytes.div_ceil(ALIGNMENT as u64) * ALIGNMENT as u64;
+        offset += nbytes.div_ceil(u64::from(ALIGNMENT)) * u64::from(ALIGNMENT);
     }
 
     // Data section.

@@ -1,0 +1,351 @@
+//! The work done on the blocking thread: loading, grammar, prompt, decode loop.
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use agentkit::{Completion, Error, ModelSpec, Request};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
+use llama_cpp_2::token::LlamaToken;
+use llguidance::api::TopLevelGrammar;
+use llguidance::{Matcher, ParserFactory};
+use serde_json::Value;
+
+use super::{LlamaConfig, Shared};
+
+/// Prompt tokens are evaluated in batches of this many.
+const BATCH: usize = 512;
+
+/// A GGUF loaded once, with what every call on it shares.
+pub(super) struct LoadedModel {
+    alias: String,
+    path: PathBuf,
+    model: LlamaModel,
+    template: Result<LlamaChatTemplate, String>,
+    /// Built on first use (~0.2 s for a 49k vocabulary), then shared by every grammar.
+    factory: OnceLock<Result<Arc<ParserFactory>, String>>,
+}
+
+impl LoadedModel {
+    pub(super) fn load(
+        backend: &LlamaBackend,
+        spec: &ModelSpec,
+        config: &LlamaConfig,
+    ) -> Result<LoadedModel, Error> {
+        let started = Instant::now();
+        let model = LlamaModel::load_from_file(backend, &spec.path, &LlamaModelParams::default())
+            .map_err(|e| Error::ModelLoad {
+                alias: spec.alias.clone(),
+                path: spec.path.clone(),
+                reason: e.to_string(),
+            })?;
+        let template = match &config.chat_template {
+            Some(t) => LlamaChatTemplate::new(t)
+                .map_err(|_| "the configured chat template contains a NUL byte".to_string()),
+            None => model
+                .chat_template(None)
+                .map_err(|_| "the GGUF file has no chat template".to_string()),
+        };
+        tracing::info!(
+            model = %spec.alias,
+            path = %spec.path.display(),
+            load_ms = started.elapsed().as_millis() as u64,
+            "loaded model"
+        );
+        Ok(LoadedModel {
+            alias: spec.alias.clone(),
+            path: spec.path.clone(),
+            model,
+            template,
+            factory: OnceLock::new(),
+        })
+    }
+
+    fn factory(&self, agent: &str) -> Result<Arc<ParserFactory>, Error> {
+        let factory = self.factory.get_or_init(|| {
+            let env = LlamaSampler::llguidance_tok_env(&self.model);
+            ParserFactory::new_simple(&env)
+                .map(|mut f| {
+                    f.quiet();
+                    Arc::new(f)
+                })
+                .map_err(|e| e.to_string())
+        });
+        factory.clone().map_err(|reason| Error::Backend {
+            agent: agent.to_string(),
+            reason: format!(
+                "could not build the grammar engine for model `{}` ({}): {reason}",
+                self.alias,
+                self.path.display()
+            ),
+        })
+    }
+
+    /// Compiles `schema` into a token matcher, before any token is generated:
+    /// a schema the engine cannot express is an error, never an unconstrained run.
+    pub(super) fn matcher(&self, agent: &str, schema: &Value) -> Result<Matcher, Error> {
+        let factory = self.factory(agent)?;
+        let mut schema = schema.clone();
+        if let Value::Object(map) = &mut schema {
+            // Compact JSON: a weak model must not spend its budget on whitespace.
+            map.insert(
+                "x-guidance".into(),
+                serde_json::json!({ "whitespace_flexible": false, "lenient": false }),
+            );
+        }
+        let unsupported = |reason: String| Error::UnsupportedSchema {
+            agent: agent.to_string(),
+            location: locate(&schema, &reason),
+            reason,
+        };
+        let parser = factory
+            .create_parser(TopLevelGrammar::from_json_schema(schema.clone()))
+            .map_err(|e| unsupported(format!("{e:#}")))?;
+        let matcher = Matcher::new(Ok(parser));
+        match matcher.get_error() {
+            Some(e) => Err(unsupported(e)),
+            None => Ok(matcher),
+        }
+    }
+
+    fn render(&self, request: &Request) -> Result<String, Error> {
+        let template = self.template.as_ref().map_err(|reason| Error::ChatTemplate {
+            model: self.alias.clone(),
+            reason: reason.clone(),
+        })?;
+        let messages = request
+            .prompt
+            .messages
+            .iter()
+            .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| Error::Backend {
+                agent: request.agent.to_string(),
+                reason: "the prompt contains a NUL byte; remove it from the input".into(),
+            })?;
+        self.model
+            .apply_chat_template(template, &messages, true)
+            .map_err(|e| Error::ChatTemplate {
+                model: self.alias.clone(),
+                reason: format!("llama.cpp could not apply the chat template: {e}"),
+            })
+    }
+
+    fn context_size(&self, configured: u32) -> usize {
+        let trained = self.model.n_ctx_train();
+        let n = if trained == 0 {
+            configured
+        } else {
+            configured.min(trained)
+        };
+        n as usize
+    }
+}
+
+/// Finds where in `schema` the engine's complaint is: the JSON pointer of the
+/// first object key the message names, else the root.
+fn locate(schema: &Value, message: &str) -> String {
+    fn walk(v: &Value, path: &str, message: &str) -> Option<String> {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    let here = format!("{path}/{k}");
+                    if k != "x-guidance" && message.contains(&format!("\"{k}\"")) {
+                        return Some(here);
+                    }
+                    if let Some(found) = walk(child, &here, message) {
+                        return Some(found);
+                    }
+                }
+                None
+            }
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, c)| walk(c, &format!("{path}/{i}"), message)),
+            _ => None,
+        }
+    }
+    match walk(schema, "", message) {
+        Some(pointer) => format!("`{pointer}`"),
+        None => "the schema root".to_string(),
+    }
+}
+
+fn backend_error(agent: &str, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Backend {
+        agent: agent.to_string(),
+        reason: format!("{what}: {e}"),
+    }
+}
+
+/// The sampler applied to the grammar-allowed candidates only. Because the
+/// candidates that reach it are already filtered, no grammar sampler sits in
+/// this chain, so llama.cpp's `top_k → grammar → dist` abort cannot occur.
+fn sampler(request: &Request) -> LlamaSampler {
+    let s = &request.sampling;
+    if s.temperature <= 0.0 {
+        return LlamaSampler::greedy();
+    }
+    let mut chain = Vec::new();
+    if let Some(k) = s.top_k {
+        chain.push(LlamaSampler::top_k(i32::try_from(k).unwrap_or(i32::MAX)));
+    }
+    if let Some(p) = s.top_p {
+        chain.push(LlamaSampler::top_p(p, 1));
+    }
+    chain.push(LlamaSampler::temp(s.temperature));
+    chain.push(LlamaSampler::dist(s.seed));
+    LlamaSampler::chain_simple(chain)
+}
+
+pub(super) fn generate(
+    shared: &Shared,
+    model: &LoadedModel,
+    request: &Request,
+    cancelled: &AtomicBool,
+) -> Result<Completion, Error> {
+    let agent = request.agent;
+    let max_tokens = request.sampling.max_tokens;
+    let mut matcher = model.matcher(agent, &request.schema)?;
+    let text = model.render(request)?;
+    let vocab = model.model.vocab();
+    let tokens = vocab.tokenize(text.as_bytes(), true, true);
+    let n_ctx = model.context_size(shared.config.context_size);
+    if tokens.is_empty() {
+        return Err(backend_error(agent, "the prompt", "tokenized to nothing"));
+    }
+    if tokens.len() + max_tokens as usize > n_ctx {
+        return Err(Error::ContextOverflow {
+            agent: agent.to_string(),
+            model: model.alias.clone(),
+            prompt_tokens: tokens.len(),
+            max_tokens,
+            context: n_ctx,
+        });
+    }
+    let threads = shared.config.thread_count();
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx as u32))
+        .with_n_batch(BATCH as u32)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    let mut ctx = {
+        let _serial = shared.context_lock.lock().unwrap_or_else(|p| p.into_inner());
+        model
+            .model
+            .new_context(shared.backend, params)
+            .map_err(|e| backend_error(agent, "could not create a llama.cpp context", e))?
+    };
+
+    let started = Instant::now();
+    let mut batch = LlamaBatch::new(BATCH, 1);
+    for (chunk_index, chunk) in tokens.chunks(BATCH).enumerate() {
+        batch.clear();
+        let base = chunk_index * BATCH;
+        for (i, token) in chunk.iter().enumerate() {
+            let pos = base + i;
+            let last = pos == tokens.len() - 1;
+            batch
+                .add(*token, pos as i32, &[0], last)
+                .map_err(|e| backend_error(agent, "could not fill the batch", e))?;
+        }
+        ctx.decode(&mut batch)
+            .map_err(|e| backend_error(agent, "llama.cpp failed to evaluate the prompt", e))?;
+    }
+    let prompt_ms = started.elapsed().as_secs_f64() * 1e3;
+
+    let n_vocab = usize::try_from(model.model.n_vocab()).unwrap_or(0);
+    let mut sampler = sampler(request);
+    let mut out: Vec<u8> = Vec::new();
+    let mut generated = 0usize;
+    let mut pos = tokens.len();
+    let mut logits_index = batch.n_tokens() - 1;
+    let gen_started = Instant::now();
+    let mut complete = false;
+    while generated < max_tokens as usize {
+        if cancelled.load(Ordering::Relaxed) {
+            return Err(backend_error(agent, "generation", "cancelled"));
+        }
+        if matcher.is_stopped() {
+            complete = true;
+            break;
+        }
+        let mask = matcher
+            .compute_mask()
+            .map_err(|e| backend_error(agent, "the grammar engine failed", e))?;
+        let logits = ctx.get_logits_ith(logits_index);
+        let allowed: Vec<LlamaTokenData> = logits
+            .iter()
+            .take(n_vocab)
+            .enumerate()
+            .filter(|(id, _)| mask.is_allowed(*id as u32))
+            .map(|(id, logit)| LlamaTokenData::new(LlamaToken(id as i32), *logit, 0.0))
+            .collect();
+        if allowed.is_empty() {
+            return Err(backend_error(
+                agent,
+                "the grammar allows no token of this model's vocabulary",
+                format!("after {:?}", String::from_utf8_lossy(&out)),
+            ));
+        }
+        let mut candidates = LlamaTokenDataArray::new(allowed, false);
+        candidates.apply_sampler(&mut sampler);
+        let token = candidates
+            .selected_token()
+            .ok_or_else(|| backend_error(agent, "sampling", "no token was selected"))?;
+        if vocab.is_eog(token) {
+            complete = true;
+            break;
+        }
+        matcher
+            .consume_token(token.0 as u32)
+            .map_err(|e| backend_error(agent, "the grammar rejected a sampled token", e))?;
+        sampler.accept(token);
+        out.extend(vocab.token_to_piece(token, false, None));
+        generated += 1;
+        if matcher.is_stopped() {
+            complete = true;
+            break;
+        }
+        batch.clear();
+        batch
+            .add(token, pos as i32, &[0], true)
+            .map_err(|e| backend_error(agent, "could not fill the batch", e))?;
+        pos += 1;
+        ctx.decode(&mut batch)
+            .map_err(|e| backend_error(agent, "llama.cpp failed to decode", e))?;
+        logits_index = 0;
+    }
+    let text = String::from_utf8_lossy(&out).into_owned();
+    if !complete && !matcher.is_accepting().unwrap_or(false) {
+        return Err(Error::Truncated {
+            agent: agent.to_string(),
+            max_tokens,
+            partial: text,
+        });
+    }
+    let gen_s = gen_started.elapsed().as_secs_f64();
+    tracing::debug!(
+        agent,
+        prompt_tokens = tokens.len(),
+        prompt_ms,
+        generated,
+        tokens_per_s = if gen_s > 0.0 { generated as f64 / gen_s } else { 0.0 },
+        "generated"
+    );
+    Ok(Completion {
+        text,
+        prompt_tokens: tokens.len(),
+        generated_tokens: generated,
+    })
+}

@@ -1,0 +1,225 @@
+//! llama.cpp in-process, with grammar-constrained decoding.
+//!
+//! [`Llama`] implements [`agentkit::Backend`]. It loads each GGUF file once and
+//! shares it between agents and tasks, runs every generation on a blocking
+//! thread, and restricts every sampled token with an llguidance grammar
+//! compiled from the output type's JSON schema, so the text it returns always
+//! matches that schema (or the call fails with a typed error).
+//!
+//! ```no_run
+//! use agentkit::prelude::*;
+//! use agentkit_backends::llama::{Llama, LlamaConfig};
+//!
+//! # fn main() -> Result<(), agentkit::Error> {
+//! let runtime = Runtime::builder()
+//!     .backend(Llama::new(LlamaConfig::default())?)
+//!     .model("qwen-1.5b", "/models/qwen2.5-1.5b-instruct-q4_k_m.gguf")
+//!     .build();
+//! # Ok(()) }
+//! ```
+
+mod engine;
+pub mod fixture;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use agentkit::{Backend, Completion, Error, ModelSpec, Request};
+use llama_cpp_2::llama_backend::LlamaBackend;
+
+use engine::LoadedModel;
+
+/// Settings for the llama.cpp backend.
+#[derive(Debug, Clone)]
+pub struct LlamaConfig {
+    /// Threads for decoding and prompt evaluation. `None`: the number of
+    /// available cores. llama.cpp's own default (4) crawls on a 2-core machine.
+    pub threads: Option<usize>,
+    /// Context size in tokens for each call (capped at what the model was trained on).
+    pub context_size: u32,
+    /// A chat template to use instead of the one stored in the GGUF (a Jinja
+    /// template string, or a name llama.cpp knows such as `"chatml"`).
+    pub chat_template: Option<String>,
+    /// Whether llama.cpp's own log lines are forwarded to `tracing` (at their
+    /// level) instead of being dropped.
+    pub llama_logs: bool,
+}
+
+impl Default for LlamaConfig {
+    fn default() -> Self {
+        LlamaConfig {
+            threads: None,
+            context_size: 2048,
+            chat_template: None,
+            llama_logs: false,
+        }
+    }
+}
+
+impl LlamaConfig {
+    /// Sets the thread count.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// Sets the context size.
+    pub fn context_size(mut self, tokens: u32) -> Self {
+        self.context_size = tokens;
+        self
+    }
+
+    /// Sets a chat template that overrides the GGUF's own.
+    pub fn chat_template(mut self, template: impl Into<String>) -> Self {
+        self.chat_template = Some(template.into());
+        self
+    }
+
+    fn thread_count(&self) -> i32 {
+        let n = self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2)
+        });
+        i32::try_from(n.max(1)).unwrap_or(i32::MAX)
+    }
+}
+
+/// The llama.cpp backend. Cheap to clone; clones share loaded models.
+#[derive(Clone)]
+pub struct Llama {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    backend: &'static LlamaBackend,
+    config: LlamaConfig,
+    models: Mutex<HashMap<PathBuf, Arc<LoadedModel>>>,
+    loads: AtomicUsize,
+    /// llama-cpp-2 documents context creation as unsafe to run in parallel.
+    context_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Llama {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Llama")
+            .field("config", &self.shared.config)
+            .field("loads", &self.load_count())
+            .finish()
+    }
+}
+
+/// llama.cpp allows one backend per process; every [`Llama`] shares it.
+fn process_backend(logs: bool) -> Result<&'static LlamaBackend, Error> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    let backend = BACKEND.get_or_init(|| {
+        llama_cpp_2::send_logs_to_tracing(
+            llama_cpp_2::LogOptions::default().with_logs_enabled(logs),
+        );
+        LlamaBackend::init().map_err(|e| e.to_string())
+    });
+    backend.as_ref().map_err(|reason| Error::Backend {
+        agent: String::new(),
+        reason: format!("llama.cpp failed to initialise: {reason}"),
+    })
+}
+
+impl Llama {
+    /// Starts the backend. Models are loaded on first use.
+    pub fn new(config: LlamaConfig) -> Result<Llama, Error> {
+        Ok(Llama {
+            shared: Arc::new(Shared {
+                backend: process_backend(config.llama_logs)?,
+                config,
+                models: Mutex::new(HashMap::new()),
+                loads: AtomicUsize::new(0),
+                context_lock: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// How many model files this backend has loaded from disk so far. Each
+    /// file is loaded once, however many agents and tasks use it.
+    pub fn load_count(&self) -> usize {
+        self.shared.loads.load(Ordering::SeqCst)
+    }
+
+    /// Loads `model` now (if it is not loaded yet) instead of on first use,
+    /// e.g. to fail fast at start-up or to time the load.
+    pub async fn preload(&self, model: &ModelSpec) -> Result<(), Error> {
+        let this = self.clone();
+        let model = model.clone();
+        run_blocking("", move || this.model("", &model).map(|_| ())).await
+    }
+
+    fn model(&self, agent: &str, spec: &ModelSpec) -> Result<Arc<LoadedModel>, Error> {
+        let mut models = self
+            .shared
+            .models
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = models.get(&spec.path) {
+            return Ok(Arc::clone(m));
+        }
+        if !spec.path.is_file() {
+            return Err(Error::ModelNotFound {
+                alias: spec.alias.clone(),
+                path: spec.path.clone(),
+                fix: spec.fetch_hint.clone().unwrap_or_else(|| {
+                    format!(
+                        "register the right file with `Runtime::builder().model(\"{}\", path)`",
+                        spec.alias
+                    )
+                }),
+            });
+        }
+        let _ = agent;
+        let loaded = Arc::new(LoadedModel::load(
+            self.shared.backend,
+            spec,
+            &self.shared.config,
+        )?);
+        self.shared.loads.fetch_add(1, Ordering::SeqCst);
+        models.insert(spec.path.clone(), Arc::clone(&loaded));
+        Ok(loaded)
+    }
+}
+
+/// Runs blocking llama.cpp work off the async executor.
+async fn run_blocking<T: Send + 'static>(
+    agent: &str,
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Backend {
+            agent: agent.to_string(),
+            reason: format!("the generation thread failed: {e}"),
+        })?
+}
+
+/// Sets the flag when dropped, so a generation whose future was dropped stops
+/// at its next token instead of running to `max_tokens` unobserved.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for Llama {
+    async fn generate(&self, request: Request) -> Result<Completion, Error> {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let _guard = CancelOnDrop(Arc::clone(&cancelled));
+        let this = self.clone();
+        run_blocking(request.agent, move || {
+            let model = this.model(request.agent, &request.model)?;
+            engine::generate(&this.shared, &model, &request, &cancelled)
+        })
+        .await
+    }
+}
