@@ -1,22 +1,17 @@
-//! End-to-end runs of `#[agent]` structs on the real default model, SmolLM2-135M-Instruct.
-//!
-//! The model is fetched by `scripts/fetch-model.sh` (the test command runs it first).
+//! End-to-end runs of `#[agent]` structs on the real default model,
+//! SmolLM2-135M-Instruct (Q4_1). The test command fetches it first
+//! (`scripts/fetch-model.sh`).
 
-use std::sync::OnceLock;
+mod common;
 
 use agentkit::prelude::*;
 use agentkit_backends::llama::{Llama, LlamaConfig};
-
-fn llama() -> &'static Llama {
-    static LLAMA: OnceLock<Llama> = OnceLock::new();
-    LLAMA.get_or_init(|| match Llama::new(LlamaConfig::default().threads(2)) {
-        Ok(l) => l,
-        Err(e) => panic!("llama backend: {e}"),
-    })
-}
+use common::fixture_model;
 
 fn runtime() -> Runtime {
-    Runtime::builder().backend(llama().clone()).build()
+    Runtime::builder()
+        .backend(common::llama_with_threads(2).clone())
+        .build()
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Debug)]
@@ -30,6 +25,7 @@ struct Verdict {
     /// true when the thread asks about running models locally
     relevant: bool,
     /// one short sentence
+    #[schemars(length(max = 160))]
     reason: String,
 }
 
@@ -37,18 +33,97 @@ struct Verdict {
 #[agent(model = "smollm2-135m", temperature = 0.2, max_tokens = 96, input = Thread, output = Verdict)]
 struct Score;
 
+#[derive(Serialize, Deserialize, JsonSchema, Debug, PartialEq)]
+enum Topic {
+    Hardware,
+    Software,
+    Models,
+    Other,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+struct Author {
+    #[schemars(length(max = 40))]
+    name: String,
+    /// years of experience, if the text says
+    years: Option<u8>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+struct Profile {
+    topic: Topic,
+    author: Author,
+    /// up to three keywords
+    #[schemars(length(max = 3))]
+    keywords: Vec<Keyword>,
+    /// 0.0 (not urgent) to 1.0 (urgent)
+    #[schemars(range(min = 0.0, max = 1.0))]
+    urgency: f32,
+    #[schemars(range(max = 20))]
+    questions: u32,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+struct Keyword(#[schemars(length(max = 24))] String);
+
+/// Describe the forum post: its topic, its author, a few keywords, how urgent
+/// it is and how many questions it asks.
+#[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 160, input = Thread, output = Profile)]
+struct Describe;
+
+fn thread() -> Thread {
+    Thread {
+        title: "Which quant for a 1B model on 8 GB RAM?".into(),
+        body: "I'm Dana, ten years a sysadmin. Q4_K_M or Q8? And does llama.cpp use all cores?"
+            .into(),
+    }
+}
+
 #[tokio::test]
-async fn score_runs_on_smollm2() {
-    let rt = runtime();
-    let v = Score
-        .run(
-            &rt,
-            Thread {
-                title: "Running llama.cpp on a laptop".into(),
-                body: "What is the fastest way to run a 1B model on my CPU?".into(),
-            },
-        )
-        .await;
-    println!("{v:?}");
-    assert!(v.is_ok(), "{v:?}");
+async fn flat_agent_output_parses() {
+    let v: Verdict = Score.run(&runtime(), thread()).await.unwrap();
+    assert!(!v.reason.is_empty());
+}
+
+#[tokio::test]
+async fn nested_enum_option_vec_and_numbers_parse() {
+    let p: Profile = Describe.run(&runtime(), thread()).await.unwrap();
+    assert!(p.keywords.len() <= 3, "{p:?}");
+    assert!((0.0..=1.0).contains(&p.urgency), "{p:?}");
+    assert!(p.questions <= 20, "{p:?}");
+    assert!(p.author.name.chars().count() <= 40, "{p:?}");
+}
+
+/// Answer with the single word that best labels the post.
+#[agent(model = "fixture", temperature = 0.5, max_tokens = 40, input = Thread, output = Topic)]
+struct TinyTopic;
+
+#[tokio::test]
+async fn two_models_and_two_concurrent_tasks_load_each_file_once() {
+    // Its own backend, so the load counter sees only this test.
+    let llama = Llama::new(LlamaConfig::default().threads(2)).unwrap();
+    let runtime = Runtime::builder()
+        .backend(llama.clone())
+        .model("fixture", fixture_model())
+        .build();
+    let (a, b, c) = tokio::join!(
+        Score.run(&runtime, thread()),
+        Score.run(&runtime, thread()),
+        TinyTopic.run(&runtime, thread()),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    c.unwrap();
+    // Same agent, same seed, same input, shared model: same answer.
+    assert_eq!(a.relevant, b.relevant);
+    assert_eq!(a.reason, b.reason);
+    let again = tokio::spawn({
+        let runtime = runtime.clone();
+        async move { Score.run(&runtime, thread()).await }
+    });
+    again.await.unwrap().unwrap();
+    assert_eq!(
+        llama.load_count(),
+        2,
+        "SmolLM2 and the fixture, each loaded once"
+    );
 }

@@ -44,10 +44,10 @@ impl LoadedModel {
         let started = Instant::now();
         let model = LlamaModel::load_from_file(backend, &spec.path, &LlamaModelParams::default())
             .map_err(|e| Error::ModelLoad {
-                alias: spec.alias.clone(),
-                path: spec.path.clone(),
-                reason: e.to_string(),
-            })?;
+            alias: spec.alias.clone(),
+            path: spec.path.clone(),
+            reason: e.to_string(),
+        })?;
         let template = match &config.chat_template {
             Some(t) => LlamaChatTemplate::new(t)
                 .map_err(|_| "the configured chat template contains a NUL byte".to_string()),
@@ -118,10 +118,13 @@ impl LoadedModel {
     }
 
     fn render(&self, request: &Request) -> Result<String, Error> {
-        let template = self.template.as_ref().map_err(|reason| Error::ChatTemplate {
-            model: self.alias.clone(),
-            reason: reason.clone(),
-        })?;
+        let template = self
+            .template
+            .as_ref()
+            .map_err(|reason| Error::ChatTemplate {
+                model: self.alias.clone(),
+                reason: reason.clone(),
+            })?;
         let messages = request
             .prompt
             .messages
@@ -152,7 +155,8 @@ impl LoadedModel {
 }
 
 /// Finds where in `schema` the engine's complaint is: the JSON pointer of the
-/// first object key the message names, else the root.
+/// first object key (or string value, such as a regex) the message quotes,
+/// else the root.
 fn locate(schema: &Value, message: &str) -> String {
     fn walk(v: &Value, path: &str, message: &str) -> Option<String> {
         match v {
@@ -172,6 +176,10 @@ fn locate(schema: &Value, message: &str) -> String {
                 .iter()
                 .enumerate()
                 .find_map(|(i, c)| walk(c, &format!("{path}/{i}"), message)),
+            // Regex errors quote the pattern, not the key that holds it.
+            Value::String(s) if s.len() >= 2 && message.contains(s.as_str()) => {
+                Some(path.to_string())
+            }
             _ => None,
         }
     }
@@ -240,7 +248,10 @@ pub(super) fn generate(
         .with_n_threads(threads)
         .with_n_threads_batch(threads);
     let mut ctx = {
-        let _serial = shared.context_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _serial = shared
+            .context_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         model
             .model
             .new_context(shared.backend, params)
@@ -340,7 +351,11 @@ pub(super) fn generate(
         prompt_tokens = tokens.len(),
         prompt_ms,
         generated,
-        tokens_per_s = if gen_s > 0.0 { generated as f64 / gen_s } else { 0.0 },
+        tokens_per_s = if gen_s > 0.0 {
+            generated as f64 / gen_s
+        } else {
+            0.0
+        },
         "generated"
     );
     Ok(Completion {

@@ -65,8 +65,10 @@ pub const FIXTURE_UNK_ID: u32 = 0;
 /// Token id of `<s>` (`tokenizer.ggml.bos_token_id`; never added
 /// automatically because `tokenizer.ggml.add_bos_token` is false).
 pub const FIXTURE_BOS_ID: u32 = 1;
-/// Token id of `</s>`; llama.cpp also treats it as an end-of-generation token.
-pub const FIXTURE_EOS_TEXT_ID: u32 = 2;
+/// Token id of `</s>`, `SentencePiece`'s classic end-of-sequence token. It is
+/// not the model's EOS (that is [`FIXTURE_IM_END_ID`]), but llama.cpp
+/// recognises the text and treats it as end-of-generation too.
+pub const FIXTURE_SPM_EOS_ID: u32 = 2;
 /// Token id of the first byte token `<0x00>`; byte `b` is token
 /// `FIXTURE_BYTE_BASE_ID + b`, so every byte sequence is expressible.
 pub const FIXTURE_BYTE_BASE_ID: u32 = 3;
@@ -118,8 +120,10 @@ const ALIGNMENT: u32 = 32;
 
 /// Scale of the uniform jitter around 1.0 in the norm weights.
 const NORM_JITTER: f32 = 0.05;
-/// Half-width of the uniform distribution of the token embeddings; every
-/// use of an embedding is RMS-normalised, so only its direction matters.
+/// Half-width of the uniform distribution of the token embeddings. The
+/// residual stream starts from the embedding, so a scale well above
+/// [`WEIGHT`] keeps the current token's identity prominent while attention
+/// and FFN blocks mix in the context.
 const EMBED_WEIGHT: f32 = 1.0;
 /// Half-width of the uniform distribution of the attention and FFN matrices.
 const WEIGHT: f32 = 0.1;
@@ -138,9 +142,22 @@ const OUTPUT_WEIGHT: f32 = 0.3;
 ///
 /// Returns any I/O error from creating or writing the file.
 pub fn write_fixture_model(path: &Path, seed: u64) -> io::Result<()> {
-    let bytes = fixture_model_bytes(seed);
+    write_bytes(path, &fixture_model_bytes(seed, true))
+}
+
+/// Writes the fixture model without a `tokenizer.chat_template`, to test what
+/// happens with a GGUF that carries no chat template.
+///
+/// # Errors
+///
+/// Returns any I/O error from creating or writing the file.
+pub fn write_fixture_model_without_chat_template(path: &Path, seed: u64) -> io::Result<()> {
+    write_bytes(path, &fixture_model_bytes(seed, false))
+}
+
+fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = File::create(path)?;
-    file.write_all(&bytes)?;
+    file.write_all(bytes)?;
     file.flush()
 }
 
@@ -255,7 +272,7 @@ fn tensors(seed: u64) -> Vec<Tensor> {
 }
 
 /// All metadata key/value pairs.
-fn metadata() -> Vec<(&'static str, Value)> {
+fn metadata(with_template: bool) -> Vec<(&'static str, Value)> {
     let vocab = vocabulary();
     let mut texts = Vec::with_capacity(vocab.len());
     let mut scores = Vec::with_capacity(vocab.len());
@@ -266,7 +283,7 @@ fn metadata() -> Vec<(&'static str, Value)> {
         types.push(kind);
     }
 
-    vec![
+    let mut kvs = vec![
         ("general.architecture", Value::Str("llama".to_owned())),
         ("general.name", Value::Str(FIXTURE_MODEL_NAME.to_owned())),
         ("general.alignment", Value::U32(ALIGNMENT)),
@@ -308,11 +325,14 @@ fn metadata() -> Vec<(&'static str, Value)> {
         // Tokenize text as-is: no SentencePiece leading "▁" before the first
         // piece, so token pieces concatenate back to exactly the input.
         ("tokenizer.ggml.add_space_prefix", Value::Bool(false)),
-        (
+    ];
+    if with_template {
+        kvs.push((
             "tokenizer.chat_template",
             Value::Str(FIXTURE_CHAT_TEMPLATE.to_owned()),
-        ),
-    ]
+        ));
+    }
+    kvs
 }
 
 /// Number of dimensions of a tensor (at most 2 here; ggml allows 4).
@@ -384,8 +404,8 @@ fn pad_to_alignment(buf: &mut Vec<u8>) {
 }
 
 /// Serialises the whole GGUF file.
-fn fixture_model_bytes(seed: u64) -> Vec<u8> {
-    let kvs = metadata();
+fn fixture_model_bytes(seed: u64, with_template: bool) -> Vec<u8> {
+    let kvs = metadata(with_template);
     let tensors = tensors(seed);
 
     let mut buf: Vec<u8> = Vec::new();

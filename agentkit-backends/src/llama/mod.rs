@@ -155,11 +155,7 @@ impl Llama {
     }
 
     fn model(&self, agent: &str, spec: &ModelSpec) -> Result<Arc<LoadedModel>, Error> {
-        let mut models = self
-            .shared
-            .models
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut models = self.shared.models.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(m) = models.get(&spec.path) {
             return Ok(Arc::clone(m));
         }

@@ -1,0 +1,302 @@
+//! The constraint path and the error paths, on a tiny random-weight model the
+//! suite writes itself. Random weights carry no knowledge, so every valid
+//! output here is the grammar's doing.
+
+mod common;
+
+use agentkit::prelude::*;
+use agentkit::{Backend, Sampling};
+use agentkit_backends::llama::{fixture, Llama, LlamaConfig};
+use common::{fixture_model, fixture_request, llama, scratch_dir};
+use serde::de::DeserializeOwned;
+
+#[derive(Deserialize, JsonSchema, Debug)]
+#[allow(dead_code)]
+struct Flat {
+    #[schemars(range(max = 999))]
+    n: u16,
+    #[schemars(length(max = 8))]
+    s: String,
+    b: bool,
+}
+
+#[derive(Deserialize, JsonSchema, Debug)]
+enum Color {
+    Red,
+    Green,
+    Blue,
+}
+
+#[derive(Deserialize, JsonSchema, Debug)]
+#[allow(dead_code)]
+struct Nested {
+    color: Color,
+    inner: Flat,
+    #[schemars(length(max = 3))]
+    codes: Vec<u8>,
+    maybe: Option<u8>,
+}
+
+#[derive(Deserialize, JsonSchema, Debug)]
+#[allow(dead_code)]
+enum Action {
+    Search {
+        #[schemars(length(max = 6))]
+        query: String,
+    },
+    Answer {
+        yes: bool,
+    },
+    Stop,
+}
+
+/// Runs `T`'s schema under many seeds and temperatures; every output must
+/// validate against the schema (checked by an independent validator) and
+/// parse into `T`.
+async fn every_output_validates<T: JsonSchema + DeserializeOwned>(seeds: u32) {
+    let schema = agentkit::output_schema::<T>();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for seed in 0..seeds {
+        let sampling = Sampling {
+            temperature: [0.0, 0.7, 1.5][seed as usize % 3],
+            seed,
+            max_tokens: 200,
+            ..Sampling::DEFAULT
+        };
+        let completion = llama()
+            .generate(fixture_request(schema.clone(), sampling))
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let value: serde_json::Value = serde_json::from_str(&completion.text)
+            .unwrap_or_else(|e| panic!("seed {seed}: not JSON ({e}): {:?}", completion.text));
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "seed {seed}: {:?} breaks the schema: {errors:?}",
+            completion.text
+        );
+        serde_json::from_str::<T>(&completion.text)
+            .unwrap_or_else(|e| panic!("seed {seed}: does not parse into the type: {e}"));
+        assert!(completion.generated_tokens > 0);
+    }
+}
+
+#[tokio::test]
+async fn random_model_under_grammar_always_yields_schema_valid_json() {
+    every_output_validates::<Flat>(24).await;
+    every_output_validates::<Nested>(24).await;
+    every_output_validates::<Action>(24).await;
+    every_output_validates::<Color>(12).await;
+    every_output_validates::<Vec<bool>>(12).await;
+}
+
+#[tokio::test]
+async fn a_bare_boolean_schema_yields_only_true_or_false() {
+    // A random model left free would emit bytes; under `{"type":"boolean"}`
+    // there are exactly two answers.
+    let sampling = Sampling {
+        temperature: 1.0,
+        seed: 3,
+        ..Sampling::DEFAULT
+    };
+    let as_bool = llama()
+        .generate(fixture_request(
+            serde_json::json!({"type": "boolean"}),
+            sampling,
+        ))
+        .await
+        .unwrap();
+    assert!(
+        as_bool.text == "true" || as_bool.text == "false",
+        "{:?}",
+        as_bool.text
+    );
+}
+
+#[tokio::test]
+async fn top_k_with_the_grammar_cannot_abort() {
+    // top_k before a grammar sampler aborts llama.cpp; our chain masks first,
+    // so top_k only ever sees allowed tokens.
+    let schema = agentkit::output_schema::<Flat>();
+    for seed in 0..20 {
+        let sampling = Sampling {
+            temperature: 1.5,
+            top_k: Some(1 + seed % 3),
+            top_p: Some(0.9),
+            seed,
+            ..Sampling::DEFAULT
+        };
+        let c = llama()
+            .generate(fixture_request(schema.clone(), sampling))
+            .await
+            .unwrap();
+        serde_json::from_str::<Flat>(&c.text).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn same_seed_same_output() {
+    let schema = agentkit::output_schema::<Nested>();
+    let s = Sampling {
+        temperature: 1.0,
+        seed: 11,
+        ..Sampling::DEFAULT
+    };
+    let a = llama()
+        .generate(fixture_request(schema.clone(), s))
+        .await
+        .unwrap();
+    let b = llama().generate(fixture_request(schema, s)).await.unwrap();
+    assert_eq!(a.text, b.text);
+}
+
+#[tokio::test]
+async fn max_tokens_cut_is_a_truncated_error_with_the_partial_text() {
+    let sampling = Sampling {
+        max_tokens: 3,
+        ..Sampling::DEFAULT
+    };
+    let err = llama()
+        .generate(fixture_request(
+            agentkit::output_schema::<Nested>(),
+            sampling,
+        ))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Truncated {
+            partial,
+            max_tokens,
+            ..
+        } => {
+            assert_eq!(*max_tokens, 3);
+            assert!(partial.starts_with('{'), "{partial:?}");
+        }
+        other => panic!("expected Truncated, got {other:?}"),
+    }
+    assert!(err.to_string().contains("raise `max_tokens`"));
+}
+
+#[tokio::test]
+async fn prompt_larger_than_the_context_is_refused_before_decoding() {
+    let mut request = fixture_request(agentkit::output_schema::<Flat>(), Sampling::DEFAULT);
+    request.prompt.messages[1].content = "word ".repeat(400);
+    let err = llama().generate(request).await.unwrap_err();
+    match &err {
+        Error::ContextOverflow {
+            prompt_tokens,
+            context,
+            max_tokens,
+            ..
+        } => {
+            assert_eq!(*context, 512, "the fixture was trained on 512 tokens");
+            assert!(prompt_tokens + *max_tokens as usize > *context);
+        }
+        other => panic!("expected ContextOverflow, got {other:?}"),
+    }
+    assert!(err.to_string().contains("shorten the input"), "{err}");
+}
+
+#[tokio::test]
+async fn unsupported_schema_fails_before_any_token() {
+    // A regex with a look-ahead cannot be turned into a token grammar.
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": { "code": { "type": "string", "pattern": "(?=a)b" } },
+        "required": ["code"],
+        "additionalProperties": false
+    });
+    let err = llama()
+        .generate(fixture_request(schema, Sampling::DEFAULT))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::UnsupportedSchema {
+            location, reason, ..
+        } => {
+            assert_eq!(location, "`/properties/code/pattern`", "{reason}");
+            assert!(reason.contains("look-around"), "{reason}");
+        }
+        other => panic!("expected UnsupportedSchema, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn missing_model_file_names_alias_path_and_fix() {
+    let mut request = fixture_request(serde_json::json!({"type": "boolean"}), Sampling::DEFAULT);
+    request.model.alias = "smollm2-135m".into();
+    request.model.path = scratch_dir().join("nowhere").join("model.gguf");
+    request.model.fetch_hint = Some(format!("run `{}` to fetch it", agentkit::FETCH_COMMAND));
+    let err = llama().generate(request).await.unwrap_err();
+    assert!(matches!(err, Error::ModelNotFound { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("smollm2-135m"), "{msg}");
+    assert!(msg.contains("nowhere/model.gguf"), "{msg}");
+    assert!(msg.contains("scripts/fetch-model.sh"), "{msg}");
+}
+
+#[tokio::test]
+async fn corrupt_and_cut_short_files_are_load_errors_not_aborts() {
+    let garbage = scratch_dir().join("garbage.gguf");
+    std::fs::write(&garbage, b"this is not a gguf file at all, just text").unwrap();
+    let full = std::fs::read(fixture_model()).unwrap();
+    let cut = scratch_dir().join("cut.gguf");
+    std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
+    for path in [garbage, cut] {
+        let mut request =
+            fixture_request(serde_json::json!({"type": "boolean"}), Sampling::DEFAULT);
+        request.model.alias = "broken".into();
+        request.model.path = path.clone();
+        let err = llama().generate(request).await.unwrap_err();
+        assert!(
+            matches!(err, Error::ModelLoad { .. }),
+            "{}: {err:?}",
+            path.display()
+        );
+        assert!(err.to_string().contains("broken"));
+    }
+}
+
+#[tokio::test]
+async fn gguf_without_chat_template_is_a_clear_error_and_an_override_fixes_it() {
+    let path = scratch_dir().join("no-template.gguf");
+    fixture::write_fixture_model_without_chat_template(&path, 7).unwrap();
+    let mut request = fixture_request(serde_json::json!({"type": "boolean"}), Sampling::DEFAULT);
+    request.model.alias = "plain".into();
+    request.model.path = path;
+    let err = llama().generate(request.clone()).await.unwrap_err();
+    assert!(matches!(err, Error::ChatTemplate { .. }), "{err:?}");
+    assert!(err.to_string().contains("no chat template"), "{err}");
+
+    let with_template =
+        Llama::new(LlamaConfig::default().threads(1).chat_template("chatml")).unwrap();
+    let ok = with_template.generate(request).await.unwrap();
+    assert!(ok.text == "true" || ok.text == "false");
+}
+
+/// Decide nothing in particular; the fixture model has no knowledge.
+#[agent(model = "fixture", temperature = 0.9, max_tokens = 120, input = String, output = Nested)]
+struct Probe;
+
+/// An agent whose model nobody registered.
+#[agent(model = "not-registered", input = String, output = bool)]
+struct Lost;
+
+#[tokio::test]
+async fn agents_run_on_the_fixture_and_unknown_aliases_are_named() {
+    let runtime = Runtime::builder()
+        .backend(llama().clone())
+        .model("fixture", fixture_model())
+        .build();
+    let out: Nested = Probe.run(&runtime, "hello".to_string()).await.unwrap();
+    assert!(out.codes.len() <= 3);
+    let err = Lost.run(&runtime, "x".into()).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`not-registered`") && msg.contains("fixture"),
+        "{msg}"
+    );
+}

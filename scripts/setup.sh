@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building llama.cpp (inside the llama-cpp-2 crate) needs and a
+# fresh machine may lack: cmake and libclang (for bindgen). Safe to run again.
+set -euo pipefail
+
+say() { echo "[setup] $*" >&2; }
+
+have_libclang() {
+  [ -n "${LIBCLANG_PATH:-}" ] && return 0
+  ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so' && return 0
+  compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null && return 0
+  compgen -G '/usr/lib/x86_64-linux-gnu/libclang*.so*' >/dev/null
+}
+
+missing=()
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+have_libclang || missing+=(libclang-dev)
+command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  say "build prerequisites present (cmake, libclang, a C compiler)"
+  exit 0
+fi
+
+say "installing: ${missing[*]}"
+if command -v apt-get >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  say "installed ${missing[*]}"
+else
+  say "no apt-get here: install ${missing[*]} with your package manager"
+  say "(or: pip install cmake libclang, then set LIBCLANG_PATH to <site-packages>/clang/native)"
+  exit 1
+fi

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it: prerequisites, the model,
+# formatting, lints, and every test (the real-model ones included).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+scripts/fetch-model.sh
+
+echo "[test] cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "[test] cargo clippy -D warnings" >&2
+cargo clippy --workspace --all-targets -- -D warnings
+echo "[test] cargo test (the first build compiles llama.cpp: ~12 minutes on 2 cores)" >&2
+cargo test --workspace
