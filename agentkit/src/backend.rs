@@ -1,6 +1,7 @@
 //! The `Backend` trait: what runs a rendered prompt on a model.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::{Error, Prompt, Sampling};
 
@@ -40,6 +41,10 @@ pub struct Completion {
     pub prompt_tokens: usize,
     /// Tokens generated.
     pub generated_tokens: usize,
+    /// Time spent evaluating the prompt (zero where a backend does not measure it).
+    pub prompt_time: Duration,
+    /// Time spent generating (zero where a backend does not measure it).
+    pub generate_time: Duration,
 }
 
 /// Runs prompts on models. Implemented by the llama.cpp backend in

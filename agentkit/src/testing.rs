@@ -132,6 +132,8 @@ impl Backend for ScriptedBackend {
             generated_tokens: text.split_whitespace().count(),
             prompt_tokens: 0,
             text,
+            prompt_time: Default::default(),
+            generate_time: Default::default(),
         })
     }
 }

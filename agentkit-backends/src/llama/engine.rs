@@ -216,15 +216,28 @@ fn sampler(request: &Request) -> LlamaSampler {
     LlamaSampler::chain_simple(chain)
 }
 
+/// Whether decoding is restricted by the request's schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Constraint {
+    /// Every token is masked by the grammar of `request.schema`.
+    Schema,
+    /// No grammar: for benchmarks and comparisons only.
+    Free,
+}
+
 pub(super) fn generate(
     shared: &Shared,
     model: &LoadedModel,
     request: &Request,
+    constraint: Constraint,
     cancelled: &AtomicBool,
 ) -> Result<Completion, Error> {
     let agent = request.agent;
     let max_tokens = request.sampling.max_tokens;
-    let mut matcher = model.matcher(agent, &request.schema)?;
+    let mut matcher = match constraint {
+        Constraint::Schema => Some(model.matcher(agent, &request.schema)?),
+        Constraint::Free => None,
+    };
     let text = model.render(request)?;
     let vocab = model.model.vocab();
     let tokens = vocab.tokenize(text.as_bytes(), true, true);
@@ -273,7 +286,7 @@ pub(super) fn generate(
         ctx.decode(&mut batch)
             .map_err(|e| backend_error(agent, "llama.cpp failed to evaluate the prompt", e))?;
     }
-    let prompt_ms = started.elapsed().as_secs_f64() * 1e3;
+    let prompt_time = started.elapsed();
 
     let n_vocab = usize::try_from(model.model.n_vocab()).unwrap_or(0);
     let mut sampler = sampler(request);
@@ -287,21 +300,22 @@ pub(super) fn generate(
         if cancelled.load(Ordering::Relaxed) {
             return Err(backend_error(agent, "generation", "cancelled"));
         }
-        if matcher.is_stopped() {
-            complete = true;
-            break;
-        }
-        let mask = matcher
-            .compute_mask()
-            .map_err(|e| backend_error(agent, "the grammar engine failed", e))?;
-        let logits = ctx.get_logits_ith(logits_index);
-        let allowed: Vec<LlamaTokenData> = logits
-            .iter()
-            .take(n_vocab)
-            .enumerate()
-            .filter(|(id, _)| mask.is_allowed(*id as u32))
-            .map(|(id, logit)| LlamaTokenData::new(LlamaToken(id as i32), *logit, 0.0))
-            .collect();
+        let logits = ctx.get_logits_ith(logits_index).iter().take(n_vocab);
+        let candidates =
+            |(id, logit): (usize, &f32)| LlamaTokenData::new(LlamaToken(id as i32), *logit, 0.0);
+        let allowed: Vec<LlamaTokenData> = match matcher.as_mut() {
+            Some(matcher) => {
+                let mask = matcher
+                    .compute_mask()
+                    .map_err(|e| backend_error(agent, "the grammar engine failed", e))?;
+                logits
+                    .enumerate()
+                    .filter(|(id, _)| mask.is_allowed(*id as u32))
+                    .map(candidates)
+                    .collect()
+            }
+            None => logits.enumerate().map(candidates).collect(),
+        };
         if allowed.is_empty() {
             return Err(backend_error(
                 agent,
@@ -318,13 +332,15 @@ pub(super) fn generate(
             complete = true;
             break;
         }
-        matcher
-            .consume_token(token.0 as u32)
-            .map_err(|e| backend_error(agent, "the grammar rejected a sampled token", e))?;
+        if let Some(matcher) = matcher.as_mut() {
+            matcher
+                .consume_token(token.0 as u32)
+                .map_err(|e| backend_error(agent, "the grammar rejected a sampled token", e))?;
+        }
         sampler.accept(token);
         out.extend(vocab.token_to_piece(token, false, None));
         generated += 1;
-        if matcher.is_stopped() {
+        if matcher.as_ref().is_some_and(Matcher::is_stopped) {
             complete = true;
             break;
         }
@@ -338,18 +354,23 @@ pub(super) fn generate(
         logits_index = 0;
     }
     let text = String::from_utf8_lossy(&out).into_owned();
-    if !complete && !matcher.is_accepting().unwrap_or(false) {
+    let accepting = match matcher.as_mut() {
+        Some(m) => m.is_accepting().unwrap_or(false),
+        None => true,
+    };
+    if !complete && !accepting {
         return Err(Error::Truncated {
             agent: agent.to_string(),
             max_tokens,
             partial: text,
         });
     }
-    let gen_s = gen_started.elapsed().as_secs_f64();
+    let generate_time = gen_started.elapsed();
+    let gen_s = generate_time.as_secs_f64();
     tracing::debug!(
         agent,
         prompt_tokens = tokens.len(),
-        prompt_ms,
+        prompt_ms = prompt_time.as_millis() as u64,
         generated,
         tokens_per_s = if gen_s > 0.0 {
             generated as f64 / gen_s
@@ -362,5 +383,7 @@ pub(super) fn generate(
         text,
         prompt_tokens: tokens.len(),
         generated_tokens: generated,
+        prompt_time,
+        generate_time,
     })
 }

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use agentkit::{Backend, Completion, Error, ModelSpec, Request};
 use llama_cpp_2::llama_backend::LlamaBackend;
 
-use engine::LoadedModel;
+use engine::{Constraint, LoadedModel};
 
 /// Settings for the llama.cpp backend.
 #[derive(Debug, Clone)]
@@ -206,16 +206,30 @@ impl Drop for CancelOnDrop {
     }
 }
 
-#[async_trait::async_trait]
-impl Backend for Llama {
-    async fn generate(&self, request: Request) -> Result<Completion, Error> {
+impl Llama {
+    /// Generates for `request` **without** the grammar: the output is whatever
+    /// the model writes and may not parse. For benchmarks and comparisons (how
+    /// much the constraint costs, how a model behaves unconstrained); agents
+    /// never take this path.
+    pub async fn generate_unconstrained(&self, request: Request) -> Result<Completion, Error> {
+        self.run(request, Constraint::Free).await
+    }
+
+    async fn run(&self, request: Request, constraint: Constraint) -> Result<Completion, Error> {
         let cancelled = Arc::new(AtomicBool::new(false));
         let _guard = CancelOnDrop(Arc::clone(&cancelled));
         let this = self.clone();
         run_blocking(request.agent, move || {
             let model = this.model(request.agent, &request.model)?;
-            engine::generate(&this.shared, &model, &request, &cancelled)
+            engine::generate(&this.shared, &model, &request, constraint, &cancelled)
         })
         .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for Llama {
+    async fn generate(&self, request: Request) -> Result<Completion, Error> {
+        self.run(request, Constraint::Schema).await
     }
 }
