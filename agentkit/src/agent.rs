@@ -52,4 +52,24 @@ pub trait Agent: Send + Sync {
     const INSTRUCTIONS: &'static str;
     /// How tokens are sampled for this agent.
     const SAMPLING: Sampling = Sampling::DEFAULT;
+    /// How many times to ask again when the output fails to parse or fails
+    /// [`Agent::validate`]; each retry's prompt carries the previous answer
+    /// and what was wrong with it.
+    const RETRIES: u32 = 0;
+
+    /// Checks beyond the schema (`#[agent(validate = path)]`): `Err` says what
+    /// is wrong, in words the model can act on when it is asked again.
+    fn validate(output: &Self::Output) -> Result<(), String> {
+        let _ = output;
+        Ok(())
+    }
+}
+
+/// One try of an agent: what the model said and why it was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// The text the model produced.
+    pub raw: String,
+    /// Why it was rejected.
+    pub problem: String,
 }

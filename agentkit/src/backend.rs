@@ -56,4 +56,13 @@ pub trait Backend: Send + Sync + 'static {
     /// A backend that can constrain decoding must never return text that
     /// escapes `request.schema`; one that cannot must say so in its docs.
     async fn generate(&self, request: Request) -> Result<Completion, Error>;
+
+    /// Pre-flight for one agent, before any token: the model can be loaded,
+    /// the schema compiles to a grammar, and `request.prompt` (the system
+    /// message alone) plus `max_tokens` fits the context. The default accepts
+    /// everything; backends that can fail on these must check them.
+    async fn check(&self, request: &Request) -> Result<(), Error> {
+        let _ = request;
+        Ok(())
+    }
 }

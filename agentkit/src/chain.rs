@@ -1,11 +1,18 @@
-//! Steps and chains: anything that runs, and `.then()` / `.map()` to compose them.
+//! Steps and chains: anything that runs, and the combinators that compose them.
+//!
+//! Every combinator is itself a [`Step`], so chains nest and chain. A chain
+//! whose types do not line up does not compile, and the compiler's message
+//! names the step and the type it was handed.
 
 use std::future::Future;
 use std::marker::PhantomData;
 
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+
+use crate::preflight::Problem;
 use crate::{Error, Runtime};
 
-/// Something that runs on a [`Runtime`]: an agent, or a chain of steps.
+/// Something that runs on a [`Runtime`]: an agent, a tool, or a chain of steps.
 ///
 /// `In` is what the step takes. A chain is itself a `Step`, so chains chain.
 #[diagnostic::on_unimplemented(
@@ -23,6 +30,36 @@ pub trait Step<In>: Send + Sync {
         runtime: &Runtime,
         input: In,
     ) -> impl Future<Output = Result<Self::Output, Error>> + Send;
+
+    /// Checks, before any token is generated, that this step can run on
+    /// `runtime`: its model resolves, its output schema compiles to a grammar,
+    /// its prompt fits the model's context. Returns every problem found.
+    ///
+    /// Steps made of plain Rust have nothing to check; the default says so.
+    fn check(&self, runtime: &Runtime) -> impl Future<Output = Vec<Problem>> + Send {
+        let _ = runtime;
+        async { Vec::new() }
+    }
+}
+
+/// A step's output that is a list, so `.each(...)` and `.filter(...)` can work on its items.
+#[diagnostic::on_unimplemented(
+    message = "`.each(...)` and `.filter(...)` need a step that yields a `Vec`, but this one yields `{Self}`",
+    label = "yields `{Self}`, not a `Vec`",
+    note = "use `.then(...)` to pass `{Self}` on whole, or `.map(|x| vec![x])` to make a list of it"
+)]
+pub trait Items: Send {
+    /// The type of one item.
+    type Item: Send;
+    /// The items, in order.
+    fn into_items(self) -> Vec<Self::Item>;
+}
+
+impl<T: Send> Items for Vec<T> {
+    type Item = T;
+    fn into_items(self) -> Vec<T> {
+        self
+    }
 }
 
 /// Composition methods for every [`Step`].
@@ -48,9 +85,48 @@ pub trait StepExt<In>: Step<In> + Sized {
             _out: PhantomData,
         }
     }
+
+    /// Runs `next` on every item of this step's `Vec` output, one at a time,
+    /// keeping their order. See [`each`] for concurrency.
+    fn each<Next>(self, next: Next) -> Then<Self, Each<Next>>
+    where
+        Self::Output: Items,
+        Next: Step<<Self::Output as Items>::Item>,
+    {
+        self.then(Each {
+            step: next,
+            concurrency: 1,
+        })
+    }
+
+    /// Runs `next` on every item of this step's `Vec` output, up to
+    /// `concurrency` at a time, keeping their order.
+    fn each_concurrent<Next>(self, next: Next, concurrency: usize) -> Then<Self, Each<Next>>
+    where
+        Self::Output: Items,
+        Next: Step<<Self::Output as Items>::Item>,
+    {
+        self.then(each(next).concurrency(concurrency))
+    }
+
+    /// Keeps the items of this step's `Vec` output for which `keep` is true.
+    fn filter<F>(self, keep: F) -> Filter<Self, F>
+    where
+        Self::Output: Items,
+        F: Fn(&<Self::Output as Items>::Item) -> bool + Send + Sync,
+    {
+        Filter { step: self, keep }
+    }
 }
 
 impl<In, S: Step<In>> StepExt<In> for S {}
+
+/// Runs the chain's pre-flight once per runtime before its first run.
+async fn preflight<In, S: Step<In>>(step: &S, runtime: &Runtime) -> Result<(), Error> {
+    runtime
+        .preflight_once(std::any::type_name::<S>(), step.check(runtime))
+        .await
+}
 
 /// Two steps run one after the other; built by [`StepExt::then`].
 #[derive(Debug, Clone, Copy)]
@@ -68,8 +144,15 @@ where
     type Output = Next::Output;
 
     async fn run(&self, runtime: &Runtime, input: In) -> Result<Self::Output, Error> {
+        preflight(self, runtime).await?;
         let middle = self.first.run(runtime, input).await?;
         self.next.run(runtime, middle).await
+    }
+
+    async fn check(&self, runtime: &Runtime) -> Vec<Problem> {
+        let mut problems = self.first.check(runtime).await;
+        problems.extend(self.next.check(runtime).await);
+        problems
     }
 }
 
@@ -82,7 +165,9 @@ pub struct Map<S, F, U> {
 
 impl<S: std::fmt::Debug, F, U> std::fmt::Debug for Map<S, F, U> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Map").field("step", &self.step).finish_non_exhaustive()
+        f.debug_struct("Map")
+            .field("step", &self.step)
+            .finish_non_exhaustive()
     }
 }
 
@@ -98,5 +183,181 @@ where
     async fn run(&self, runtime: &Runtime, input: In) -> Result<U, Error> {
         let out = self.step.run(runtime, input).await?;
         Ok((self.f)(out))
+    }
+
+    fn check(&self, runtime: &Runtime) -> impl Future<Output = Vec<Problem>> + Send {
+        self.step.check(runtime)
+    }
+}
+
+/// A step run on every item of a `Vec`; built by [`each`] or [`StepExt::each`].
+#[derive(Debug, Clone, Copy)]
+pub struct Each<S> {
+    step: S,
+    concurrency: usize,
+}
+
+/// Runs `step` on every item of a `Vec`, keeping their order. One item at a
+/// time unless [`Each::concurrency`] says otherwise.
+pub fn each<S>(step: S) -> Each<S> {
+    Each {
+        step,
+        concurrency: 1,
+    }
+}
+
+impl<S> Each<S> {
+    /// Runs up to `n` items at a time (at least one). On a local model,
+    /// concurrency pays off when one call leaves cores idle; measure it.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+}
+
+impl<I, S> Step<I> for Each<S>
+where
+    I: Items,
+    S: Step<I::Item>,
+{
+    type Output = Vec<S::Output>;
+
+    async fn run(&self, runtime: &Runtime, items: I) -> Result<Self::Output, Error> {
+        // `buffered` keeps input order; the first error drops the rest.
+        stream::iter(
+            items
+                .into_items()
+                .into_iter()
+                .map(|item| self.step.run(runtime, item)),
+        )
+        .buffered(self.concurrency)
+        .try_collect()
+        .await
+    }
+
+    fn check(&self, runtime: &Runtime) -> impl Future<Output = Vec<Problem>> + Send {
+        self.step.check(runtime)
+    }
+}
+
+/// A step whose `Vec` output is filtered; built by [`StepExt::filter`].
+pub struct Filter<S, F> {
+    step: S,
+    keep: F,
+}
+
+impl<S: std::fmt::Debug, F> std::fmt::Debug for Filter<S, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filter")
+            .field("step", &self.step)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<In, S, F> Step<In> for Filter<S, F>
+where
+    In: Send,
+    S: Step<In>,
+    S::Output: Items,
+    F: Fn(&<S::Output as Items>::Item) -> bool + Send + Sync,
+{
+    type Output = Vec<<S::Output as Items>::Item>;
+
+    async fn run(&self, runtime: &Runtime, input: In) -> Result<Self::Output, Error> {
+        let items = self.step.run(runtime, input).await?.into_items();
+        Ok(items.into_iter().filter(|x| (self.keep)(x)).collect())
+    }
+
+    fn check(&self, runtime: &Runtime) -> impl Future<Output = Vec<Problem>> + Send {
+        self.step.check(runtime)
+    }
+}
+
+/// An async Rust function used as a step: a fetch, a lookup, a computation.
+/// Built by [`tool`].
+pub struct Tool<F> {
+    name: &'static str,
+    f: F,
+}
+
+impl<F> std::fmt::Debug for Tool<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tool").field("name", &self.name).finish()
+    }
+}
+
+/// Makes an async function a step named `name`; it chains like an agent.
+///
+/// The function's error becomes [`Error::Tool`] naming the tool.
+///
+/// ```
+/// use agentkit::prelude::*;
+/// use agentkit::tool;
+///
+/// let double = tool("double", |x: u32| async move { Ok::<_, std::io::Error>(x * 2) });
+/// let quadruple = double.then(tool("double again", |x: u32| async move {
+///     Ok::<_, std::io::Error>(x * 2)
+/// }));
+/// # let _ = quadruple;
+/// ```
+pub fn tool<F>(name: &'static str, f: F) -> Tool<F> {
+    Tool { name, f }
+}
+
+impl<In, F, Fut, Out, E> Step<In> for Tool<F>
+where
+    In: Send,
+    F: Fn(In) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Out, E>> + Send,
+    Out: Send,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Output = Out;
+
+    async fn run(&self, _runtime: &Runtime, input: In) -> Result<Out, Error> {
+        let span = tracing::info_span!("tool", tool = self.name);
+        let result = tracing::Instrument::instrument((self.f)(input), span).await;
+        result.map_err(|e| Error::Tool {
+            tool: self.name.to_string(),
+            source: e.into(),
+        })
+    }
+}
+
+/// Two steps run on the same input at the same time, their outputs joined
+/// into a tuple. Built by [`both`].
+#[derive(Debug, Clone, Copy)]
+pub struct Both<A, B> {
+    a: A,
+    b: B,
+}
+
+/// Runs `a` and `b` on (clones of) the same input concurrently and yields
+/// `(a's output, b's output)`. The first error wins.
+pub fn both<A, B>(a: A, b: B) -> Both<A, B> {
+    Both { a, b }
+}
+
+impl<In, A, B> Step<In> for Both<A, B>
+where
+    In: Clone + Send,
+    A: Step<In>,
+    B: Step<In>,
+{
+    type Output = (A::Output, B::Output);
+
+    async fn run(&self, runtime: &Runtime, input: In) -> Result<Self::Output, Error> {
+        preflight(self, runtime).await?;
+        futures_util::future::try_join(
+            self.a.run(runtime, input.clone()),
+            self.b.run(runtime, input),
+        )
+        .await
+    }
+
+    async fn check(&self, runtime: &Runtime) -> Vec<Problem> {
+        let mut problems = self.a.check(runtime).await;
+        problems.extend(self.b.check(runtime).await);
+        problems
     }
 }

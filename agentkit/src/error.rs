@@ -84,7 +84,9 @@ pub enum Error {
     },
 
     /// The output was valid JSON but broke the output schema.
-    #[error("the output of agent `{agent}` does not match its schema: {reason}; raw output: {raw:?}")]
+    #[error(
+        "the output of agent `{agent}` does not match its schema: {reason}; raw output: {raw:?}"
+    )]
     SchemaMismatch {
         /// The agent that produced the text.
         agent: String,
@@ -134,6 +136,43 @@ pub enum Error {
     ScriptExhausted {
         /// The agent that asked.
         agent: String,
+    },
+
+    /// A tool step (an async Rust function) failed.
+    #[error("tool `{tool}` failed: {source}")]
+    Tool {
+        /// The tool's name.
+        tool: String,
+        /// The tool's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// Pre-flight found steps that cannot run; nothing was generated.
+    #[error("the pipeline cannot run; fix these first:{report}")]
+    Preflight {
+        /// Every problem found, per step.
+        report: crate::Report,
+    },
+
+    /// The output parsed but failed the agent's own check.
+    #[error("the output of agent `{agent}` failed its check: {problem}; raw output: {raw:?}")]
+    Invalid {
+        /// The agent.
+        agent: String,
+        /// What the check said.
+        problem: String,
+        /// The output, unchanged.
+        raw: String,
+    },
+
+    /// Every attempt of an agent with `retries` failed to parse or to pass its check.
+    #[error("agent `{agent}` gave no acceptable output in {} attempts; last problem: {}", attempts.len(), attempts.last().map(|a| a.problem.as_str()).unwrap_or("none"))]
+    Rejected {
+        /// The agent.
+        agent: String,
+        /// Every attempt, in order, with its raw output and what was wrong.
+        attempts: Vec<crate::Attempt>,
     },
 
     /// Any other failure inside a backend.

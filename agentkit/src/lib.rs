@@ -5,6 +5,7 @@ mod agent;
 mod backend;
 mod chain;
 mod error;
+mod preflight;
 mod prompt;
 mod runtime;
 mod sampling;
@@ -12,14 +13,15 @@ mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use agent::Agent;
+pub use agent::{Agent, Attempt};
 pub use agentkit_macros::agent;
 pub use backend::{Backend, Completion, ModelSpec, Request};
-pub use chain::{Map, Step, StepExt, Then};
+pub use chain::{both, each, tool, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool};
 pub use error::Error;
+pub use preflight::{Problem, Report};
 pub use prompt::{describe_schema, Message, Prompt, Role};
 pub use runtime::{
-    models_dir, run_agent, Runtime, RuntimeBuilder, DEFAULT_MODEL, DEFAULT_MODEL_FILE,
+    check_agent, models_dir, run_agent, Runtime, RuntimeBuilder, DEFAULT_MODEL, DEFAULT_MODEL_FILE,
     FETCH_COMMAND,
 };
 pub use sampling::Sampling;
@@ -32,7 +34,7 @@ pub use serde_json;
 
 /// Everything an agent definition and a pipeline need, in one import.
 pub mod prelude {
-    pub use crate::{agent, Agent, Error, Runtime, Step, StepExt};
+    pub use crate::{agent, both, each, tool, Agent, Error, Runtime, Step, StepExt};
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
 }
@@ -40,7 +42,9 @@ pub mod prelude {
 /// Paths used by code that `#[agent]` generates. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::{run_agent, Agent, Error, Runtime, Sampling, Step};
+    pub use crate::{check_agent, run_agent, Agent, Error, Problem, Runtime, Sampling, Step};
     pub use core::future::Future;
     pub use core::result::Result;
+    pub use std::string::String;
+    pub use std::vec::Vec;
 }

@@ -53,24 +53,28 @@ impl Prompt {
     /// description of the output's shape with the doc comments of its fields;
     /// the user message holds the input as JSON.
     pub fn render<A: Agent>(input: &A::Input) -> Result<Prompt, Error> {
-        let schema = crate::schema::output_schema::<A::Output>();
-        let system = system_message(A::INSTRUCTIONS, &schema);
         let user = serde_json::to_string_pretty(input).map_err(|source| Error::Input {
             agent: A::NAME.to_string(),
             source,
         })?;
-        Ok(Prompt {
-            messages: vec![
-                Message {
-                    role: Role::System,
-                    content: system,
-                },
-                Message {
-                    role: Role::User,
-                    content: user,
-                },
-            ],
-        })
+        let mut prompt = Prompt::system_only::<A>();
+        prompt.messages.push(Message {
+            role: Role::User,
+            content: user,
+        });
+        Ok(prompt)
+    }
+
+    /// The part of `agent`'s prompt that does not depend on the input: the
+    /// system message. Pre-flight checks measure it against the context.
+    pub fn system_only<A: Agent>() -> Prompt {
+        let schema = crate::schema::output_schema::<A::Output>();
+        Prompt {
+            messages: vec![Message {
+                role: Role::System,
+                content: system_message(A::INSTRUCTIONS, &schema),
+            }],
+        }
     }
 
     /// The content of the first message with `role`, if any.

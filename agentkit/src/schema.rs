@@ -30,7 +30,10 @@ fn close_objects(value: &mut Value) {
             // Integer formats like `uint8` are informational; the bounds that
             // matter are already in `minimum`/`maximum`, and grammar engines
             // reject formats they do not know.
-            if matches!(map.get("type").and_then(Value::as_str), Some("integer" | "number")) {
+            if matches!(
+                map.get("type").and_then(Value::as_str),
+                Some("integer" | "number")
+            ) {
                 map.remove("format");
             }
             for v in map.values_mut() {

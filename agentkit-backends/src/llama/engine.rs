@@ -225,6 +225,30 @@ pub(super) enum Constraint {
     Free,
 }
 
+/// Pre-flight: the grammar compiles, the template applies, and the input-free
+/// part of the prompt plus `max_tokens` fits the context.
+pub(super) fn check(shared: &Shared, model: &LoadedModel, request: &Request) -> Result<(), Error> {
+    model.matcher(request.agent, &request.schema)?;
+    let text = model.render(request)?;
+    let prompt_tokens = model
+        .model
+        .vocab()
+        .tokenize(text.as_bytes(), true, true)
+        .len();
+    let context = model.context_size(shared.config.context_size);
+    let max_tokens = request.sampling.max_tokens;
+    if prompt_tokens + max_tokens as usize > context {
+        return Err(Error::ContextOverflow {
+            agent: request.agent.to_string(),
+            model: model.alias.clone(),
+            prompt_tokens,
+            max_tokens,
+            context,
+        });
+    }
+    Ok(())
+}
+
 pub(super) fn generate(
     shared: &Shared,
     model: &LoadedModel,

@@ -98,6 +98,7 @@ struct Shared {
     config: LlamaConfig,
     models: Mutex<HashMap<PathBuf, Arc<LoadedModel>>>,
     loads: AtomicUsize,
+    active: AtomicUsize,
     /// llama-cpp-2 documents context creation as unsafe to run in parallel.
     context_lock: Mutex<()>,
 }
@@ -135,9 +136,16 @@ impl Llama {
                 config,
                 models: Mutex::new(HashMap::new()),
                 loads: AtomicUsize::new(0),
+                active: AtomicUsize::new(0),
                 context_lock: Mutex::new(()),
             }),
         })
+    }
+
+    /// How many generations are running on blocking threads right now. Drops
+    /// to zero promptly when the futures awaiting them are dropped.
+    pub fn active_generations(&self) -> usize {
+        self.shared.active.load(Ordering::SeqCst)
     }
 
     /// How many model files this backend has loaded from disk so far. Each
@@ -220,8 +228,12 @@ impl Llama {
         let _guard = CancelOnDrop(Arc::clone(&cancelled));
         let this = self.clone();
         run_blocking(request.agent, move || {
-            let model = this.model(request.agent, &request.model)?;
-            engine::generate(&this.shared, &model, &request, constraint, &cancelled)
+            this.shared.active.fetch_add(1, Ordering::SeqCst);
+            let result = this.model(request.agent, &request.model).and_then(|model| {
+                engine::generate(&this.shared, &model, &request, constraint, &cancelled)
+            });
+            this.shared.active.fetch_sub(1, Ordering::SeqCst);
+            result
         })
         .await
     }
@@ -231,5 +243,15 @@ impl Llama {
 impl Backend for Llama {
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
         self.run(request, Constraint::Schema).await
+    }
+
+    async fn check(&self, request: &Request) -> Result<(), Error> {
+        let this = self.clone();
+        let request = request.clone();
+        run_blocking(request.agent, move || {
+            let model = this.model(request.agent, &request.model)?;
+            engine::check(&this.shared, &model, &request)
+        })
+        .await
     }
 }
