@@ -18,9 +18,10 @@ pub fn agent(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Struct(s)) => s,
         Ok(other) => {
+            let (keyword, kind) = item_keyword(&other);
             errors.spanned(
-                item_keyword(&other),
-                "#[agent] goes on a struct, e.g. `struct Score;`",
+                keyword,
+                format!("#[agent] goes on a struct, not on {kind}: declare the agent as a struct, e.g. `struct Score;`"),
             );
             let compile_errors = errors.to_compile_errors();
             return quote! { #other #compile_errors };
@@ -40,12 +41,16 @@ pub fn agent(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn item_keyword(item: &Item) -> TokenStream {
+/// The tokens that say what kind of item this is, and that kind in words.
+fn item_keyword(item: &Item) -> (TokenStream, &'static str) {
     match item {
-        Item::Enum(e) => e.enum_token.to_token_stream(),
-        Item::Union(u) => u.union_token.to_token_stream(),
-        Item::Fn(f) => f.sig.fn_token.to_token_stream(),
-        other => other.to_token_stream(),
+        Item::Enum(e) => (e.enum_token.to_token_stream(), "an enum"),
+        Item::Union(u) => (u.union_token.to_token_stream(), "a union"),
+        Item::Fn(f) => (f.sig.fn_token.to_token_stream(), "a function"),
+        Item::Trait(t) => (t.trait_token.to_token_stream(), "a trait"),
+        Item::Impl(i) => (i.impl_token.to_token_stream(), "an impl block"),
+        Item::Type(t) => (t.type_token.to_token_stream(), "a type alias"),
+        other => (other.to_token_stream(), "this item"),
     }
 }
 
@@ -69,7 +74,10 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
     let output_decl = quote_spanned!(output.span()=> type Output = #output;);
     let name = ident.to_string();
     let model_alias = m.model.as_ref().map(|s| s.value()).unwrap_or_default();
-    let instructions = m.prompt.as_ref().map_or_else(|| m.doc.clone(), |p| p.value());
+    let instructions = m
+        .prompt
+        .as_ref()
+        .map_or_else(|| m.doc.clone(), |p| p.value());
     let sampling = if valid {
         let mut fields = Vec::new();
         if let Some(t) = &m.temperature {
@@ -96,6 +104,27 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
     } else {
         quote!(#private::Sampling::DEFAULT)
     };
+    // The whole `Step` impl is spanned at the input type, so that when a chain
+    // feeds this agent the wrong type, rustc's "but `Step<Thread>` is
+    // implemented for it" points at `input = Thread` rather than at the
+    // whole attribute.
+    let step_ident = syn::Ident::new(&name, input.span());
+    let step_impl = quote_spanned! {input.span()=>
+        #[automatically_derived]
+        impl #impl_generics #private::Step<#input> for #step_ident #ty_generics #where_clause {
+            type Output = #output;
+
+            fn run(
+                &self,
+                runtime: &#private::Runtime,
+                input: #input,
+            ) -> impl #private::Future<
+                Output = #private::Result<#output, #private::Error>,
+            > + ::core::marker::Send {
+                #private::run_agent(self, runtime, input)
+            }
+        }
+    };
     quote! {
         const _: () = {
             #[automatically_derived]
@@ -108,20 +137,7 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
                 const SAMPLING: #private::Sampling = #sampling;
             }
 
-            #[automatically_derived]
-            impl #impl_generics #private::Step<#input> for #ident #ty_generics #where_clause {
-                type Output = #output;
-
-                fn run(
-                    &self,
-                    runtime: &#private::Runtime,
-                    input: #input,
-                ) -> impl #private::Future<
-                    Output = #private::Result<#output, #private::Error>,
-                > + ::core::marker::Send {
-                    #private::run_agent(self, runtime, input)
-                }
-            }
+            #step_impl
         };
     }
 }

@@ -2,7 +2,7 @@
 //! tokens it came from so errors can point at them.
 
 use proc_macro2::TokenStream;
-use syn::{Expr, ExprLit, ExprUnary, ItemStruct, Lit, LitStr, Path, Type, UnOp};
+use syn::{Expr, ExprLit, ExprUnary, Ident, ItemStruct, Lit, LitStr, Path, Type, UnOp};
 
 use crate::attr::RawPair;
 use crate::errors::Errors;
@@ -42,6 +42,9 @@ pub struct AgentModel {
     pub krate: Option<Path>,
     /// The struct's doc comment, joined into one string.
     pub doc: String,
+    /// Every known key the attribute wrote, valid value or not, so that a bad
+    /// value is not reported a second time as a missing key.
+    pub given: Vec<String>,
 }
 
 impl AgentModel {
@@ -61,47 +64,56 @@ impl AgentModel {
             prompt: None,
             krate: None,
             doc,
+            given: Vec::new(),
         };
-        let mut seen: Vec<String> = Vec::new();
         for pair in pairs {
             let key = pair.key.to_string();
             if !KEYS.contains(&key.as_str()) {
                 errors.spanned(&pair.key, unknown_key_message(&key));
                 continue;
             }
-            if seen.contains(&key) {
+            if m.gave(&key) {
                 errors.spanned(
                     &pair.key,
                     format!("duplicate agent attribute `{key}`: give it once"),
                 );
                 continue;
             }
-            seen.push(key.clone());
-            if pair.value.is_empty() {
+            m.given.push(key.clone());
+            let Some(value) = pair.value else {
+                // Malformed, and already reported by the parser.
+                continue;
+            };
+            if value.is_empty() {
                 errors.at(pair.eq_span, format!("`{key}` needs a value after `=`"));
                 continue;
             }
             match key.as_str() {
-                "model" => m.model = string(&key, pair.value, errors),
-                "prompt" => m.prompt = string(&key, pair.value, errors),
-                "input" => m.input = ty(&key, pair.value, errors),
-                "output" => m.output = ty(&key, pair.value, errors),
-                "crate" => match syn::parse2::<Path>(pair.value.clone()) {
+                "model" => m.model = string(&key, value, errors),
+                "prompt" => m.prompt = string(&key, value, errors),
+                "input" => m.input = ty(&key, value, errors),
+                "output" => m.output = ty(&key, value, errors),
+                "crate" => match syn::parse2::<Path>(value.clone()) {
                     Ok(p) => m.krate = Some(p),
                     Err(_) => errors.spanned(
-                        &pair.value,
+                        &value,
                         "`crate` takes a path to the agentkit crate, e.g. `crate = my_crate::agentkit`",
                     ),
                 },
-                "temperature" => m.temperature = float(&key, pair.value, errors),
-                "top_p" => m.top_p = float(&key, pair.value, errors),
-                "top_k" => m.top_k = integer(&key, pair.value, errors),
-                "max_tokens" => m.max_tokens = integer(&key, pair.value, errors),
-                "seed" => m.seed = integer(&key, pair.value, errors),
+                "temperature" => m.temperature = float(&key, value, errors),
+                "top_p" => m.top_p = float(&key, value, errors),
+                "top_k" => m.top_k = integer(&key, value, errors),
+                "max_tokens" => m.max_tokens = integer(&key, value, errors),
+                "seed" => m.seed = integer(&key, value, errors),
                 _ => {}
             }
         }
         m
+    }
+
+    /// Whether the attribute wrote `key`, whatever its value.
+    pub fn gave(&self, key: &str) -> bool {
+        self.given.iter().any(|k| k == key)
     }
 }
 
@@ -139,9 +151,14 @@ fn string(key: &str, value: TokenStream, errors: &mut Errors) -> Option<LitStr> 
     match syn::parse2::<LitStr>(value.clone()) {
         Ok(s) => Some(s),
         Err(_) => {
+            // A bare word (`model = smollm2`) most likely lacks its quotes.
+            let example = match syn::parse2::<Ident>(value.clone()) {
+                Ok(word) => format!("`{key} = \"{word}\"`"),
+                Err(_) => format!("`{key} = \"...\"`"),
+            };
             errors.spanned(
                 value,
-                format!("`{key}` takes a string literal, e.g. `{key} = \"...\"`"),
+                format!("`{key}` takes a string literal, e.g. {example}"),
             );
             None
         }
@@ -189,10 +206,7 @@ fn float(key: &str, value: TokenStream, errors: &mut Errors) -> Option<Number<f6
             tokens: value,
         }),
         None => {
-            errors.spanned(
-                value,
-                format!("`{key}` takes a number, e.g. `{key} = 0.5`"),
-            );
+            errors.spanned(value, format!("`{key}` takes a number, e.g. `{key} = 0.5`"));
             None
         }
     }
@@ -201,7 +215,10 @@ fn float(key: &str, value: TokenStream, errors: &mut Errors) -> Option<Number<f6
 fn integer(key: &str, value: TokenStream, errors: &mut Errors) -> Option<Number<u64>> {
     match literal(&value) {
         Some((false, Lit::Int(i))) => match i.base10_parse::<u64>() {
-            Ok(v) if v <= u64::from(u32::MAX) => Some(Number { value: v, tokens: value }),
+            Ok(v) if v <= u64::from(u32::MAX) => Some(Number {
+                value: v,
+                tokens: value,
+            }),
             _ => {
                 errors.spanned(value, format!("`{key}` must fit in a u32"));
                 None

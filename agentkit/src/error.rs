@@ -175,6 +175,17 @@ pub enum Error {
         attempts: Vec<crate::Attempt>,
     },
 
+    /// A labelled dataset could not be read.
+    #[error("dataset `{}` line {line}: {reason}; each line must be {{\"input\": ..., \"expected\": ...}}", path.display())]
+    Dataset {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line (0 when the file itself could not be read).
+        line: usize,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// Any other failure inside a backend.
     #[error("backend error in agent `{agent}`: {reason}")]
     Backend {

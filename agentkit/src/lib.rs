@@ -5,6 +5,7 @@ mod agent;
 mod backend;
 mod chain;
 mod error;
+pub mod eval;
 mod preflight;
 mod prompt;
 mod runtime;
@@ -21,8 +22,8 @@ pub use error::Error;
 pub use preflight::{Problem, Report};
 pub use prompt::{describe_schema, Message, Prompt, Role};
 pub use runtime::{
-    check_agent, models_dir, run_agent, Runtime, RuntimeBuilder, DEFAULT_MODEL, DEFAULT_MODEL_FILE,
-    FETCH_COMMAND,
+    check_agent, models_dir, run_agent, Runtime, RuntimeBuilder, Usage, DEFAULT_MODEL,
+    DEFAULT_MODEL_FILE, FETCH_COMMAND,
 };
 pub use sampling::Sampling;
 pub use schema::{output_schema, parse_output};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::{
@@ -46,6 +47,25 @@ pub struct Runtime {
     models: Arc<BTreeMap<String, ModelSpec>>,
     /// Chains (by type name) whose pre-flight has passed on this runtime.
     checked: Arc<Mutex<HashSet<&'static str>>>,
+    usage: Arc<Counters>,
+}
+
+#[derive(Default)]
+struct Counters {
+    calls: AtomicU64,
+    prompt_tokens: AtomicU64,
+    generated_tokens: AtomicU64,
+}
+
+/// Model calls and tokens spent on a runtime so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Backend calls (each retry is a call).
+    pub calls: u64,
+    /// Prompt tokens over all calls.
+    pub prompt_tokens: u64,
+    /// Generated tokens over all calls.
+    pub generated_tokens: u64,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -138,6 +158,25 @@ impl Runtime {
         }
     }
 
+    /// Calls and tokens spent on this runtime (and its clones) so far.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            calls: self.usage.calls.load(Ordering::Relaxed),
+            prompt_tokens: self.usage.prompt_tokens.load(Ordering::Relaxed),
+            generated_tokens: self.usage.generated_tokens.load(Ordering::Relaxed),
+        }
+    }
+
+    fn record(&self, completion: &crate::Completion) {
+        self.usage.calls.fetch_add(1, Ordering::Relaxed);
+        self.usage
+            .prompt_tokens
+            .fetch_add(completion.prompt_tokens as u64, Ordering::Relaxed);
+        self.usage
+            .generated_tokens
+            .fetch_add(completion.generated_tokens as u64, Ordering::Relaxed);
+    }
+
     /// The backend, or [`Error::NoBackend`].
     pub fn backend(&self) -> Result<&dyn Backend, Error> {
         self.backend.as_deref().ok_or(Error::NoBackend)
@@ -183,6 +222,7 @@ impl RuntimeBuilder {
             backend: self.backend,
             models: Arc::new(self.models),
             checked: Arc::default(),
+            usage: Arc::default(),
         }
     }
 }
@@ -254,6 +294,7 @@ async fn attempts<A: Agent>(
             sampling,
         };
         let completion = backend.generate(request).await?;
+        runtime.record(&completion);
         prompt_tokens += completion.prompt_tokens;
         generated_tokens += completion.generated_tokens;
         span.record("prompt_tokens", prompt_tokens);

@@ -1,0 +1,18 @@
+use agentkit::prelude::*;
+
+// Forgets `JsonSchema`, which every agent input must derive.
+#[derive(Serialize)]
+struct Thread {
+    title: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Verdict {
+    relevant: bool,
+}
+
+/// Decide whether a forum thread is about running language models locally.
+#[agent(model = "smollm2-135m", input = Thread, output = Verdict)]
+struct Score;
+
+fn main() {}

@@ -1,0 +1,18 @@
+use agentkit::prelude::*;
+
+// Derives `Deserialize` where the input needs `Serialize`.
+#[derive(Deserialize, JsonSchema)]
+struct Thread {
+    title: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Verdict {
+    relevant: bool,
+}
+
+/// Decide whether a forum thread is about running language models locally.
+#[agent(model = "smollm2-135m", input = Thread, output = Verdict)]
+struct Score;
+
+fn main() {}

@@ -1,0 +1,22 @@
+use agentkit::prelude::*;
+
+#[derive(Serialize, JsonSchema)]
+struct Thread {
+    title: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Verdict {
+    relevant: bool,
+}
+
+/// Decide whether a forum thread is about running language models locally.
+#[agent(
+    model = "smollm2-135m",
+    temperature = 0.2
+    input = Thread,
+    output = Verdict,
+)]
+struct Score;
+
+fn main() {}

@@ -1,0 +1,47 @@
+use agentkit::prelude::*;
+
+#[derive(Serialize, JsonSchema)]
+struct Text {
+    text: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Mood {
+    positive: bool,
+}
+
+// Every key at once; `prompt` wins over the doc comment.
+/// This doc comment is not the prompt.
+#[agent(
+    model = "smollm2-135m",
+    input = Text,
+    output = Mood,
+    temperature = 0,
+    top_p = 0.9,
+    top_k = 40,
+    max_tokens = 64,
+    seed = 7,
+    prompt = "Say whether the text is positive.",
+)]
+struct Sentiment;
+
+/// Multi-line instructions
+/// keep their line breaks.
+#[agent(model = "smollm2-135m", input = Text, output = Mood)]
+struct Defaults;
+
+fn main() {
+    let s = <Sentiment as Agent>::SAMPLING;
+    assert_eq!(s.temperature, 0.0);
+    assert_eq!(s.top_p, Some(0.9));
+    assert_eq!(s.top_k, Some(40));
+    assert_eq!(s.max_tokens, 64);
+    assert_eq!(s.seed, 7);
+    assert_eq!(<Sentiment as Agent>::INSTRUCTIONS, "Say whether the text is positive.");
+
+    assert_eq!(<Defaults as Agent>::SAMPLING, agentkit::Sampling::DEFAULT);
+    assert_eq!(
+        <Defaults as Agent>::INSTRUCTIONS,
+        "Multi-line instructions\nkeep their line breaks."
+    );
+}
