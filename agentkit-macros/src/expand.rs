@@ -104,6 +104,20 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
     } else {
         quote!(#private::Sampling::DEFAULT)
     };
+    let extra = if valid {
+        agent_extras(m, &private)
+    } else {
+        TokenStream::new()
+    };
+    // Makes cargo rebuild this crate when the model manifest changes, so the
+    // alias check never goes stale.
+    let track_manifest =
+        match crate::validate::manifest_path().and_then(|p| p.to_str().map(str::to_owned)) {
+            Some(path) => quote!(
+                const _: &str = ::core::include_str!(#path);
+            ),
+            None => TokenStream::new(),
+        };
     // The whole `Step` impl is spanned at the input type, so that when a chain
     // feeds this agent the wrong type, rustc's "but `Step<Thread>` is
     // implemented for it" points at `input = Thread` rather than at the
@@ -112,7 +126,14 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
     let step_impl = quote_spanned! {input.span()=>
         #[automatically_derived]
         impl #impl_generics #private::Step<#input> for #step_ident #ty_generics #where_clause {
-            type Output = #output;
+            fn check(
+                &self,
+                runtime: &#private::Runtime,
+            ) -> impl #private::Future<
+                Output = #private::Vec<#private::Problem>,
+            > + ::core::marker::Send {
+                #private::check_agent(self, runtime)
+            }
 
             fn run(
                 &self,
@@ -126,6 +147,7 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
         }
     };
     quote! {
+        #track_manifest
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #private::Agent for #ident #ty_generics #where_clause {
@@ -135,9 +157,69 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
                 const MODEL: &'static str = #model_alias;
                 const INSTRUCTIONS: &'static str = #instructions;
                 const SAMPLING: #private::Sampling = #sampling;
+                #extra
+            }
+
+            #[automatically_derived]
+            impl #impl_generics #private::Yields for #ident #ty_generics #where_clause {
+                type Output = #output;
             }
 
             #step_impl
         };
     }
+}
+
+/// The optional parts of the `Agent` impl: retries, voting, input format,
+/// few-shot examples and the output check.
+fn agent_extras(m: &AgentModel, private: &TokenStream) -> TokenStream {
+    let mut out = TokenStream::new();
+    if let Some(n) = &m.retries {
+        let v = n.value as u32;
+        out.extend(quote!(const RETRIES: u32 = #v;));
+    }
+    if let Some(n) = &m.samples {
+        let v = n.value as u32;
+        out.extend(quote!(const SAMPLES: u32 = #v;));
+    }
+    if let Some(f) = &m.input_format {
+        let variant = if f.value() == "labelled" {
+            quote!(Labelled)
+        } else {
+            quote!(Json)
+        };
+        out.extend(
+            quote!(const INPUT_FORMAT: #private::InputFormat = #private::InputFormat::#variant;),
+        );
+    }
+    match &m.examples {
+        Some(crate::model::Examples::File(file)) => {
+            let text = quote_spanned!(file.span()=> ::core::include_str!(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #file)));
+            out.extend(quote! {
+                fn examples() -> #private::Result<#private::Vec<#private::Shot>, #private::Error> {
+                    #private::shots_from_jsonl::<Self>(#text, #file)
+                }
+            });
+        }
+        Some(crate::model::Examples::Function(f)) => {
+            // Spanned at the function, so a wrong return type is reported there.
+            let call = quote_spanned!(f.span()=> #private::shots::<Self>(#f()));
+            out.extend(quote! {
+                fn examples() -> #private::Result<#private::Vec<#private::Shot>, #private::Error> {
+                    #call
+                }
+            });
+        }
+        None => {}
+    }
+    if let Some(v) = &m.validate {
+        let output = m.output.as_ref();
+        let call = quote_spanned!(v.span()=> #v(output));
+        out.extend(quote! {
+            fn validate(output: &#output) -> #private::Result<(), #private::String> {
+                #call
+            }
+        });
+    }
+    out
 }

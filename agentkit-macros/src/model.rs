@@ -19,7 +19,20 @@ pub const KEYS: &[&str] = &[
     "seed",
     "prompt",
     "crate",
+    "validate",
+    "retries",
+    "samples",
+    "examples",
+    "input_format",
 ];
+
+/// Where few-shot examples come from.
+pub enum Examples {
+    /// A JSON-lines file, relative to the crate's `Cargo.toml`.
+    File(LitStr),
+    /// A function returning `Vec<(Input, Output)>`, type-checked.
+    Function(Path),
+}
 
 /// A number from the attribute with the tokens it was written as.
 pub struct Number<T> {
@@ -40,6 +53,11 @@ pub struct AgentModel {
     pub seed: Option<Number<u64>>,
     pub prompt: Option<LitStr>,
     pub krate: Option<Path>,
+    pub validate: Option<Path>,
+    pub retries: Option<Number<u64>>,
+    pub samples: Option<Number<u64>>,
+    pub examples: Option<Examples>,
+    pub input_format: Option<LitStr>,
     /// The struct's doc comment, joined into one string.
     pub doc: String,
     /// Every known key the attribute wrote, valid value or not, so that a bad
@@ -63,6 +81,11 @@ impl AgentModel {
             seed: None,
             prompt: None,
             krate: None,
+            validate: None,
+            retries: None,
+            samples: None,
+            examples: None,
+            input_format: None,
             doc,
             given: Vec::new(),
         };
@@ -105,6 +128,28 @@ impl AgentModel {
                 "top_k" => m.top_k = integer(&key, value, errors),
                 "max_tokens" => m.max_tokens = integer(&key, value, errors),
                 "seed" => m.seed = integer(&key, value, errors),
+                "retries" => m.retries = integer(&key, value, errors),
+                "samples" => m.samples = integer(&key, value, errors),
+                "input_format" => m.input_format = string(&key, value, errors),
+                "validate" => match syn::parse2::<Path>(value.clone()) {
+                    Ok(p) => m.validate = Some(p),
+                    Err(_) => errors.spanned(
+                        &value,
+                        "`validate` takes the path of a function `fn(&Output) -> Result<(), String>`, e.g. `validate = check_verdict`",
+                    ),
+                },
+                "examples" => {
+                    if let Ok(file) = syn::parse2::<LitStr>(value.clone()) {
+                        m.examples = Some(Examples::File(file));
+                    } else if let Ok(f) = syn::parse2::<Path>(value.clone()) {
+                        m.examples = Some(Examples::Function(f));
+                    } else {
+                        errors.spanned(
+                            &value,
+                            "`examples` takes a JSON-lines file (`examples = \"examples/score.jsonl\"`) or a function returning `Vec<(Input, Output)>` (`examples = score_examples`)",
+                        );
+                    }
+                }
                 _ => {}
             }
         }
@@ -118,18 +163,22 @@ impl AgentModel {
 }
 
 fn unknown_key_message(key: &str) -> String {
-    let best = KEYS
-        .iter()
-        .map(|k| (edit_distance(key, k), *k))
-        .min()
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3));
-    match best {
-        Some((_, k)) => format!("unknown agent attribute `{key}`; did you mean `{k}`?"),
+    match nearest(key, KEYS.iter().copied()) {
+        Some(k) => format!("unknown agent attribute `{key}`; did you mean `{k}`?"),
         None => format!(
             "unknown agent attribute `{key}`; expected one of: {}",
             KEYS.join(", ")
         ),
     }
+}
+
+/// The candidate closest to `word`, if it is close enough to be a typo.
+pub fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|k| (edit_distance(word, k), k))
+        .min()
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .map(|(_, k)| k)
 }
 
 /// Levenshtein distance, for did-you-mean suggestions.

@@ -67,6 +67,31 @@ pub fn check(m: &AgentModel, errors: &mut Errors) {
             );
         }
     }
+    if let Some(n) = &m.samples {
+        if n.value == 0 {
+            errors.spanned(
+                &n.tokens,
+                "`samples` must be at least 1 (1 draws a single answer; 3 or 5 vote)",
+            );
+        }
+    }
+    if let Some(f) = &m.input_format {
+        if !["json", "labelled"].contains(&f.value().as_str()) {
+            errors.spanned(
+                f,
+                format!(
+                    "unknown `input_format` {:?}: use \"json\" or \"labelled\"",
+                    f.value()
+                ),
+            );
+        }
+    }
+    if let Some(crate::model::Examples::File(file)) = &m.examples {
+        check_examples_file(file, errors);
+    }
+    if let Some(model) = &m.model {
+        check_manifest(model, errors);
+    }
     // Missing keys have no tokens of their own: they point at the attribute.
     let missing: Vec<&(&str, &str)> = REQUIRED.iter().filter(|(key, _)| !m.gave(key)).collect();
     match missing.as_slice() {
@@ -103,4 +128,96 @@ pub fn check(m: &AgentModel, errors: &mut Errors) {
         ),
         None => {}
     }
+}
+
+/// The crate being compiled (`CARGO_MANIFEST_DIR`), where relative files live.
+fn manifest_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from)
+}
+
+/// Checks at compile time that a few-shot file exists and each line is an
+/// object with `input` and `output`; its types are checked when it is loaded.
+fn check_examples_file(file: &syn::LitStr, errors: &mut Errors) {
+    let Some(dir) = manifest_dir() else { return };
+    let path = dir.join(file.value());
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.spanned(
+                file,
+                format!(
+                    "cannot read examples file `{}`: {e}; the path is relative to this crate's Cargo.toml",
+                    path.display()
+                ),
+            );
+            return;
+        }
+    };
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let ok = line.trim_start().starts_with('{')
+            && line.contains("\"input\"")
+            && line.contains("\"output\"");
+        if !ok {
+            errors.spanned(
+                file,
+                format!(
+                    "examples file `{}` line {}: each line must be {{\"input\": ..., \"output\": ...}}",
+                    file.value(),
+                    i + 1
+                ),
+            );
+            return;
+        }
+    }
+}
+
+/// The crate's model manifest, `agentkit.toml` beside its `Cargo.toml`, if it has one.
+pub fn manifest_path() -> Option<std::path::PathBuf> {
+    let path = manifest_dir()?.join("agentkit.toml");
+    path.is_file().then_some(path)
+}
+
+/// The aliases a crate's `agentkit.toml` declares under `[models]`, if it has one.
+fn manifest_models() -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(manifest_path()?).ok()?;
+    let mut in_models = false;
+    let mut aliases = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.starts_with('[') {
+            in_models = line == "[models]";
+        } else if in_models {
+            if let Some((key, _)) = line.split_once('=') {
+                aliases.push(key.trim().trim_matches('"').to_string());
+            }
+        }
+    }
+    Some(aliases)
+}
+
+/// With a model manifest, an alias it does not declare is a compile error at
+/// the alias, with the nearest declared one suggested.
+fn check_manifest(model: &syn::LitStr, errors: &mut Errors) {
+    let Some(mut known) = manifest_models() else {
+        return;
+    };
+    known.push("smollm2-135m".into());
+    let alias = model.value();
+    if alias.trim().is_empty() || known.contains(&alias) {
+        return;
+    }
+    let hint = crate::model::nearest(&alias, known.iter().map(String::as_str))
+        .map(|k| format!("did you mean `{k}`? "))
+        .unwrap_or_default();
+    errors.spanned(
+        model,
+        format!(
+            "model `{alias}` is not in agentkit.toml; {hint}declared: {}. Add it under `[models]` or fix the name",
+            known.join(", ")
+        ),
+    );
 }

@@ -31,8 +31,11 @@ use crate::Sampling;
 ///     const INSTRUCTIONS: &'static str = "Say whether the text is positive.";
 /// }
 ///
-/// impl Step<Text> for Sentiment {
+/// impl Yields for Sentiment {
 ///     type Output = Mood;
+/// }
+///
+/// impl Step<Text> for Sentiment {
 ///     fn run(&self, runtime: &Runtime, input: Text)
 ///         -> impl std::future::Future<Output = Result<Mood, Error>> + Send {
 ///         agentkit::run_agent(self, runtime, input)
@@ -56,6 +59,19 @@ pub trait Agent: Send + Sync {
     /// [`Agent::validate`]; each retry's prompt carries the previous answer
     /// and what was wrong with it.
     const RETRIES: u32 = 0;
+    /// How many constrained samples to draw (each with its own seed); the
+    /// answer given most often wins. `1` means a single sample.
+    const SAMPLES: u32 = 1;
+    /// How the input is written into the user message.
+    const INPUT_FORMAT: InputFormat = InputFormat::Json;
+
+    /// Worked examples shown to the model before the real input, as earlier
+    /// chat turns (`#[agent(examples = ...)]`). Few-shot examples are the
+    /// strongest lever on a small model's accuracy; measure them with
+    /// [`eval`](crate::eval).
+    fn examples() -> Result<Vec<Shot>, crate::Error> {
+        Ok(Vec::new())
+    }
 
     /// Checks beyond the schema (`#[agent(validate = path)]`): `Err` says what
     /// is wrong, in words the model can act on when it is asked again.
@@ -72,4 +88,83 @@ pub struct Attempt {
     pub raw: String,
     /// Why it was rejected.
     pub problem: String,
+}
+
+/// How an agent's input is written into its prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Pretty-printed JSON.
+    Json,
+    /// One `Label: value` line per field (nested fields indented, lists as
+    /// `- item` lines): closer to the prose small models were trained on.
+    Labelled,
+}
+
+/// One worked example for few-shot prompting: an input and the output the
+/// agent should give for it, as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shot {
+    /// The example input.
+    pub input: serde_json::Value,
+    /// The output the agent should give for it.
+    pub output: serde_json::Value,
+}
+
+/// Typed few-shot examples: checked against the agent's types at compile
+/// time. What `#[agent(examples = some_fn)]` calls with `some_fn()`.
+pub fn shots<A>(pairs: Vec<(A::Input, A::Output)>) -> Result<Vec<Shot>, crate::Error>
+where
+    A: Agent,
+    A::Output: Serialize,
+{
+    pairs
+        .iter()
+        .map(|(i, o)| {
+            let input = serde_json::to_value(i);
+            let output = serde_json::to_value(o);
+            match (input, output) {
+                (Ok(input), Ok(output)) => Ok(Shot { input, output }),
+                (Err(source), _) | (_, Err(source)) => Err(crate::Error::Input {
+                    agent: A::NAME.to_string(),
+                    source,
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Few-shot examples from JSON lines (`{"input": ..., "output": ...}` per
+/// line); each output must parse into the agent's output type. What
+/// `#[agent(examples = "file.jsonl")]` calls with the file's text.
+pub fn shots_from_jsonl<A: Agent>(text: &str, file: &str) -> Result<Vec<Shot>, crate::Error> {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        input: serde_json::Value,
+        output: serde_json::Value,
+    }
+    let bad = |line: usize, reason: String| crate::Error::Dataset {
+        path: file.into(),
+        line,
+        reason,
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let line: Line = serde_json::from_str(l).map_err(|e| bad(i + 1, e.to_string()))?;
+            serde_json::from_value::<A::Output>(line.output.clone()).map_err(|e| {
+                bad(
+                    i + 1,
+                    format!(
+                        "the output does not fit `{}`: {e}",
+                        std::any::type_name::<A::Output>()
+                    ),
+                )
+            })?;
+            Ok(Shot {
+                input: line.input,
+                output: line.output,
+            })
+        })
+        .collect()
 }

@@ -12,18 +12,25 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use crate::preflight::Problem;
 use crate::{Error, Runtime};
 
+/// What a step yields, whatever it is given.
+///
+/// Kept apart from [`Step`] so that `.then()` is available on every step and
+/// a chain with one mismatched link reports exactly one error, at that link.
+pub trait Yields {
+    /// What the step yields.
+    type Output: Send;
+}
+
 /// Something that runs on a [`Runtime`]: an agent, a tool, or a chain of steps.
 ///
-/// `In` is what the step takes. A chain is itself a `Step`, so chains chain.
+/// `In` is what the step takes; [`Yields::Output`] is what it yields. A chain
+/// is itself a `Step`, so chains chain.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot take `{In}` as its input",
     label = "this step does not take `{In}`",
     note = "the step before it yields `{In}`; adapt between them with `.map(|x| ...)`, or run a step on each item of a `Vec` with `.each(...)`"
 )]
-pub trait Step<In>: Send + Sync {
-    /// What the step yields.
-    type Output: Send;
-
+pub trait Step<In>: Yields + Send + Sync {
     /// Runs the step on `input`.
     fn run(
         &self,
@@ -62,8 +69,8 @@ impl<T: Send> Items for Vec<T> {
     }
 }
 
-/// Composition methods for every [`Step`].
-pub trait StepExt<In>: Step<In> + Sized {
+/// Composition methods for every step.
+pub trait StepExt: Yields + Sized {
     /// Feeds this step's output into `next`. Compiles only when `next` takes
     /// exactly what this step yields.
     fn then<Next>(self, next: Next) -> Then<Self, Next>
@@ -119,7 +126,7 @@ pub trait StepExt<In>: Step<In> + Sized {
     }
 }
 
-impl<In, S: Step<In>> StepExt<In> for S {}
+impl<S: Yields> StepExt for S {}
 
 /// Runs the chain's pre-flight once per runtime before its first run.
 async fn preflight<In, S: Step<In>>(step: &S, runtime: &Runtime) -> Result<(), Error> {
@@ -135,14 +142,16 @@ pub struct Then<First, Next> {
     next: Next,
 }
 
+impl<First: Yields, Next: Yields> Yields for Then<First, Next> {
+    type Output = Next::Output;
+}
+
 impl<In, First, Next> Step<In> for Then<First, Next>
 where
     In: Send,
     First: Step<In>,
     Next: Step<First::Output>,
 {
-    type Output = Next::Output;
-
     async fn run(&self, runtime: &Runtime, input: In) -> Result<Self::Output, Error> {
         preflight(self, runtime).await?;
         let middle = self.first.run(runtime, input).await?;
@@ -171,6 +180,10 @@ impl<S: std::fmt::Debug, F, U> std::fmt::Debug for Map<S, F, U> {
     }
 }
 
+impl<S, F, U: Send> Yields for Map<S, F, U> {
+    type Output = U;
+}
+
 impl<In, S, F, U> Step<In> for Map<S, F, U>
 where
     In: Send,
@@ -178,8 +191,6 @@ where
     F: Fn(S::Output) -> U + Send + Sync,
     U: Send,
 {
-    type Output = U;
-
     async fn run(&self, runtime: &Runtime, input: In) -> Result<U, Error> {
         let out = self.step.run(runtime, input).await?;
         Ok((self.f)(out))
@@ -215,13 +226,15 @@ impl<S> Each<S> {
     }
 }
 
+impl<S: Yields> Yields for Each<S> {
+    type Output = Vec<S::Output>;
+}
+
 impl<I, S> Step<I> for Each<S>
 where
     I: Items,
     S: Step<I::Item>,
 {
-    type Output = Vec<S::Output>;
-
     async fn run(&self, runtime: &Runtime, items: I) -> Result<Self::Output, Error> {
         // `buffered` keeps input order; the first error drops the rest.
         stream::iter(
@@ -254,6 +267,14 @@ impl<S: std::fmt::Debug, F> std::fmt::Debug for Filter<S, F> {
     }
 }
 
+impl<S, F> Yields for Filter<S, F>
+where
+    S: Yields,
+    S::Output: Items,
+{
+    type Output = Vec<<S::Output as Items>::Item>;
+}
+
 impl<In, S, F> Step<In> for Filter<S, F>
 where
     In: Send,
@@ -261,8 +282,6 @@ where
     S::Output: Items,
     F: Fn(&<S::Output as Items>::Item) -> bool + Send + Sync,
 {
-    type Output = Vec<<S::Output as Items>::Item>;
-
     async fn run(&self, runtime: &Runtime, input: In) -> Result<Self::Output, Error> {
         let items = self.step.run(runtime, input).await?.into_items();
         Ok(items.into_iter().filter(|x| (self.keep)(x)).collect())
@@ -275,12 +294,13 @@ where
 
 /// An async Rust function used as a step: a fetch, a lookup, a computation.
 /// Built by [`tool`].
-pub struct Tool<F> {
+pub struct Tool<F, In, Out> {
     name: &'static str,
     f: F,
+    _types: PhantomData<fn(In) -> Out>,
 }
 
-impl<F> std::fmt::Debug for Tool<F> {
+impl<F, In, Out> std::fmt::Debug for Tool<F, In, Out> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tool").field("name", &self.name).finish()
     }
@@ -300,11 +320,23 @@ impl<F> std::fmt::Debug for Tool<F> {
 /// }));
 /// # let _ = quadruple;
 /// ```
-pub fn tool<F>(name: &'static str, f: F) -> Tool<F> {
-    Tool { name, f }
+pub fn tool<F, In, Fut, Out, E>(name: &'static str, f: F) -> Tool<F, In, Out>
+where
+    F: Fn(In) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Out, E>> + Send,
+{
+    Tool {
+        name,
+        f,
+        _types: PhantomData,
+    }
 }
 
-impl<In, F, Fut, Out, E> Step<In> for Tool<F>
+impl<F, In, Out: Send> Yields for Tool<F, In, Out> {
+    type Output = Out;
+}
+
+impl<In, F, Fut, Out, E> Step<In> for Tool<F, In, Out>
 where
     In: Send,
     F: Fn(In) -> Fut + Send + Sync,
@@ -312,8 +344,6 @@ where
     Out: Send,
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    type Output = Out;
-
     async fn run(&self, _runtime: &Runtime, input: In) -> Result<Out, Error> {
         let span = tracing::info_span!("tool", tool = self.name);
         let result = tracing::Instrument::instrument((self.f)(input), span).await;
@@ -338,14 +368,16 @@ pub fn both<A, B>(a: A, b: B) -> Both<A, B> {
     Both { a, b }
 }
 
+impl<A: Yields, B: Yields> Yields for Both<A, B> {
+    type Output = (A::Output, B::Output);
+}
+
 impl<In, A, B> Step<In> for Both<A, B>
 where
     In: Clone + Send,
     A: Step<In>,
     B: Step<In>,
 {
-    type Output = (A::Output, B::Output);
-
     async fn run(&self, runtime: &Runtime, input: In) -> Result<Self::Output, Error> {
         preflight(self, runtime).await?;
         futures_util::future::try_join(

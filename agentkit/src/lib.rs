@@ -14,13 +14,15 @@ mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use agent::{Agent, Attempt};
+pub use agent::{shots, shots_from_jsonl, Agent, Attempt, InputFormat, Shot};
 pub use agentkit_macros::agent;
 pub use backend::{Backend, Completion, ModelSpec, Request};
-pub use chain::{both, each, tool, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool};
+pub use chain::{
+    both, each, tool, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool, Yields,
+};
 pub use error::Error;
 pub use preflight::{Problem, Report};
-pub use prompt::{describe_schema, Message, Prompt, Role};
+pub use prompt::{describe_schema, render_input, Message, Prompt, Role};
 pub use runtime::{
     check_agent, models_dir, run_agent, Runtime, RuntimeBuilder, Usage, DEFAULT_MODEL,
     DEFAULT_MODEL_FILE, FETCH_COMMAND,
@@ -35,7 +37,7 @@ pub use serde_json;
 
 /// Everything an agent definition and a pipeline need, in one import.
 pub mod prelude {
-    pub use crate::{agent, both, each, tool, Agent, Error, Runtime, Step, StepExt};
+    pub use crate::{agent, both, each, tool, Agent, Error, Runtime, Step, StepExt, Yields};
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
 }
@@ -43,7 +45,10 @@ pub mod prelude {
 /// Paths used by code that `#[agent]` generates. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::{check_agent, run_agent, Agent, Error, Problem, Runtime, Sampling, Step};
+    pub use crate::{
+        check_agent, run_agent, shots, shots_from_jsonl, Agent, Error, InputFormat, Problem,
+        Runtime, Sampling, Shot, Step, Yields,
+    };
     pub use core::future::Future;
     pub use core::result::Result;
     pub use std::string::String;

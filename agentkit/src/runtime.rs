@@ -247,8 +247,16 @@ pub async fn run_agent<A: Agent>(
         retries = tracing::field::Empty,
     );
     let started = std::time::Instant::now();
-    let result =
-        tracing::Instrument::instrument(attempts::<A>(runtime, input, &span), span.clone()).await;
+    let result = tracing::Instrument::instrument(
+        async {
+            let prompt = Prompt::render::<A>(&input)?;
+            tracing::debug!(prompt = %prompt, "rendered prompt");
+            let (output, _) = vote::<A>(runtime, &prompt, A::SAMPLES, &span).await?;
+            Ok(output)
+        },
+        span.clone(),
+    )
+    .await;
     span.record("elapsed_ms", started.elapsed().as_millis() as u64);
     if let Err(e) = &result {
         tracing::warn!(parent: &span, error = %e, "agent failed");
@@ -256,16 +264,44 @@ pub async fn run_agent<A: Agent>(
     result
 }
 
+/// Draws `samples` answers (seeds `seed`, `seed + 1000`, ...) and returns the
+/// one given most often with the share of samples that agree with it. Ties go
+/// to the answer seen first.
+pub(crate) async fn vote<A: Agent>(
+    runtime: &Runtime,
+    prompt: &Prompt,
+    samples: u32,
+    span: &tracing::Span,
+) -> Result<(A::Output, f64), Error> {
+    let samples = samples.max(1);
+    let mut answers: Vec<(String, A::Output, u32)> = Vec::new();
+    for i in 0..samples {
+        let (raw, output) = attempts::<A>(runtime, prompt, i.wrapping_mul(1000), span).await?;
+        match answers.iter_mut().find(|(r, _, _)| *r == raw) {
+            Some(seen) => seen.2 += 1,
+            None => answers.push((raw, output, 1)),
+        }
+    }
+    let mut best = 0;
+    for (i, a) in answers.iter().enumerate() {
+        if a.2 > answers[best].2 {
+            best = i;
+        }
+    }
+    let (_, output, votes) = answers.swap_remove(best);
+    Ok((output, f64::from(votes) / f64::from(samples)))
+}
+
+/// One answer: generate, parse, check; ask again with feedback up to `A::RETRIES` times.
 async fn attempts<A: Agent>(
     runtime: &Runtime,
-    input: A::Input,
+    base: &Prompt,
+    seed_offset: u32,
     span: &tracing::Span,
-) -> Result<A::Output, Error> {
+) -> Result<(String, A::Output), Error> {
     let model = runtime.resolve(A::NAME, A::MODEL)?.clone();
     let backend = runtime.backend()?;
-    let base = Prompt::render::<A>(&input)?;
     let schema = crate::schema::output_schema::<A::Output>();
-    tracing::debug!(prompt = %base, "rendered prompt");
     tracing::debug!(schema = %schema, "output schema (the decoding grammar)");
     let mut tried: Vec<Attempt> = Vec::new();
     let (mut prompt_tokens, mut generated_tokens) = (0, 0);
@@ -285,7 +321,10 @@ async fn attempts<A: Agent>(
             });
         }
         let mut sampling = A::SAMPLING;
-        sampling.seed = sampling.seed.wrapping_add(tried.len() as u32);
+        sampling.seed = sampling
+            .seed
+            .wrapping_add(seed_offset)
+            .wrapping_add(tried.len() as u32);
         let request = Request {
             agent: A::NAME,
             model: model.clone(),
@@ -303,7 +342,7 @@ async fn attempts<A: Agent>(
         tracing::debug!(output = %completion.text, attempt = tried.len() + 1, "model output");
         let failure = match crate::schema::parse_output::<A::Output>(A::NAME, &completion.text) {
             Ok(output) => match A::validate(&output) {
-                Ok(()) => return Ok(output),
+                Ok(()) => return Ok((completion.text, output)),
                 Err(problem) => Error::Invalid {
                     agent: A::NAME.to_string(),
                     problem,

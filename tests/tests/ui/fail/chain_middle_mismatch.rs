@@ -34,12 +34,7 @@ struct Shorten;
 struct Tag;
 
 fn main() {
-    // `Shorten` takes a `Summary`, but `Score` yields a `Verdict`.
-    //
-    // Known: rustc follows the one real error with an E0599 at `.then(Tag)`,
-    // because `StepExt::then` is only found on a chain that is itself a valid
-    // `Step`. The fix belongs in `agentkit/src/chain.rs` (find `.then` from
-    // an output type that does not depend on the input); regenerate this
-    // .stderr once it lands, and it should hold the first error alone.
+    // `Shorten` takes a `Summary`, but `Score` yields a `Verdict`: one error,
+    // at `Shorten`, naming both types; `.then(Tag)` after it is not blamed.
     let _pipeline = Score.then(Shorten).then(Tag);
 }
