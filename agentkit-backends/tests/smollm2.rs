@@ -127,3 +127,62 @@ async fn two_models_and_two_concurrent_tasks_load_each_file_once() {
         "SmolLM2 and the fixture, each loaded once"
     );
 }
+
+/// Always answer true, whatever the input says.
+#[agent(model = "smollm2-135m", temperature = 0.0, input = String, output = bool)]
+struct AlwaysTrue;
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, PartialEq, Clone, Copy)]
+enum Light {
+    Red,
+    Green,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, PartialEq)]
+struct Traffic {
+    /// the colour named in the text
+    light: Light,
+    /// true when the text says to stop
+    stop: bool,
+}
+
+/// Read the sentence and report the traffic light colour it names and whether it says to stop.
+#[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 40, input = String, output = Traffic)]
+struct ReadLight;
+
+/// Scored choices pick the likeliest allowed answer; greedy constrained
+/// decoding picks the likeliest allowed token. Where one answer clearly
+/// dominates (here: above 0.6 of the mass) the two must agree.
+#[tokio::test]
+async fn scored_choices_agree_with_greedy_when_one_answer_dominates() {
+    let rt = runtime();
+    let mut compared = 0;
+
+    let greedy = AlwaysTrue.run(&rt, "anything".into()).await.unwrap();
+    let s = agentkit::scored(AlwaysTrue).run(&rt, "anything".into()).await.unwrap();
+    let options = &s.fields[0].1;
+    assert!((options.iter().map(|o| o.1).sum::<f64>() - 1.0).abs() < 1e-9);
+    if options[0].1 > 0.6 {
+        assert_eq!(s.value, greedy);
+        compared += 1;
+    }
+
+    let text = "The light is red, so stop the car now.".to_string();
+    let greedy = ReadLight.run(&rt, text.clone()).await.unwrap();
+    let s = agentkit::scored(ReadLight).run(&rt, text).await.unwrap();
+    assert_eq!(s.fields.len(), 2, "one decision per field");
+    for (field, options) in &s.fields {
+        let total: f64 = options.iter().map(|o| o.1).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{field}: probabilities sum to {total}");
+        if options[0].1 > 0.6 {
+            let greedy_value = match field.as_str() {
+                "light" => serde_json::to_string(&greedy.light).unwrap(),
+                _ => greedy.stop.to_string(),
+            };
+            assert_eq!(options[0].0, greedy_value, "{field}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 2, "too few dominant answers to compare: {:?}", s.fields);
+    assert!(s.confidence() > 0.0 && s.confidence() <= 1.0);
+}

@@ -47,6 +47,16 @@ pub struct Completion {
     pub generate_time: Duration,
 }
 
+/// One decision for scored choices: after the text so far plus `lead`, which
+/// of `options` does the model find likeliest?
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// Text appended before the options (e.g. `{"relevant":`).
+    pub lead: String,
+    /// The allowed continuations (e.g. `true`, `false`).
+    pub options: Vec<String>,
+}
+
 /// Runs prompts on models. Implemented by the llama.cpp backend in
 /// `agentkit-backends` and by [`ScriptedBackend`](crate::testing::ScriptedBackend).
 #[async_trait::async_trait]
@@ -56,6 +66,20 @@ pub trait Backend: Send + Sync + 'static {
     /// A backend that can constrain decoding must never return text that
     /// escapes `request.schema`; one that cannot must say so in its docs.
     async fn generate(&self, request: Request) -> Result<Completion, Error>;
+
+    /// Scored choices: after the prompt, for each choice in order, the log
+    /// probability of each option following the text so far plus the
+    /// choice's lead; the likeliest option is appended before the next
+    /// choice. Backends without access to token probabilities say so.
+    async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
+        let _ = choices;
+        Err(Error::Backend {
+            agent: request.agent.to_string(),
+            reason:
+                "this backend cannot score choices; use the llama.cpp backend or sample instead"
+                    .into(),
+        })
+    }
 
     /// Pre-flight for one agent, before any token: the model can be loaded,
     /// the schema compiles to a grammar, and `request.prompt` (the system

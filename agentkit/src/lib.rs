@@ -11,12 +11,13 @@ mod prompt;
 mod runtime;
 mod sampling;
 mod schema;
+mod scored;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use agent::{shots, shots_from_jsonl, Agent, Attempt, InputFormat, Shot};
 pub use agentkit_macros::agent;
-pub use backend::{Backend, Completion, ModelSpec, Request};
+pub use backend::{Backend, Choice, Completion, ModelSpec, Request};
 pub use chain::{
     both, each, tool, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool, Yields,
 };
@@ -29,6 +30,7 @@ pub use runtime::{
 };
 pub use sampling::Sampling;
 pub use schema::{output_schema, parse_output};
+pub use scored::{scored, Scored, ScoredAgent};
 
 /// Re-exports for serde, schemars and JSON, so agents need no extra dependencies.
 pub use schemars;

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use agentkit::{Completion, Error, ModelSpec, Request};
+use agentkit::{Choice, Completion, Error, ModelSpec, Request};
 use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
@@ -225,6 +226,151 @@ pub(super) enum Constraint {
     Free,
 }
 
+/// A fresh context of `n_ctx` tokens with the configured thread count.
+fn new_context<'m>(
+    shared: &Shared,
+    model: &'m LoadedModel,
+    agent: &str,
+    n_ctx: usize,
+) -> Result<LlamaContext<'m>, Error> {
+    let threads = shared.config.thread_count();
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx as u32))
+        .with_n_batch(BATCH as u32)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    // llama-cpp-2 documents context creation as unsafe to run in parallel.
+    let _serial = shared
+        .context_lock
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    model
+        .model
+        .new_context(shared.backend, params)
+        .map_err(|e| backend_error(agent, "could not create a llama.cpp context", e))
+}
+
+/// Evaluates `tokens` at positions `start..`, in batches, with logits for the
+/// last one only (left in `batch` at index `batch.n_tokens() - 1`).
+fn decode(
+    ctx: &mut LlamaContext<'_>,
+    batch: &mut LlamaBatch,
+    tokens: &[LlamaToken],
+    start: usize,
+    agent: &str,
+) -> Result<(), Error> {
+    for (chunk_index, chunk) in tokens.chunks(BATCH).enumerate() {
+        batch.clear();
+        for (i, token) in chunk.iter().enumerate() {
+            let offset = chunk_index * BATCH + i;
+            let last = offset == tokens.len() - 1;
+            batch
+                .add(*token, (start + offset) as i32, &[0], last)
+                .map_err(|e| backend_error(agent, "could not fill the batch", e))?;
+        }
+        ctx.decode(batch)
+            .map_err(|e| backend_error(agent, "llama.cpp failed to evaluate tokens", e))?;
+    }
+    Ok(())
+}
+
+/// Log-softmax of one logit among all of them.
+fn log_prob(logits: &[f32], token: LlamaToken) -> f64 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|l| f64::from(l - max).exp()).sum();
+    let logit = usize::try_from(token.0)
+        .ok()
+        .and_then(|i| logits.get(i))
+        .copied()
+        .unwrap_or(f32::NEG_INFINITY);
+    f64::from(logit - max) - sum.ln()
+}
+
+/// Scored choices: one pass over the prompt, then for each choice the log
+/// probability of every option after the choice's lead text; the likeliest
+/// option is appended before the next choice.
+pub(super) fn choose(
+    shared: &Shared,
+    model: &LoadedModel,
+    request: &Request,
+    choices: &[Choice],
+) -> Result<Vec<Vec<f64>>, Error> {
+    let agent = request.agent;
+    let vocab = model.model.vocab();
+    let text = model.render(request)?;
+    let tokens = vocab.tokenize(text.as_bytes(), true, true);
+    let tokenize = |s: &str| vocab.tokenize(s.as_bytes(), false, false);
+    let longest: usize = choices
+        .iter()
+        .map(|c| {
+            tokenize(&c.lead).len()
+                + c.options
+                    .iter()
+                    .map(|o| tokenize(o).len())
+                    .max()
+                    .unwrap_or(0)
+        })
+        .sum();
+    let n_ctx = model.context_size(shared.config.context_size);
+    if tokens.is_empty() || tokens.len() + longest > n_ctx {
+        return Err(Error::ContextOverflow {
+            agent: agent.to_string(),
+            model: model.alias.clone(),
+            prompt_tokens: tokens.len(),
+            max_tokens: u32::try_from(longest).unwrap_or(u32::MAX),
+            context: n_ctx,
+        });
+    }
+    let mut ctx = new_context(shared, model, agent, n_ctx)?;
+    let mut batch = LlamaBatch::new(BATCH, 1);
+    decode(&mut ctx, &mut batch, &tokens, 0, agent)?;
+    let mut pos = tokens.len();
+    let mut scores = Vec::with_capacity(choices.len());
+    for choice in choices {
+        let lead = tokenize(&choice.lead);
+        if !lead.is_empty() {
+            decode(&mut ctx, &mut batch, &lead, pos, agent)?;
+            pos += lead.len();
+        }
+        let base: Vec<f32> = ctx.get_logits_ith(batch.n_tokens() - 1).to_vec();
+        let mut option_scores = Vec::with_capacity(choice.options.len());
+        for option in &choice.options {
+            let option_tokens = tokenize(option);
+            let Some((first, rest)) = option_tokens.split_first() else {
+                option_scores.push(f64::NEG_INFINITY);
+                continue;
+            };
+            let mut lp = log_prob(&base, *first);
+            let mut previous = *first;
+            for (k, token) in rest.iter().enumerate() {
+                decode(&mut ctx, &mut batch, &[previous], pos + k, agent)?;
+                lp += log_prob(ctx.get_logits_ith(batch.n_tokens() - 1), *token);
+                previous = *token;
+            }
+            if !rest.is_empty() {
+                ctx.clear_kv_cache_seq(Some(0), Some(pos as u32), None)
+                    .map_err(|e| backend_error(agent, "could not rewind the KV cache", e))?;
+            }
+            option_scores.push(lp);
+        }
+        let best = option_scores
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        if let Some(option) = choice.options.get(best) {
+            let chosen = tokenize(option);
+            if !chosen.is_empty() {
+                decode(&mut ctx, &mut batch, &chosen, pos, agent)?;
+                pos += chosen.len();
+            }
+        }
+        scores.push(option_scores);
+    }
+    Ok(scores)
+}
+
 /// Pre-flight: the grammar compiles, the template applies, and the input-free
 /// part of the prompt plus `max_tokens` fits the context.
 pub(super) fn check(shared: &Shared, model: &LoadedModel, request: &Request) -> Result<(), Error> {
@@ -278,38 +424,10 @@ pub(super) fn generate(
             context: n_ctx,
         });
     }
-    let threads = shared.config.thread_count();
-    let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(n_ctx as u32))
-        .with_n_batch(BATCH as u32)
-        .with_n_threads(threads)
-        .with_n_threads_batch(threads);
-    let mut ctx = {
-        let _serial = shared
-            .context_lock
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        model
-            .model
-            .new_context(shared.backend, params)
-            .map_err(|e| backend_error(agent, "could not create a llama.cpp context", e))?
-    };
-
+    let mut ctx = new_context(shared, model, agent, n_ctx)?;
     let started = Instant::now();
     let mut batch = LlamaBatch::new(BATCH, 1);
-    for (chunk_index, chunk) in tokens.chunks(BATCH).enumerate() {
-        batch.clear();
-        let base = chunk_index * BATCH;
-        for (i, token) in chunk.iter().enumerate() {
-            let pos = base + i;
-            let last = pos == tokens.len() - 1;
-            batch
-                .add(*token, pos as i32, &[0], last)
-                .map_err(|e| backend_error(agent, "could not fill the batch", e))?;
-        }
-        ctx.decode(&mut batch)
-            .map_err(|e| backend_error(agent, "llama.cpp failed to evaluate the prompt", e))?;
-    }
+    decode(&mut ctx, &mut batch, &tokens, 0, agent)?;
     let prompt_time = started.elapsed();
 
     let n_vocab = usize::try_from(model.model.n_vocab()).unwrap_or(0);

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use agentkit::{Backend, Completion, Error, ModelSpec, Request};
+use agentkit::{Backend, Choice, Completion, Error, ModelSpec, Request};
 use llama_cpp_2::llama_backend::LlamaBackend;
 
 use engine::{Constraint, LoadedModel};
@@ -243,6 +243,15 @@ impl Llama {
 impl Backend for Llama {
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
         self.run(request, Constraint::Schema).await
+    }
+
+    async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
+        let this = self.clone();
+        run_blocking(request.agent, move || {
+            let model = this.model(request.agent, &request.model)?;
+            engine::choose(&this.shared, &model, &request, &choices)
+        })
+        .await
     }
 
     async fn check(&self, request: &Request) -> Result<(), Error> {
