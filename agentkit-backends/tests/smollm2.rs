@@ -159,7 +159,10 @@ async fn scored_choices_agree_with_greedy_when_one_answer_dominates() {
     let mut compared = 0;
 
     let greedy = AlwaysTrue.run(&rt, "anything".into()).await.unwrap();
-    let s = agentkit::scored(AlwaysTrue).run(&rt, "anything".into()).await.unwrap();
+    let s = agentkit::scored(AlwaysTrue)
+        .run(&rt, "anything".into())
+        .await
+        .unwrap();
     let options = &s.fields[0].1;
     assert!((options.iter().map(|o| o.1).sum::<f64>() - 1.0).abs() < 1e-9);
     if options[0].1 > 0.6 {
@@ -173,7 +176,10 @@ async fn scored_choices_agree_with_greedy_when_one_answer_dominates() {
     assert_eq!(s.fields.len(), 2, "one decision per field");
     for (field, options) in &s.fields {
         let total: f64 = options.iter().map(|o| o.1).sum();
-        assert!((total - 1.0).abs() < 1e-9, "{field}: probabilities sum to {total}");
+        assert!(
+            (total - 1.0).abs() < 1e-9,
+            "{field}: probabilities sum to {total}"
+        );
         if options[0].1 > 0.6 {
             let greedy_value = match field.as_str() {
                 "light" => serde_json::to_string(&greedy.light).unwrap(),
@@ -183,6 +189,10 @@ async fn scored_choices_agree_with_greedy_when_one_answer_dominates() {
             compared += 1;
         }
     }
-    assert!(compared >= 2, "too few dominant answers to compare: {:?}", s.fields);
+    assert!(
+        compared >= 2,
+        "too few dominant answers to compare: {:?}",
+        s.fields
+    );
     assert!(s.confidence() > 0.0 && s.confidence() <= 1.0);
 }

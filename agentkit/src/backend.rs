@@ -39,6 +39,9 @@ pub struct Completion {
     pub text: String,
     /// Tokens in the prompt as the model saw it.
     pub prompt_tokens: usize,
+    /// Of those, how many were already evaluated in a kept cache (a prefix
+    /// shared with an earlier call) and not computed again.
+    pub cached_prompt_tokens: usize,
     /// Tokens generated.
     pub generated_tokens: usize,
     /// Time spent evaluating the prompt (zero where a backend does not measure it).
@@ -83,7 +86,8 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Pre-flight for one agent, before any token: the model can be loaded,
     /// the schema compiles to a grammar, and `request.prompt` (the system
-    /// message alone) plus `max_tokens` fits the context. The default accepts
+    /// message and any few-shot examples: everything but the input) plus
+    /// `max_tokens` fits the context. The default accepts
     /// everything; backends that can fail on these must check them.
     async fn check(&self, request: &Request) -> Result<(), Error> {
         let _ = request;

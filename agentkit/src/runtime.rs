@@ -216,6 +216,64 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Registers `alias` as another name for the already registered model
+    /// `of` (e.g. one alias per pipeline step, all on the default model until
+    /// a step needs a bigger one). The file is loaded once however many
+    /// aliases name it. An unknown `of` leaves `alias` unregistered, so using
+    /// it reports [`Error::UnknownModel`].
+    pub fn alias(mut self, alias: impl Into<String>, of: &str) -> Self {
+        if let Some(spec) = self.models.get(of).cloned() {
+            let alias = alias.into();
+            self.models
+                .insert(alias.clone(), ModelSpec { alias, ..spec });
+        }
+        self
+    }
+
+    /// Reads a model manifest (`agentkit.toml`): each line under `[models]`
+    /// is `alias = "value"`, where the value is an alias registered before
+    /// it (`screen = "smollm2-135m"`) or a GGUF path, relative to the
+    /// manifest's directory. The same file lets `#[agent(model = ...)]`
+    /// check aliases at compile time.
+    pub fn manifest(mut self, path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let bad = |line: usize, reason: String| Error::Dataset {
+            path: path.to_path_buf(),
+            line,
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(0, e.to_string()))?;
+        let dir = path.parent().unwrap_or_else(|| Path::new("."));
+        let mut in_models = false;
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            if line.starts_with('[') {
+                in_models = line == "[models]";
+                continue;
+            }
+            if !in_models {
+                continue;
+            }
+            let (alias, value) = line
+                .split_once('=')
+                .ok_or_else(|| bad(i + 1, "expected `alias = \"model or path\"`".into()))?;
+            let alias = alias.trim().trim_matches('"');
+            let value = value.trim().trim_matches('"');
+            if alias.is_empty() || value.is_empty() {
+                return Err(bad(i + 1, "expected `alias = \"model or path\"`".into()));
+            }
+            self = if self.models.contains_key(value) {
+                self.alias(alias, value)
+            } else {
+                self.model(alias, dir.join(value))
+            };
+        }
+        Ok(self)
+    }
+
     /// Finishes the runtime.
     pub fn build(self) -> Runtime {
         Runtime {
@@ -266,7 +324,8 @@ pub async fn run_agent<A: Agent>(
 
 /// Draws `samples` answers (seeds `seed`, `seed + 1000`, ...) and returns the
 /// one given most often with the share of samples that agree with it. Ties go
-/// to the answer seen first.
+/// to the answer seen first. Answers are compared as JSON values, so two that
+/// differ only in whitespace or key order are the same answer.
 pub(crate) async fn vote<A: Agent>(
     runtime: &Runtime,
     prompt: &Prompt,
@@ -274,12 +333,14 @@ pub(crate) async fn vote<A: Agent>(
     span: &tracing::Span,
 ) -> Result<(A::Output, f64), Error> {
     let samples = samples.max(1);
-    let mut answers: Vec<(String, A::Output, u32)> = Vec::new();
+    let mut answers: Vec<(serde_json::Value, A::Output, u32)> = Vec::new();
     for i in 0..samples {
         let (raw, output) = attempts::<A>(runtime, prompt, i.wrapping_mul(1000), span).await?;
-        match answers.iter_mut().find(|(r, _, _)| *r == raw) {
+        // The raw text parsed into `A::Output`, so it is JSON.
+        let value = serde_json::from_str(raw.trim()).unwrap_or(serde_json::Value::String(raw));
+        match answers.iter_mut().find(|(v, _, _)| *v == value) {
             Some(seen) => seen.2 += 1,
-            None => answers.push((raw, output, 1)),
+            None => answers.push((value, output, 1)),
         }
     }
     let mut best = 0;
@@ -393,10 +454,16 @@ pub async fn check_agent<A: Agent>(_agent: &A, runtime: &Runtime) -> Vec<Problem
         Ok(b) => b,
         Err(e) => return problem(e.to_string()),
     };
+    // Few-shot examples are part of every prompt: they must load, and they
+    // count against the context.
+    let prompt = match Prompt::preamble::<A>() {
+        Ok(p) => p,
+        Err(e) => return problem(e.to_string()),
+    };
     let request = Request {
         agent: A::NAME,
         model,
-        prompt: Prompt::system_only::<A>(),
+        prompt,
         schema: crate::schema::output_schema::<A::Output>(),
         sampling: A::SAMPLING,
     };

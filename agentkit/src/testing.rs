@@ -131,6 +131,7 @@ impl Backend for ScriptedBackend {
         Ok(Completion {
             generated_tokens: text.split_whitespace().count(),
             prompt_tokens: 0,
+            cached_prompt_tokens: 0,
             text,
             prompt_time: Default::default(),
             generate_time: Default::default(),

@@ -3,7 +3,7 @@
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use agentkit::{Choice, Completion, Error, ModelSpec, Request};
@@ -27,7 +27,39 @@ use super::{LlamaConfig, Shared};
 const BATCH: usize = 512;
 
 /// A GGUF loaded once, with what every call on it shares.
+/// A context kept between calls, with the tokens whose keys and values its
+/// cache holds, so the next call re-evaluates only what differs: an agent's
+/// instructions, schema and examples are the same call after call.
+struct Warm {
+    ctx: LlamaContext<'static>,
+    tokens: Vec<LlamaToken>,
+}
+
+/// A context leased for one call, tied to the model it borrows.
+struct Lease<'m> {
+    ctx: LlamaContext<'static>,
+    /// Prompt tokens already in the cache when the lease was taken.
+    reused: usize,
+    model: &'m LoadedModel,
+}
+
+impl Lease<'_> {
+    /// Returns the context for the next call, remembering which prompt its
+    /// cache holds (positions past the prompt are cleared on reuse).
+    fn keep(self, prompt: Vec<LlamaToken>) {
+        let mut slot = self.model.warm.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(Warm {
+                ctx: self.ctx,
+                tokens: prompt,
+            });
+        }
+    }
+}
+
 pub(super) struct LoadedModel {
+    /// Declared before `model` so it is dropped first: its context borrows the model.
+    warm: Mutex<Option<Warm>>,
     alias: String,
     path: PathBuf,
     model: LlamaModel,
@@ -63,6 +95,7 @@ impl LoadedModel {
             "loaded model"
         );
         Ok(LoadedModel {
+            warm: Mutex::new(None),
             alias: spec.alias.clone(),
             path: spec.path.clone(),
             model,
@@ -250,6 +283,53 @@ fn new_context<'m>(
         .map_err(|e| backend_error(agent, "could not create a llama.cpp context", e))
 }
 
+/// A context whose cache holds `tokens`, with logits for the last one in
+/// `batch`: the warm context of the model, re-evaluating only the tokens
+/// after the prefix it shares with its last prompt, or a fresh one when the
+/// warm one is in use by another call.
+fn lease<'m>(
+    shared: &Shared,
+    model: &'m LoadedModel,
+    agent: &str,
+    n_ctx: usize,
+    tokens: &[LlamaToken],
+    batch: &mut LlamaBatch,
+) -> Result<Lease<'m>, Error> {
+    let warm = model.warm.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let (mut ctx, cached) = match warm {
+        Some(w) if w.ctx.n_ctx() as usize == n_ctx => {
+            let common = w
+                .tokens
+                .iter()
+                .zip(tokens)
+                .take_while(|(a, b)| a == b)
+                .count();
+            // The last prompt token is always evaluated again: its logits are needed.
+            (w.ctx, common.min(tokens.len().saturating_sub(1)))
+        }
+        _ => {
+            let fresh = new_context(shared, model, agent, n_ctx)?;
+            // SAFETY: the context borrows `model.model`. The `'static` never
+            // escapes: a `Lease<'m>` cannot outlive `&'m LoadedModel`, and a
+            // kept context lives in `model.warm`, which is dropped before
+            // `model.model` (field order).
+            let fresh: LlamaContext<'static> = unsafe { std::mem::transmute(fresh) };
+            (fresh, 0)
+        }
+    };
+    let cleared = ctx
+        .clear_kv_cache_seq(Some(0), Some(cached as u32), None)
+        .map_err(|e| backend_error(agent, "could not rewind the KV cache", e))?;
+    let reused = if cleared {
+        cached
+    } else {
+        ctx.clear_kv_cache();
+        0
+    };
+    decode(&mut ctx, batch, &tokens[reused..], reused, agent)?;
+    Ok(Lease { ctx, reused, model })
+}
+
 /// Evaluates `tokens` at positions `start..`, in batches, with logits for the
 /// last one only (left in `batch` at index `batch.n_tokens() - 1`).
 fn decode(
@@ -321,15 +401,15 @@ pub(super) fn choose(
             context: n_ctx,
         });
     }
-    let mut ctx = new_context(shared, model, agent, n_ctx)?;
     let mut batch = LlamaBatch::new(BATCH, 1);
-    decode(&mut ctx, &mut batch, &tokens, 0, agent)?;
+    let mut lease = lease(shared, model, agent, n_ctx, &tokens, &mut batch)?;
+    let ctx = &mut lease.ctx;
     let mut pos = tokens.len();
     let mut scores = Vec::with_capacity(choices.len());
     for choice in choices {
         let lead = tokenize(&choice.lead);
         if !lead.is_empty() {
-            decode(&mut ctx, &mut batch, &lead, pos, agent)?;
+            decode(ctx, &mut batch, &lead, pos, agent)?;
             pos += lead.len();
         }
         let base: Vec<f32> = ctx.get_logits_ith(batch.n_tokens() - 1).to_vec();
@@ -343,7 +423,7 @@ pub(super) fn choose(
             let mut lp = log_prob(&base, *first);
             let mut previous = *first;
             for (k, token) in rest.iter().enumerate() {
-                decode(&mut ctx, &mut batch, &[previous], pos + k, agent)?;
+                decode(ctx, &mut batch, &[previous], pos + k, agent)?;
                 lp += log_prob(ctx.get_logits_ith(batch.n_tokens() - 1), *token);
                 previous = *token;
             }
@@ -362,12 +442,13 @@ pub(super) fn choose(
         if let Some(option) = choice.options.get(best) {
             let chosen = tokenize(option);
             if !chosen.is_empty() {
-                decode(&mut ctx, &mut batch, &chosen, pos, agent)?;
+                decode(ctx, &mut batch, &chosen, pos, agent)?;
                 pos += chosen.len();
             }
         }
         scores.push(option_scores);
     }
+    lease.keep(tokens);
     Ok(scores)
 }
 
@@ -424,11 +505,12 @@ pub(super) fn generate(
             context: n_ctx,
         });
     }
-    let mut ctx = new_context(shared, model, agent, n_ctx)?;
     let started = Instant::now();
     let mut batch = LlamaBatch::new(BATCH, 1);
-    decode(&mut ctx, &mut batch, &tokens, 0, agent)?;
+    let mut lease = lease(shared, model, agent, n_ctx, &tokens, &mut batch)?;
     let prompt_time = started.elapsed();
+    let cached_prompt_tokens = lease.reused;
+    let ctx = &mut lease.ctx;
 
     let n_vocab = usize::try_from(model.model.n_vocab()).unwrap_or(0);
     let mut sampler = sampler(request);
@@ -521,9 +603,11 @@ pub(super) fn generate(
         },
         "generated"
     );
+    lease.keep(tokens.clone());
     Ok(Completion {
         text,
         prompt_tokens: tokens.len(),
+        cached_prompt_tokens,
         generated_tokens: generated,
         prompt_time,
         generate_time,
