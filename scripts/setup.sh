@@ -12,6 +12,20 @@ have_libclang() {
   compgen -G '/usr/lib/x86_64-linux-gnu/libclang*.so*' >/dev/null
 }
 
+# mdBook builds the user guide (book/); scripts/test.sh runs `mdbook build book`.
+# Debian 12 has no mdbook package, so it is built from crates.io once (~4 min on
+# 2 cores) with only the features `mdbook build` needs. Skipped when present.
+# Runs last: linking it needs the C compiler installed below.
+MDBOOK_VERSION="0.5.4"
+install_mdbook() {
+  if mdbook --version 2>/dev/null | grep -q "v${MDBOOK_VERSION}"; then
+    say "mdbook ${MDBOOK_VERSION} present"
+  else
+    say "installing mdbook ${MDBOOK_VERSION} with cargo (about 4 minutes on 2 cores) ..."
+    cargo install mdbook --locked --version "$MDBOOK_VERSION" --no-default-features --features search >&2
+  fi
+}
+
 missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 have_libclang || missing+=(libclang-dev)
@@ -19,6 +33,7 @@ command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 
 if [ ${#missing[@]} -eq 0 ]; then
   say "build prerequisites present (cmake, libclang, a C compiler)"
+  install_mdbook
   exit 0
 fi
 
@@ -35,3 +50,5 @@ else
   say "(or: pip install cmake libclang, then set LIBCLANG_PATH to <site-packages>/clang/native)"
   exit 1
 fi
+
+install_mdbook

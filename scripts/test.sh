@@ -13,3 +13,5 @@ echo "[test] cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "[test] cargo test (the first build compiles llama.cpp: ~12 minutes on 2 cores)" >&2
 cargo test --workspace
+echo "[test] mdbook build book (the user guide; its code is tested above by agentkit-book-tests)" >&2
+mdbook build book
