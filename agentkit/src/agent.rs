@@ -145,7 +145,7 @@ pub fn shots_from_jsonl<A: Agent>(text: &str, file: &str) -> Result<Vec<Shot>, c
     let bad = |line: usize, reason: String| crate::Error::Dataset {
         path: file.into(),
         line,
-        reason,
+        reason: format!("{reason}; each line must be {{\"input\": ..., \"output\": ...}}"),
     };
     text.lines()
         .enumerate()

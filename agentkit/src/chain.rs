@@ -393,3 +393,48 @@ where
         problems
     }
 }
+
+/// A step that yields its input alongside its output; built by [`with_input`].
+pub struct WithInput<S, In> {
+    step: S,
+    _in: PhantomData<fn(In)>,
+}
+
+impl<S: std::fmt::Debug, In> std::fmt::Debug for WithInput<S, In> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithInput")
+            .field("step", &self.step)
+            .finish()
+    }
+}
+
+/// Runs `step` and yields `(input, output)`, so later steps (or a report)
+/// still have what the step was given. The input must be `Clone`.
+pub fn with_input<S, In>(step: S) -> WithInput<S, In>
+where
+    S: Step<In>,
+{
+    WithInput {
+        step,
+        _in: PhantomData,
+    }
+}
+
+impl<S: Yields, In: Send> Yields for WithInput<S, In> {
+    type Output = (In, S::Output);
+}
+
+impl<In, S> Step<In> for WithInput<S, In>
+where
+    In: Clone + Send + Sync,
+    S: Step<In>,
+{
+    async fn run(&self, runtime: &Runtime, input: In) -> Result<(In, S::Output), Error> {
+        let out = self.step.run(runtime, input.clone()).await?;
+        Ok((input, out))
+    }
+
+    fn check(&self, runtime: &Runtime) -> impl Future<Output = Vec<Problem>> + Send {
+        self.step.check(runtime)
+    }
+}

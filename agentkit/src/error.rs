@@ -175,8 +175,9 @@ pub enum Error {
         attempts: Vec<crate::Attempt>,
     },
 
-    /// A labelled dataset could not be read.
-    #[error("dataset `{}` line {line}: {reason}; each line must be {{\"input\": ..., \"expected\": ...}}", path.display())]
+    /// A labelled dataset (for [`eval`](crate::eval)) or a few-shot examples
+    /// file could not be read. `reason` says what each line must hold.
+    #[error("dataset `{}` line {line}: {reason}", path.display())]
     Dataset {
         /// The file.
         path: PathBuf,

@@ -57,7 +57,7 @@ pub fn read_jsonl<I: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<Exa
             serde_json::from_str(line).map_err(|e| Error::Dataset {
                 path: path.to_path_buf(),
                 line: i + 1,
-                reason: e.to_string(),
+                reason: format!("{e}; each line must be {{\"input\": ..., \"expected\": ...}}"),
             })
         })
         .collect()

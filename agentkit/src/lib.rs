@@ -19,7 +19,8 @@ pub use agent::{shots, shots_from_jsonl, Agent, Attempt, InputFormat, Shot};
 pub use agentkit_macros::agent;
 pub use backend::{Backend, Choice, Completion, ModelSpec, Request};
 pub use chain::{
-    both, each, tool, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool, Yields,
+    both, each, tool, with_input, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool,
+    WithInput, Yields,
 };
 pub use error::Error;
 pub use preflight::{Problem, Report};
@@ -39,7 +40,9 @@ pub use serde_json;
 
 /// Everything an agent definition and a pipeline need, in one import.
 pub mod prelude {
-    pub use crate::{agent, both, each, tool, Agent, Error, Runtime, Step, StepExt, Yields};
+    pub use crate::{
+        agent, both, each, scored, tool, with_input, Agent, Error, Runtime, Step, StepExt, Yields,
+    };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
 }

@@ -57,6 +57,18 @@ impl Prompt {
             agent: A::NAME.to_string(),
             source,
         })?;
+        let mut prompt = Prompt::preamble::<A>()?;
+        prompt.messages.push(Message {
+            role: Role::User,
+            content: render_input(&value, A::INPUT_FORMAT),
+        });
+        Ok(prompt)
+    }
+
+    /// Everything before the input: the system message and the few-shot
+    /// examples as earlier turns. Pre-flight checks measure it against the
+    /// context, and fail on examples that do not load.
+    pub(crate) fn preamble<A: Agent>() -> Result<Prompt, Error> {
         let mut prompt = Prompt::system_only::<A>();
         for shot in A::examples()? {
             prompt.messages.push(Message {
@@ -68,15 +80,11 @@ impl Prompt {
                 content: shot.output.to_string(),
             });
         }
-        prompt.messages.push(Message {
-            role: Role::User,
-            content: render_input(&value, A::INPUT_FORMAT),
-        });
         Ok(prompt)
     }
 
-    /// The part of `agent`'s prompt that does not depend on the input: the
-    /// system message. Pre-flight checks measure it against the context.
+    /// The system message of `agent`'s prompt alone: its instructions and
+    /// the shape of its output, without few-shot examples or input.
     pub fn system_only<A: Agent>() -> Prompt {
         let schema = crate::schema::output_schema::<A::Output>();
         Prompt {

@@ -31,6 +31,17 @@ impl<T> Scored<T> {
             .product()
     }
 
+    /// The probability the model gave `option` (as JSON: `true`,
+    /// `"local_ai_models"`) for `field`; compare it with a threshold
+    /// calibrated on labelled data to trade precision for recall.
+    pub fn probability(&self, field: &str, option: &str) -> Option<f64> {
+        self.fields
+            .iter()
+            .find(|(f, _)| f == field)
+            .and_then(|(_, options)| options.iter().find(|o| o.0 == option))
+            .map(|o| o.1)
+    }
+
     /// The probability of the chosen answer of `field`.
     pub fn field_confidence(&self, field: &str) -> Option<f64> {
         self.fields

@@ -7,6 +7,7 @@ use agentkit::prelude::*;
 use agentkit_backends::llama::{Llama, LlamaConfig};
 
 pub mod forum;
+pub mod progress;
 
 /// Thread count: `AGENTKIT_THREADS`, else every available core.
 pub fn threads() -> Option<usize> {

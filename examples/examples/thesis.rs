@@ -1,0 +1,180 @@
+//! The thesis, measured: one do-everything prompt against small typed agents,
+//! same model (SmolLM2-135M-Instruct Q4_1), same seed, same held-out threads.
+//!
+//! (a) one prompt asks for every answer as JSON, free text, parsed afterwards;
+//! (b) the same prompt with decoding constrained by the answer's JSON schema;
+//! (c) the agentkit chain of `examples/src/forum.rs` (screen → judge +
+//!     classify → draft), each step typed and constrained.
+//!
+//! `cargo run -p agentkit-examples --example thesis [-- --split dev|test|all]`
+
+use std::time::Instant;
+
+use agentkit::prelude::*;
+use agentkit::{Backend, Prompt, Request};
+use agentkit_examples::forum::{self, LabelledThread, Thread, Topic};
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+struct Everything {
+    /// true when the thread is about running language models locally
+    relevant: bool,
+    /// true when it is relevant, asks a concrete question the replies have not
+    /// answered, and is not a showcase, announcement or rant
+    worth_answering: bool,
+    /// hardware, performance, models, or other
+    topic: Topic,
+    /// a short reply to the thread
+    #[schemars(length(max = 400))]
+    reply: String,
+}
+
+/// You help a team that answers forum threads about running language models
+/// locally (llama.cpp, Ollama, GGUF files, quantization, local hardware and
+/// speed). For the thread below: say whether it is relevant to that subject;
+/// whether it is worth answering (relevant, asks a concrete question that the
+/// replies have not answered, not a showcase, announcement or rant); its topic
+/// (hardware, performance, models or other; other for anything not relevant);
+/// and draft a short reply. Answer with JSON only.
+#[agent(model = "screen", temperature = 0.0, max_tokens = 200, input = Thread, output = Everything, input_format = "labelled")]
+struct Monolith;
+
+#[derive(Default)]
+struct Tally {
+    parsed: usize,
+    relevant: usize,
+    worth: usize,
+    topic: usize,
+    generated: u64,
+    seconds: f64,
+}
+
+impl Tally {
+    fn score(&mut self, label: &LabelledThread, relevant: bool, worth: bool, topic: Topic) {
+        self.relevant += usize::from(relevant == label.relevant);
+        self.worth += usize::from(worth == label.worth_answering);
+        self.topic += usize::from(topic == label.topic);
+    }
+
+    fn row(&self, name: &str, n: usize) {
+        println!(
+            "| {name} | {}/{n} | {}/{n} | {}/{n} | {}/{n} | {} | {:.0} s |",
+            self.parsed, self.relevant, self.worth, self.topic, self.generated, self.seconds
+        );
+    }
+}
+
+/// The first `{ ... }` in free text, parsed leniently: a fair chance for
+/// unconstrained output wrapped in prose or code fences.
+fn parse_free(text: &str) -> Option<Everything> {
+    let start = text.find('{')?;
+    let end = text.rfind('}')?;
+    serde_json::from_str(text.get(start..=end)?).ok()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let split = match std::env::args().skip_while(|a| a != "--split").nth(1).as_deref() {
+        Some("all") => None,
+        Some("dev") => Some("dev"),
+        _ => Some("test"),
+    };
+    let llama = agentkit_examples::llama()?;
+    let runtime = forum::runtime_with(llama.clone())?;
+    let corpus = forum::load(split)?;
+    let n = corpus.len();
+    let threads: Vec<Thread> = corpus.iter().map(LabelledThread::thread).collect();
+
+    // (a) one prompt, free text
+    let mut free = Tally::default();
+    let started = Instant::now();
+    for (label, thread) in corpus.iter().zip(&threads) {
+        let request = Request {
+            agent: "Monolith",
+            model: runtime.resolve("Monolith", "screen")?.clone(),
+            prompt: Prompt::render::<Monolith>(thread)?,
+            schema: agentkit::output_schema::<Everything>(),
+            sampling: <Monolith as Agent>::SAMPLING,
+        };
+        let c = llama.generate_unconstrained(request).await?;
+        free.generated += c.generated_tokens as u64;
+        match parse_free(&c.text) {
+            Some(e) => {
+                free.parsed += 1;
+                free.score(label, e.relevant, e.worth_answering, e.topic);
+            }
+            None => free.score(label, !label.relevant, !label.worth_answering, Topic::Other),
+        }
+    }
+    free.seconds = started.elapsed().as_secs_f64();
+
+    // (b) one prompt, constrained
+    let mut constrained = Tally::default();
+    let before = runtime.usage();
+    let started = Instant::now();
+    for (label, thread) in corpus.iter().zip(&threads) {
+        let request = Request {
+            agent: "Monolith",
+            model: runtime.resolve("Monolith", "screen")?.clone(),
+            prompt: Prompt::render::<Monolith>(thread)?,
+            schema: agentkit::output_schema::<Everything>(),
+            sampling: <Monolith as Agent>::SAMPLING,
+        };
+        match llama.generate(request).await {
+            Ok(c) => {
+                constrained.generated += c.generated_tokens as u64;
+                if let Ok(e) = agentkit::parse_output::<Everything>("Monolith", &c.text) {
+                    constrained.parsed += 1;
+                    constrained.score(label, e.relevant, e.worth_answering, e.topic);
+                }
+            }
+            Err(e) => eprintln!("monolith, constrained: {e}"),
+        }
+    }
+    constrained.seconds = started.elapsed().as_secs_f64();
+    let _ = before;
+
+    // (c) the chain
+    let mut chain = Tally::default();
+    let before = runtime.usage();
+    let started = Instant::now();
+    let outcomes = forum::research(&runtime, threads.clone()).await?;
+    chain.seconds = started.elapsed().as_secs_f64();
+    chain.generated = runtime.usage().generated_tokens - before.generated_tokens;
+    for (label, o) in corpus.iter().zip(&outcomes) {
+        chain.parsed += 1;
+        chain.score(
+            label,
+            o.relevant,
+            o.worth_answering.unwrap_or(false),
+            o.topic.map_or(Topic::Other, |t| t.0),
+        );
+    }
+
+    let majority = |f: &dyn Fn(&LabelledThread) -> bool| {
+        let yes = corpus.iter().filter(|l| f(l)).count();
+        yes.max(n - yes)
+    };
+    let topic_majority = [Topic::Hardware, Topic::Performance, Topic::Models, Topic::Other]
+        .iter()
+        .map(|t| corpus.iter().filter(|l| l.topic == *t).count())
+        .max()
+        .unwrap_or(0);
+    println!(
+        "SmolLM2-135M-Instruct Q4_1, seed 42, {} threads of the {} split, {} threads of llama.cpp",
+        n,
+        split.unwrap_or("whole"),
+        agentkit_examples::threads().map_or("all".into(), |t| t.to_string())
+    );
+    println!();
+    println!("| way | parses | relevant | worth answering | topic | generated tokens | wall time |");
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| majority-class guess | — | {}/{n} | {}/{n} | {topic_majority}/{n} | — | — |",
+        majority(&|l| l.relevant),
+        majority(&|l| l.worth_answering)
+    );
+    free.row("(a) one prompt, free text parsed after", n);
+    constrained.row("(b) one prompt, schema-constrained", n);
+    chain.row("(c) agentkit chain", n);
+    Ok(())
+}

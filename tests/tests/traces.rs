@@ -1,0 +1,220 @@
+//! Tracing: every agent step gets an `agent` span with its name, model and
+//! token counts, checked with a capturing subscriber.
+//!
+//! This is its own test binary, with a single test, on purpose. `tracing`
+//! caches per call site whether any subscriber is interested in it; a test
+//! on another thread that reaches a call site while this test is installing
+//! its (thread-local) subscriber can cache "nobody is interested" for good,
+//! and this test then sees no spans. With no other test in the process there
+//! is no such race.
+
+use std::convert::Infallible;
+
+use agentkit::prelude::*;
+use agentkit::testing::ScriptedBackend;
+use agentkit::tool;
+use serde_json::json;
+use tracing_subscriber::layer::SubscriberExt;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+struct Thread {
+    title: String,
+    body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+struct Summary {
+    text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+struct Tags {
+    tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+struct Headline {
+    headline: String,
+}
+
+/// Summarise the thread in one sentence.
+#[agent(model = "smollm2-135m", input = Thread, output = Summary)]
+struct Summarise;
+
+/// Tag the summary with up to three topics.
+#[agent(model = "smollm2-135m", input = Summary, output = Tags)]
+struct Tag;
+
+fn not_empty(h: &Headline) -> Result<(), String> {
+    if h.headline.is_empty() {
+        Err("the headline is empty".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// Write a headline from the tags.
+#[agent(model = "smollm2-135m", input = Tags, output = Headline, retries = 1, validate = not_empty)]
+struct Title;
+
+mod capture {
+    use std::collections::BTreeMap;
+    use std::fmt;
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::Subscriber;
+    use tracing_subscriber::layer::Context;
+    use tracing_subscriber::registry::LookupSpan;
+    use tracing_subscriber::Layer;
+
+    /// A span as it was when it closed: its name and every field recorded.
+    #[derive(Debug, Clone)]
+    pub struct ClosedSpan {
+        pub name: &'static str,
+        pub fields: BTreeMap<&'static str, String>,
+    }
+
+    /// A layer that keeps every closed span.
+    #[derive(Clone, Default)]
+    pub struct Capture {
+        closed: Arc<Mutex<Vec<ClosedSpan>>>,
+    }
+
+    impl Capture {
+        pub fn closed(&self) -> Vec<ClosedSpan> {
+            self.closed.lock().unwrap().clone()
+        }
+    }
+
+    #[derive(Default)]
+    struct Fields(BTreeMap<&'static str, String>);
+
+    impl Visit for Fields {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            self.0.insert(field.name(), value.to_string());
+        }
+        fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+            self.0.insert(field.name(), format!("{value:?}"));
+        }
+    }
+
+    impl<S> Layer<S> for Capture
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+            let mut fields = Fields::default();
+            attrs.record(&mut fields);
+            if let Some(span) = ctx.span(id) {
+                span.extensions_mut().insert(fields);
+            }
+        }
+
+        fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+            if let Some(span) = ctx.span(id) {
+                if let Some(fields) = span.extensions_mut().get_mut::<Fields>() {
+                    values.record(fields);
+                }
+            }
+        }
+
+        fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+            if let Some(span) = ctx.span(&id) {
+                let fields = span
+                    .extensions()
+                    .get::<Fields>()
+                    .map(|f| f.0.clone())
+                    .unwrap_or_default();
+                self.closed.lock().unwrap().push(ClosedSpan {
+                    name: span.name(),
+                    fields,
+                });
+            }
+        }
+    }
+}
+
+/// The value of `field` on `span`, or a panic that shows the span.
+fn field<'a>(span: &'a capture::ClosedSpan, field: &str) -> &'a str {
+    span.fields
+        .get(field)
+        .unwrap_or_else(|| panic!("`{field}` was recorded on {span:?}"))
+}
+
+#[test]
+fn every_agent_step_gets_a_span_with_its_name_model_and_tokens() {
+    let capture = capture::Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    // A current-thread runtime polls everything on this thread, where the
+    // subscriber is the default.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+
+    let summary = json!({ "text": "Someone asks how to quantise SmolLM2 for a Pi." });
+    let tags = json!({ "tags": ["quantisation", "raspberry pi"] });
+    let empty = json!({ "headline": "" });
+    let headline = json!({ "headline": "Quantising small models for the Pi" });
+    let script = ScriptedBackend::new()
+        .reply::<Summarise>(summary.clone())
+        .reply::<Tag>(tags.clone())
+        .reply::<Title>(empty.clone())
+        .reply::<Title>(headline.clone());
+    let agents = Runtime::builder().backend(script.clone()).build();
+    let pipeline = Summarise
+        .then(Tag)
+        .then(Title)
+        .then(tool("shout", |h: Headline| async move {
+            Ok::<_, Infallible>(h.headline.to_uppercase())
+        }));
+    let thread = Thread {
+        title: "llama.cpp on a Pi 5".into(),
+        body: "Which quantisation keeps a 135M model fast?".into(),
+    };
+
+    let out = tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(pipeline.run(&agents, thread))
+    })
+    .unwrap();
+    assert_eq!(out, "QUANTISING SMALL MODELS FOR THE PI");
+
+    let closed = capture.closed();
+    let spans: Vec<&capture::ClosedSpan> = closed.iter().filter(|s| s.name == "agent").collect();
+    let names: Vec<&str> = spans.iter().map(|s| field(s, "agent")).collect();
+    assert_eq!(
+        names,
+        ["Summarise", "Tag", "Title"],
+        "one span per agent step"
+    );
+
+    // The scripted backend counts the whitespace-separated words of a reply
+    // as its generated tokens, and reports no prompt tokens.
+    let words = |v: &serde_json::Value| v.to_string().split_whitespace().count();
+    let expected_tokens = [
+        words(&summary),
+        words(&tags),
+        words(&empty) + words(&headline),
+    ];
+    let expected_retries = ["0", "0", "1"];
+    for ((span, tokens), retries) in spans.iter().zip(expected_tokens).zip(expected_retries) {
+        let name = field(span, "agent");
+        assert_eq!(field(span, "model"), "smollm2-135m", "{name}");
+        assert_eq!(field(span, "prompt_tokens"), "0", "{name}");
+        let generated: usize = field(span, "generated_tokens").parse().unwrap();
+        assert!(generated > 0, "{name}: {span:?}");
+        assert_eq!(generated, tokens, "{name}: every attempt's tokens count");
+        assert_eq!(field(span, "retries"), retries, "{name}");
+        field(span, "elapsed_ms").parse::<u64>().unwrap();
+    }
+
+    // The tool step has a span of its own.
+    let tools: Vec<&str> = closed
+        .iter()
+        .filter(|s| s.name == "tool")
+        .map(|s| field(s, "tool"))
+        .collect();
+    assert_eq!(tools, ["shout"]);
+}
