@@ -81,25 +81,42 @@ async fn run(opts: Options) -> Result<(), Error> {
     if let Some(n) = opts.limit {
         corpus.truncate(n);
     }
-    eprintln!("researching {} threads on the local model ...", corpus.len());
+    eprintln!(
+        "researching {} threads on the local model ...",
+        corpus.len()
+    );
     progress::install();
     let started = Instant::now();
-    let outcomes = forum::research(&runtime, corpus.iter().map(LabelledThread::thread).collect()).await?;
+    let outcomes = forum::research(
+        &runtime,
+        corpus.iter().map(LabelledThread::thread).collect(),
+    )
+    .await?;
     progress::finish();
     if opts.json {
         let rows: Vec<serde_json::Value> = corpus
             .iter()
             .zip(&outcomes)
-            .map(|(label, o)| serde_json::json!({ "id": label.id, "outcome": o, "labels": {
-                "relevant": label.relevant,
-                "worth_answering": label.worth_answering,
-                "topic": label.topic,
-            }}))
+            .map(|(label, o)| {
+                serde_json::json!({ "id": label.id, "outcome": o, "labels": {
+                    "relevant": label.relevant,
+                    "worth_answering": label.worth_answering,
+                    "topic": label.topic,
+                }})
+            })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
         return Ok(());
     }
-    report(&corpus, &outcomes, started.elapsed().as_secs_f64(), runtime.usage());
+    report(
+        &corpus,
+        &outcomes,
+        started.elapsed().as_secs_f64(),
+        runtime.usage(),
+    );
     Ok(())
 }
 
@@ -112,13 +129,17 @@ fn report(corpus: &[LabelledThread], outcomes: &[Outcome], seconds: f64, usage: 
     println!();
     println!("{} of {n} threads look relevant:", relevant.len());
     for o in &relevant {
-        println!("  [{:.2}] {:<16} {}", o.relevance, o.thread.community, o.thread.title);
-        match (o.worth_answering, o.topic) {
-            (Some(w), Some((t, p))) => println!(
-                "         {} · topic {t:?} ({p:.2})",
-                if w { "worth answering" } else { "not worth answering" }
-            ),
-            _ => {}
+        println!(
+            "  [{:.2}] {:<16} {}",
+            o.relevance, o.thread.community, o.thread.title
+        );
+        if let (Some(w), Some((t, p))) = (o.worth_answering, o.topic) {
+            let verdict = if w {
+                "worth answering"
+            } else {
+                "not worth answering"
+            };
+            println!("         {verdict} · topic {t:?} ({p:.2})");
         }
         if let Some(reply) = &o.reply {
             println!("         draft: {reply}");
@@ -129,7 +150,10 @@ fn report(corpus: &[LabelledThread], outcomes: &[Outcome], seconds: f64, usage: 
     };
     println!();
     println!("Against the corpus labels:");
-    println!("  relevant:        {}/{n}", count(&|l, o| o.relevant == l.relevant));
+    println!(
+        "  relevant:        {}/{n}",
+        count(&|l, o| o.relevant == l.relevant)
+    );
     println!(
         "  worth answering: {}/{n}",
         count(&|l, o| o.worth_answering.unwrap_or(false) == l.worth_answering)

@@ -111,7 +111,12 @@ fn examples(threads: &[LabelledThread]) -> Vec<Example<Thread>> {
 }
 
 /// Probability of "relevant" per thread, by a scored step.
-async fn probabilities<S, F>(step: &S, runtime: &Runtime, threads: &[LabelledThread], p: F) -> Result<Vec<(bool, f64)>, Error>
+async fn probabilities<S, F>(
+    step: &S,
+    runtime: &Runtime,
+    threads: &[LabelledThread],
+    p: F,
+) -> Result<Vec<(bool, f64)>, Error>
 where
     S: Step<Thread>,
     F: Fn(&S::Output) -> f64,
@@ -124,7 +129,9 @@ where
 }
 
 fn accuracy(rows: &[(bool, f64)], threshold: f64) -> usize {
-    rows.iter().filter(|(label, p)| (*p >= threshold) == *label).count()
+    rows.iter()
+        .filter(|(label, p)| (*p >= threshold) == *label)
+        .count()
 }
 
 /// The dev threshold with the best dev accuracy (ties: the lowest), and its test accuracy.
@@ -147,17 +154,40 @@ async fn main() -> Result<(), Error> {
     let dev = forum::load(Some("dev"))?;
     let test = forum::load(Some("test"))?;
     let majority = test.iter().filter(|t| !t.relevant).count();
-    println!("relevance on the held-out test split ({} threads), SmolLM2-135M-Instruct Q4_1, seed 42", test.len());
-    println!("majority class (always \"not relevant\"): {majority}/{}", test.len());
+    println!(
+        "relevance on the held-out test split ({} threads), SmolLM2-135M-Instruct Q4_1, seed 42",
+        test.len()
+    );
+    println!(
+        "majority class (always \"not relevant\"): {majority}/{}",
+        test.len()
+    );
     println!();
     println!("| lever | parsed | relevant right | generated tokens | time |");
     println!("|---|---|---|---|---|");
-    row("none (JSON input, greedy)", &evaluate(&Plain, &runtime, examples(&test)).await);
-    row("labelled input", &evaluate(&Labelled, &runtime, examples(&test)).await);
-    row("labelled + 4 few-shot examples", &evaluate(&FewShot, &runtime, examples(&test)).await);
-    let reason = ReasonFirst.map(|r: Reasoned| Relevance { relevant: r.relevant });
-    row("reasoning first + few-shot", &evaluate(&reason, &runtime, examples(&test)).await);
-    row("voting (5 samples, t=0.8) + few-shot", &evaluate(&Voting, &runtime, examples(&test)).await);
+    row(
+        "none (JSON input, greedy)",
+        &evaluate(&Plain, &runtime, examples(&test)).await,
+    );
+    row(
+        "labelled input",
+        &evaluate(&Labelled, &runtime, examples(&test)).await,
+    );
+    row(
+        "labelled + 4 few-shot examples",
+        &evaluate(&FewShot, &runtime, examples(&test)).await,
+    );
+    let reason = ReasonFirst.map(|r: Reasoned| Relevance {
+        relevant: r.relevant,
+    });
+    row(
+        "reasoning first + few-shot",
+        &evaluate(&reason, &runtime, examples(&test)).await,
+    );
+    row(
+        "voting (5 samples, t=0.8) + few-shot",
+        &evaluate(&Voting, &runtime, examples(&test)).await,
+    );
 
     let p_true = |s: &Scored<Relevance>| s.probability("relevant", "true").unwrap_or(0.0);
     let yes_no = agentkit::scored(FewShot);
@@ -167,7 +197,10 @@ async fn main() -> Result<(), Error> {
     );
     println!("| scored choices true/false + few-shot, P(true) >= {th:.2} (dev {d}/30) | 30/30 | {t}/30 ({:.0}%) | 0 | |", t as f64 / 0.3);
 
-    let p_local = |s: &Scored<Subjected>| s.probability("subject", "\"local_ai_models\"").unwrap_or(0.0);
+    let p_local = |s: &Scored<Subjected>| {
+        s.probability("subject", "\"local_ai_models\"")
+            .unwrap_or(0.0)
+    };
     let subject = agentkit::scored(Screen);
     let dev_p = probabilities(&subject, &runtime, &dev, p_local).await?;
     let test_p = probabilities(&subject, &runtime, &test, p_local).await?;
@@ -176,7 +209,11 @@ async fn main() -> Result<(), Error> {
     println!();
     println!("threshold curve for the subject lever (dev / test accuracy):");
     for th in [0.5, 0.6, 0.7, 0.75, 0.8, 0.84, 0.9] {
-        println!("  {th:.2}: {}/30  {}/30", accuracy(&dev_p, th), accuracy(&test_p, th));
+        println!(
+            "  {th:.2}: {}/30  {}/30",
+            accuracy(&dev_p, th),
+            accuracy(&test_p, th)
+        );
     }
     Ok(())
 }

@@ -73,7 +73,11 @@ fn parse_free(text: &str) -> Option<Everything> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let split = match std::env::args().skip_while(|a| a != "--split").nth(1).as_deref() {
+    let split = match std::env::args()
+        .skip_while(|a| a != "--split")
+        .nth(1)
+        .as_deref()
+    {
         Some("all") => None,
         Some("dev") => Some("dev"),
         _ => Some("test"),
@@ -154,11 +158,16 @@ async fn main() -> Result<(), Error> {
         let yes = corpus.iter().filter(|l| f(l)).count();
         yes.max(n - yes)
     };
-    let topic_majority = [Topic::Hardware, Topic::Performance, Topic::Models, Topic::Other]
-        .iter()
-        .map(|t| corpus.iter().filter(|l| l.topic == *t).count())
-        .max()
-        .unwrap_or(0);
+    let topic_majority = [
+        Topic::Hardware,
+        Topic::Performance,
+        Topic::Models,
+        Topic::Other,
+    ]
+    .iter()
+    .map(|t| corpus.iter().filter(|l| l.topic == *t).count())
+    .max()
+    .unwrap_or(0);
     println!(
         "SmolLM2-135M-Instruct Q4_1, seed 42, {} threads of the {} split, {} threads of llama.cpp",
         n,
@@ -166,7 +175,9 @@ async fn main() -> Result<(), Error> {
         agentkit_examples::threads().map_or("all".into(), |t| t.to_string())
     );
     println!();
-    println!("| way | parses | relevant | worth answering | topic | generated tokens | wall time |");
+    println!(
+        "| way | parses | relevant | worth answering | topic | generated tokens | wall time |"
+    );
     println!("|---|---|---|---|---|---|---|");
     println!(
         "| majority-class guess | — | {}/{n} | {}/{n} | {topic_majority}/{n} | — | — |",

@@ -199,7 +199,10 @@ pub fn runtime() -> Result<Runtime, Error> {
 /// The same, on a backend the caller keeps a handle to.
 pub fn runtime_with(llama: agentkit_backends::llama::Llama) -> Result<Runtime, Error> {
     let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("agentkit.toml");
-    Ok(Runtime::builder().backend(llama).manifest(manifest)?.build())
+    Ok(Runtime::builder()
+        .backend(llama)
+        .manifest(manifest)?
+        .build())
 }
 
 /// One thread's way through the pipeline.
@@ -251,7 +254,9 @@ pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Out
         .map(|(thread, s)| {
             let judged = judged.iter().find(|(t, _)| *t == thread).map(|(_, j)| j);
             Outcome {
-                relevance: s.probability("subject", "\"local_ai_models\"").unwrap_or(0.0),
+                relevance: s
+                    .probability("subject", "\"local_ai_models\"")
+                    .unwrap_or(0.0),
                 relevant: is_relevant(&s),
                 worth_answering: judged.map(|(w, _)| w.worth_answering),
                 topic: judged.map(|(_, t)| (t.value.topic, t.confidence())),
@@ -274,7 +279,11 @@ pub fn load(split: Option<&str>) -> Result<Vec<LabelledThread>, Error> {
         reason: e.to_string(),
     })?;
     let mut threads = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let t: LabelledThread = serde_json::from_str(line).map_err(|e| Error::Dataset {
             path: path.clone(),
             line: i + 1,

@@ -9,8 +9,8 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::Subscriber;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::prelude::*;
+use tracing_subscriber::registry::LookupSpan;
 
 /// Counts finished agent calls per agent and redraws one status line.
 #[derive(Default)]
@@ -62,7 +62,9 @@ where
 
 /// Installs the progress line for the rest of the process.
 pub fn install() {
-    let _ = tracing_subscriber::registry().with(Progress::default()).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(Progress::default())
+        .try_init();
 }
 
 /// Ends the progress line so the next output starts on a fresh one.

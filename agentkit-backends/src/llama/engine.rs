@@ -46,7 +46,10 @@ struct Lease<'m> {
 impl Lease<'_> {
     /// Returns the context for the next call, remembering which prompt its
     /// cache holds (positions past the prompt are cleared on reuse).
-    fn keep(self, prompt: Vec<LlamaToken>) {
+    fn keep(self, prompt: Vec<LlamaToken>, shared: &Shared) {
+        if !shared.config.reuse_prefix {
+            return;
+        }
         let mut slot = self.model.warm.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
             *slot = Some(Warm {
@@ -295,7 +298,11 @@ fn lease<'m>(
     tokens: &[LlamaToken],
     batch: &mut LlamaBatch,
 ) -> Result<Lease<'m>, Error> {
-    let warm = model.warm.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let warm = if shared.config.reuse_prefix {
+        model.warm.lock().unwrap_or_else(|p| p.into_inner()).take()
+    } else {
+        None
+    };
     let (mut ctx, cached) = match warm {
         Some(w) if w.ctx.n_ctx() as usize == n_ctx => {
             let common = w
@@ -448,7 +455,7 @@ pub(super) fn choose(
         }
         scores.push(option_scores);
     }
-    lease.keep(tokens);
+    lease.keep(tokens, shared);
     Ok(scores)
 }
 
@@ -603,7 +610,7 @@ pub(super) fn generate(
         },
         "generated"
     );
-    lease.keep(tokens.clone());
+    lease.keep(tokens.clone(), shared);
     Ok(Completion {
         text,
         prompt_tokens: tokens.len(),

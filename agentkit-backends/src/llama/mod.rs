@@ -45,6 +45,10 @@ pub struct LlamaConfig {
     /// Whether llama.cpp's own log lines are forwarded to `tracing` (at their
     /// level) instead of being dropped.
     pub llama_logs: bool,
+    /// Keep a context per model between calls and re-evaluate only the part
+    /// of a prompt that differs from the previous one (on by default; off
+    /// only to measure what it saves).
+    pub reuse_prefix: bool,
 }
 
 impl Default for LlamaConfig {
@@ -54,6 +58,7 @@ impl Default for LlamaConfig {
             context_size: 2048,
             chat_template: None,
             llama_logs: false,
+            reuse_prefix: true,
         }
     }
 }
@@ -74,6 +79,18 @@ impl LlamaConfig {
     /// Sets a chat template that overrides the GGUF's own.
     pub fn chat_template(mut self, template: impl Into<String>) -> Self {
         self.chat_template = Some(template.into());
+        self
+    }
+
+    /// Forwards llama.cpp's log lines to `tracing`.
+    pub fn llama_logs(mut self, on: bool) -> Self {
+        self.llama_logs = on;
+        self
+    }
+
+    /// Turns KV prefix reuse on or off.
+    pub fn reuse_prefix(mut self, on: bool) -> Self {
+        self.reuse_prefix = on;
         self
     }
 
@@ -110,6 +127,13 @@ impl std::fmt::Debug for Llama {
             .field("loads", &self.load_count())
             .finish()
     }
+}
+
+/// The process-wide llama.cpp backend, for code that uses `llama-cpp-2`
+/// directly beside agentkit (llama.cpp allows one backend per process, and
+/// every [`Llama`] shares this one).
+pub fn llama_backend() -> Result<&'static LlamaBackend, Error> {
+    process_backend(false)
 }
 
 /// llama.cpp allows one backend per process; every [`Llama`] shares it.
