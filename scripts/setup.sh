@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# With --book, also installs mdbook (for building the book).
+#
 # Installs what building llama.cpp (inside the llama-cpp-2 crate) needs and a
 # fresh machine may lack: cmake and libclang (for bindgen). Safe to run again.
 set -euo pipefail
@@ -33,7 +35,7 @@ command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 
 if [ ${#missing[@]} -eq 0 ]; then
   say "build prerequisites present (cmake, libclang, a C compiler)"
-  install_mdbook
+  [ "${1:-}" = "--book" ] && install_mdbook
   exit 0
 fi
 
@@ -51,4 +53,5 @@ else
   exit 1
 fi
 
-install_mdbook
+[ "${1:-}" = "--book" ] && install_mdbook
+exit 0

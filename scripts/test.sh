@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh
+scripts/setup.sh --book
 scripts/fetch-model.sh
 
 echo "[test] cargo fmt --check" >&2

@@ -196,3 +196,40 @@ async fn scored_choices_agree_with_greedy_when_one_answer_dominates() {
     );
     assert!(s.confidence() > 0.0 && s.confidence() <= 1.0);
 }
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+struct Essay {
+    /// a long essay
+    #[schemars(length(min = 1500, max = 2000))]
+    text: String,
+}
+
+/// Write a long essay about the topic.
+#[agent(model = "smollm2-135m", temperature = 0.7, max_tokens = 900, input = String, output = Essay)]
+struct Essayist;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_running_call_stops_generation_promptly() {
+    use std::time::{Duration, Instant};
+    // Its own backend, so its counter of running generations sees only this test.
+    let llama = Llama::new(LlamaConfig::default().threads(2)).unwrap();
+    let runtime = Runtime::builder().backend(llama.clone()).build();
+    llama
+        .preload(runtime.model("smollm2-135m").unwrap())
+        .await
+        .unwrap();
+    // At least 1500 characters are required: hundreds of tokens, many seconds.
+    let call = Essayist.run(&runtime, "local language models".to_string());
+    let cut = tokio::time::timeout(Duration::from_millis(1500), call).await;
+    assert!(cut.is_err(), "the essay cannot be finished in 1.5 s");
+    assert_eq!(llama.active_generations(), 1, "still running when dropped");
+    let dropped = Instant::now();
+    while llama.active_generations() > 0 {
+        assert!(
+            dropped.elapsed() < Duration::from_secs(2),
+            "generation kept running after its future was dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!("stopped {:?} after the drop", dropped.elapsed());
+}

@@ -1,0 +1,77 @@
+//! `.each` fan-out: a three-step chain over eight items, run with one item at
+//! a time and with two at a time, on one model loaded once.
+//!
+//! `cargo run -p agentkit-examples --example fanout`
+
+use std::time::Instant;
+
+use agentkit::prelude::*;
+use agentkit_backends::llama::{Llama, LlamaConfig};
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+struct Idea {
+    #[schemars(length(max = 60))]
+    title: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+struct Ideas {
+    #[schemars(length(min = 8, max = 8))]
+    ideas: Vec<Idea>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+struct Pitch {
+    /// one sentence selling the idea
+    #[schemars(length(max = 120))]
+    pitch: String,
+}
+
+/// List eight short ideas for weekend projects about the given theme.
+#[agent(model = "smollm2-135m", temperature = 0.7, max_tokens = 200, input = String, output = Ideas)]
+struct Brainstorm;
+
+/// Write a one-sentence pitch for the project idea.
+#[agent(model = "smollm2-135m", temperature = 0.3, max_tokens = 48, input = Idea, output = Pitch)]
+struct PitchIt;
+
+async fn run(llama: &Llama, threads: usize, concurrency: usize) -> Result<(f64, usize), Error> {
+    let runtime = Runtime::builder().backend(llama.clone()).build();
+    let pipeline = Brainstorm
+        .map(|i: Ideas| i.ideas)
+        .each_concurrent(PitchIt, concurrency);
+    let started = Instant::now();
+    let pitches = pipeline
+        .run(&runtime, "running language models at home".to_string())
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!("  {threads} llama.cpp threads per call, concurrency {concurrency}: {} pitches in {seconds:.1} s", pitches.len());
+    Ok((seconds, pitches.len()))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    println!("3-step chain (brainstorm -> split -> pitch each of 8), SmolLM2-135M, 2 cores:");
+    // Two calls at once each get one of the two cores; one call at a time gets both.
+    let two = Llama::new(LlamaConfig::default().threads(2))?;
+    let one = Llama::new(LlamaConfig::default().threads(1))?;
+    let spec = Runtime::builder()
+        .build()
+        .resolve("fanout", agentkit::DEFAULT_MODEL)?
+        .clone();
+    // Load before timing, so both runs measure generation only.
+    two.preload(&spec).await?;
+    one.preload(&spec).await?;
+    let (serial, _) = run(&two, 2, 1).await?;
+    let (parallel, _) = run(&one, 1, 2).await?;
+    println!(
+        "  speed-up of concurrency 2 over 1: {:.2}x",
+        serial / parallel
+    );
+    println!(
+        "  model loads: {} + {} (once per backend, however many calls)",
+        two.load_count(),
+        one.load_count()
+    );
+    Ok(())
+}
