@@ -300,3 +300,26 @@ async fn agents_run_on_the_fixture_and_unknown_aliases_are_named() {
         "{msg}"
     );
 }
+
+#[tokio::test]
+async fn fields_are_generated_in_declaration_order() {
+    // So a `reasoning` field declared first is written before the verdict.
+    for seed in 0..8 {
+        let sampling = Sampling {
+            temperature: 1.0,
+            seed,
+            ..Sampling::DEFAULT
+        };
+        let c = llama()
+            .generate(fixture_request(
+                agentkit::output_schema::<Nested>(),
+                sampling,
+            ))
+            .await
+            .unwrap();
+        let at = |key: &str| c.text.find(&format!("\"{key}\":")).unwrap_or(usize::MAX);
+        assert!(at("color") < at("inner"), "{}", c.text);
+        assert!(at("inner") < at("codes"), "{}", c.text);
+        assert!(at("n") < at("s") && at("s") < at("b"), "{}", c.text);
+    }
+}

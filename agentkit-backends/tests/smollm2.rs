@@ -134,7 +134,9 @@ struct AlwaysTrue;
 
 #[derive(Serialize, Deserialize, JsonSchema, Debug, PartialEq, Clone, Copy)]
 enum Light {
+    /// stop
     Red,
+    /// go
     Green,
 }
 

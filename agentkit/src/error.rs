@@ -132,7 +132,7 @@ pub enum Error {
     },
 
     /// A scripted backend ran out of canned replies for an agent.
-    #[error("the scripted backend has no reply left for agent `{agent}`; add one with `.reply(\"{agent}\", ...)`")]
+    #[error("the scripted backend has no reply left for agent `{agent}`; add one with `.reply::<{agent}>(json!(...))`")]
     ScriptExhausted {
         /// The agent that asked.
         agent: String,

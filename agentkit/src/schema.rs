@@ -30,10 +30,24 @@ fn close_objects(value: &mut Value) {
             // Integer formats like `uint8` are informational; the bounds that
             // matter are already in `minimum`/`maximum`, and grammar engines
             // reject formats they do not know.
-            if matches!(
-                map.get("type").and_then(Value::as_str),
-                Some("integer" | "number")
-            ) {
+            let numeric = match map.get("type") {
+                Some(Value::String(t)) => t == "integer" || t == "number",
+                Some(Value::Array(ts)) => ts
+                    .iter()
+                    .any(|t| t.as_str() == Some("integer") || t.as_str() == Some("number")),
+                _ => false,
+            };
+            if numeric {
+                // The bound a Rust integer type implies, so the grammar cannot
+                // let the model write a number that would not parse.
+                if let Some((min, max)) = map
+                    .get("format")
+                    .and_then(Value::as_str)
+                    .and_then(integer_bounds)
+                {
+                    map.entry("minimum").or_insert(min.into());
+                    map.entry("maximum").or_insert(max.into());
+                }
                 map.remove("format");
             }
             for v in map.values_mut() {
@@ -43,6 +57,21 @@ fn close_objects(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(close_objects),
         _ => {}
     }
+}
+
+/// The range of the integer formats schemars writes for Rust integer types.
+fn integer_bounds(format: &str) -> Option<(i64, i64)> {
+    Some(match format {
+        "uint8" => (0, i64::from(u8::MAX)),
+        "int8" => (i64::from(i8::MIN), i64::from(i8::MAX)),
+        "uint16" => (0, i64::from(u16::MAX)),
+        "int16" => (i64::from(i16::MIN), i64::from(i16::MAX)),
+        "uint32" | "uint" => (0, i64::from(u32::MAX)),
+        "int32" | "int" => (i64::from(i32::MIN), i64::from(i32::MAX)),
+        "int64" => (i64::MIN, i64::MAX),
+        "uint64" => (0, i64::MAX),
+        _ => return None,
+    })
 }
 
 /// Parses a model's text into the agent's output type, keeping the raw text
@@ -57,4 +86,36 @@ pub fn parse_output<T: serde::de::DeserializeOwned>(
         reason: e.to_string(),
         raw: raw.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_types_get_their_bounds_and_lose_their_format() {
+        let s = output_schema::<u8>();
+        assert_eq!(s["maximum"], 255);
+        assert_eq!(s["minimum"], 0);
+        assert!(s.get("format").is_none());
+        let s = output_schema::<Option<u32>>();
+        assert_eq!(s["maximum"], u32::MAX);
+        assert!(s.get("format").is_none(), "{s}");
+        let s = output_schema::<i16>();
+        assert_eq!(s["minimum"], i16::MIN);
+    }
+
+    #[test]
+    fn objects_are_closed_and_keep_field_order() {
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct Later {
+            zebra: bool,
+            apple: u8,
+        }
+        let s = output_schema::<Later>();
+        assert_eq!(s["additionalProperties"], false);
+        let keys: Vec<&String> = s["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["zebra", "apple"]);
+    }
 }

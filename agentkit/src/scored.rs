@@ -88,11 +88,25 @@ fn options_of(schema: &Value, root: &Value) -> Option<Vec<String>> {
     if schema.get("type").and_then(Value::as_str) == Some("boolean") {
         return Some(vec!["true".into(), "false".into()]);
     }
-    let variants = schema.get("enum").and_then(Value::as_array)?;
-    variants
-        .iter()
-        .map(|v| v.is_string().then(|| v.to_string()))
-        .collect()
+    if let Some(c) = schema.get("const") {
+        return c.is_string().then(|| vec![c.to_string()]);
+    }
+    if let Some(variants) = schema.get("enum").and_then(Value::as_array) {
+        return variants
+            .iter()
+            .map(|v| v.is_string().then(|| v.to_string()))
+            .collect();
+    }
+    // Enums whose variants carry doc comments become `oneOf` of `const`s.
+    let alternatives = schema
+        .get("oneOf")
+        .or_else(|| schema.get("anyOf"))
+        .and_then(Value::as_array)?;
+    let mut options = Vec::new();
+    for alternative in alternatives {
+        options.extend(options_of(alternative, root)?);
+    }
+    (!options.is_empty()).then_some(options)
 }
 
 fn plan(agent: &str, schema: &Value) -> Result<Vec<Field>, Error> {

@@ -287,7 +287,7 @@ async fn an_exhausted_script_names_the_agent_that_asked() {
         Error::ScriptExhausted { agent } => assert_eq!(agent, "Tag"),
         other => panic!("expected ScriptExhausted, got {other:?}"),
     }
-    assert!(err.to_string().contains(".reply(\"Tag\""), "{err}");
+    assert!(err.to_string().contains(".reply::<Tag>("), "{err}");
 }
 
 #[tokio::test]
