@@ -128,7 +128,9 @@ pub trait StepExt: Yields + Sized {
 
 impl<S: Yields> StepExt for S {}
 
-/// Runs the chain's pre-flight once per runtime before its first run.
+/// Runs the chain's pre-flight once per runtime before its first run. Every
+/// combinator calls it, so a pipeline is checked whole however it is built;
+/// inner chains find their check already done (or cheap to repeat once).
 async fn preflight<In, S: Step<In>>(step: &S, runtime: &Runtime) -> Result<(), Error> {
     runtime
         .preflight_once(std::any::type_name::<S>(), step.check(runtime))
@@ -192,6 +194,7 @@ where
     U: Send,
 {
     async fn run(&self, runtime: &Runtime, input: In) -> Result<U, Error> {
+        preflight(self, runtime).await?;
         let out = self.step.run(runtime, input).await?;
         Ok((self.f)(out))
     }
@@ -236,6 +239,7 @@ where
     S: Step<I::Item>,
 {
     async fn run(&self, runtime: &Runtime, items: I) -> Result<Self::Output, Error> {
+        preflight::<I, Self>(self, runtime).await?;
         // `buffered` keeps input order; the first error drops the rest.
         stream::iter(
             items
@@ -283,6 +287,7 @@ where
     F: Fn(&<S::Output as Items>::Item) -> bool + Send + Sync,
 {
     async fn run(&self, runtime: &Runtime, input: In) -> Result<Self::Output, Error> {
+        preflight(self, runtime).await?;
         let items = self.step.run(runtime, input).await?.into_items();
         Ok(items.into_iter().filter(|x| (self.keep)(x)).collect())
     }
@@ -430,6 +435,7 @@ where
     S: Step<In>,
 {
     async fn run(&self, runtime: &Runtime, input: In) -> Result<(In, S::Output), Error> {
+        preflight(self, runtime).await?;
         let out = self.step.run(runtime, input.clone()).await?;
         Ok((input, out))
     }
