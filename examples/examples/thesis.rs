@@ -24,7 +24,7 @@ struct Everything {
     /// hardware, performance, models, or other
     topic: Topic,
     /// a short reply to the thread
-    #[schemars(length(max = 400))]
+    #[schemars(length(max = 200))]
     reply: String,
 }
 
@@ -35,7 +35,7 @@ struct Everything {
 /// replies have not answered, not a showcase, announcement or rant); its topic
 /// (hardware, performance, models or other; other for anything not relevant);
 /// and draft a short reply. Answer with JSON only.
-#[agent(model = "screen", temperature = 0.0, max_tokens = 200, input = Thread, output = Everything, input_format = "labelled")]
+#[agent(model = "screen", temperature = 0.0, max_tokens = 240, input = Thread, output = Everything, input_format = "labelled")]
 struct Monolith;
 
 #[derive(Default)]

@@ -106,7 +106,7 @@ pub struct Subjected {
 /// `Screen` calls a post relevant when the model gives `local_ai_models` at
 /// least this probability. Calibrated on the `dev` split only (the `levers`
 /// example prints the curve); the `test` split is never used for tuning.
-pub const SCREEN_THRESHOLD: f64 = 0.84;
+pub const SCREEN_THRESHOLD: f64 = 0.82;
 
 /// Whether a scored `Screen` answer makes the post relevant.
 pub fn is_relevant(scored: &agentkit::Scored<Subjected>) -> bool {
@@ -136,7 +136,7 @@ pub struct TopicChoice {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Reply {
     /// a short, friendly, helpful reply to the post
-    #[schemars(length(max = 400))]
+    #[schemars(length(max = 200))]
     pub reply: String,
 }
 
@@ -183,7 +183,7 @@ pub struct Classify;
 #[agent(
     model = "draft",
     temperature = 0.3,
-    max_tokens = 160,
+    max_tokens = 240,
     input = Thread,
     output = Reply,
     input_format = "labelled"

@@ -35,6 +35,15 @@ struct Warm {
     tokens: Vec<LlamaToken>,
 }
 
+/// How many contexts a model keeps warm: one per call that may run at the
+/// same time (`each(..).concurrency(n)`), so concurrent calls of one agent
+/// all find their shared prefix cached.
+const WARM_CONTEXTS: usize = 4;
+
+fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
 /// A context leased for one call, tied to the model it borrows.
 struct Lease<'m> {
     ctx: LlamaContext<'static>,
@@ -50,9 +59,9 @@ impl Lease<'_> {
         if !shared.config.reuse_prefix {
             return;
         }
-        let mut slot = self.model.warm.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.is_none() {
-            *slot = Some(Warm {
+        let mut pool = self.model.warm.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < WARM_CONTEXTS {
+            pool.push(Warm {
                 ctx: self.ctx,
                 tokens: prompt,
             });
@@ -62,7 +71,7 @@ impl Lease<'_> {
 
 pub(super) struct LoadedModel {
     /// Declared before `model` so it is dropped first: its context borrows the model.
-    warm: Mutex<Option<Warm>>,
+    warm: Mutex<Vec<Warm>>,
     alias: String,
     path: PathBuf,
     model: LlamaModel,
@@ -98,7 +107,7 @@ impl LoadedModel {
             "loaded model"
         );
         Ok(LoadedModel {
-            warm: Mutex::new(None),
+            warm: Mutex::new(Vec::new()),
             alias: spec.alias.clone(),
             path: spec.path.clone(),
             model,
@@ -287,9 +296,9 @@ fn new_context<'m>(
 }
 
 /// A context whose cache holds `tokens`, with logits for the last one in
-/// `batch`: the warm context of the model, re-evaluating only the tokens
+/// `batch`: a warm context of the model, re-evaluating only the tokens
 /// after the prefix it shares with its last prompt, or a fresh one when the
-/// warm one is in use by another call.
+/// warm ones are all in use by other calls.
 fn lease<'m>(
     shared: &Shared,
     model: &'m LoadedModel,
@@ -299,18 +308,20 @@ fn lease<'m>(
     batch: &mut LlamaBatch,
 ) -> Result<Lease<'m>, Error> {
     let warm = if shared.config.reuse_prefix {
-        model.warm.lock().unwrap_or_else(|p| p.into_inner()).take()
+        let mut pool = model.warm.lock().unwrap_or_else(|p| p.into_inner());
+        // The kept context sharing the longest prefix with this prompt.
+        let best = pool
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, w)| common_prefix(&w.tokens, tokens))
+            .map(|(i, _)| i);
+        best.map(|i| pool.swap_remove(i))
     } else {
         None
     };
     let (mut ctx, cached) = match warm {
         Some(w) if w.ctx.n_ctx() as usize == n_ctx => {
-            let common = w
-                .tokens
-                .iter()
-                .zip(tokens)
-                .take_while(|(a, b)| a == b)
-                .count();
+            let common = common_prefix(&w.tokens, tokens);
             // The last prompt token is always evaluated again: its logits are needed.
             (w.ctx, common.min(tokens.len().saturating_sub(1)))
         }
