@@ -19,16 +19,16 @@
 //! #[agent(model = "smollm2-135m", input = Text, output = Mood)]
 //! struct Sentiment;
 //!
-//! # tokio_test_block_on(async {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 //! let script = ScriptedBackend::new().reply::<Sentiment>(serde_json::json!({ "positive": true }));
 //! let runtime = Runtime::builder().backend(script.clone()).build();
 //! let mood = Sentiment.run(&runtime, Text { text: "lovely".into() }).await?;
 //! assert_eq!(mood, Mood { positive: true });
 //! assert!(script.calls()[0].prompt.to_string().contains("lovely"));
 //! # Ok::<(), agentkit::Error>(())
-//! # }).unwrap();
-//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
-//! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+//! # })?;
+//! # Ok(())
 //! # }
 //! ```
 

@@ -106,7 +106,8 @@ async fn main() -> Result<(), Error> {
                 free.parsed += 1;
                 free.score(label, e.relevant, e.worth_answering, e.topic);
             }
-            None => free.score(label, !label.relevant, !label.worth_answering, Topic::Other),
+            // Output that does not parse answers nothing: every label counts as wrong.
+            None => {}
         }
     }
     free.seconds = started.elapsed().as_secs_f64();
@@ -169,10 +170,11 @@ async fn main() -> Result<(), Error> {
     .max()
     .unwrap_or(0);
     println!(
-        "SmolLM2-135M-Instruct Q4_1, seed 42, {} threads of the {} split, {} threads of llama.cpp",
+        "SmolLM2-135M-Instruct Q4_1, seed 42, {} threads of the {} split, {} llama.cpp threads",
         n,
         split.unwrap_or("whole"),
-        agentkit_examples::threads().map_or("all".into(), |t| t.to_string())
+        agentkit_examples::threads()
+            .unwrap_or_else(|| { std::thread::available_parallelism().map_or(1, usize::from) })
     );
     println!();
     println!(
