@@ -71,6 +71,17 @@ fn parse_free(text: &str) -> Option<Everything> {
     serde_json::from_str(text.get(start..=end)?).ok()
 }
 
+/// The one prompt for `thread`, sent as is (free) or under the schema.
+fn monolith_request(runtime: &Runtime, thread: &Thread) -> Result<Request, Error> {
+    Ok(Request {
+        agent: "Monolith",
+        model: runtime.resolve("Monolith", "screen")?.clone(),
+        prompt: Prompt::render::<Monolith>(thread)?,
+        schema: agentkit::output_schema::<Everything>(),
+        sampling: <Monolith as Agent>::SAMPLING,
+    })
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let split = match std::env::args()
@@ -92,38 +103,22 @@ async fn main() -> Result<(), Error> {
     let mut free = Tally::default();
     let started = Instant::now();
     for (label, thread) in corpus.iter().zip(&threads) {
-        let request = Request {
-            agent: "Monolith",
-            model: runtime.resolve("Monolith", "screen")?.clone(),
-            prompt: Prompt::render::<Monolith>(thread)?,
-            schema: agentkit::output_schema::<Everything>(),
-            sampling: <Monolith as Agent>::SAMPLING,
-        };
+        let request = monolith_request(&runtime, thread)?;
         let c = llama.generate_unconstrained(request).await?;
         free.generated += c.generated_tokens as u64;
-        match parse_free(&c.text) {
-            Some(e) => {
-                free.parsed += 1;
-                free.score(label, e.relevant, e.worth_answering, e.topic);
-            }
-            // Output that does not parse answers nothing: every label counts as wrong.
-            None => {}
+        // Output that does not parse answers nothing: every label counts as wrong.
+        if let Some(e) = parse_free(&c.text) {
+            free.parsed += 1;
+            free.score(label, e.relevant, e.worth_answering, e.topic);
         }
     }
     free.seconds = started.elapsed().as_secs_f64();
 
     // (b) one prompt, constrained
     let mut constrained = Tally::default();
-    let before = runtime.usage();
     let started = Instant::now();
     for (label, thread) in corpus.iter().zip(&threads) {
-        let request = Request {
-            agent: "Monolith",
-            model: runtime.resolve("Monolith", "screen")?.clone(),
-            prompt: Prompt::render::<Monolith>(thread)?,
-            schema: agentkit::output_schema::<Everything>(),
-            sampling: <Monolith as Agent>::SAMPLING,
-        };
+        let request = monolith_request(&runtime, thread)?;
         match llama.generate(request).await {
             Ok(c) => {
                 constrained.generated += c.generated_tokens as u64;
@@ -136,7 +131,6 @@ async fn main() -> Result<(), Error> {
         }
     }
     constrained.seconds = started.elapsed().as_secs_f64();
-    let _ = before;
 
     // (c) the chain
     let mut chain = Tally::default();
