@@ -48,6 +48,7 @@ pub struct ScriptedBackend {
 #[derive(Default)]
 struct Script {
     replies: HashMap<&'static str, VecDeque<String>>,
+    scores: HashMap<&'static str, VecDeque<Vec<Vec<f64>>>>,
     calls: Vec<Request>,
 }
 
@@ -80,6 +81,18 @@ impl ScriptedBackend {
             .entry(A::NAME)
             .or_default()
             .push_back(text.into());
+        self
+    }
+
+    /// Queues canned log-probabilities for the next scored call of agent `A`
+    /// (see [`scored`](crate::scored)): one list per field, one number per
+    /// allowed answer, in the order of the output type.
+    pub fn scores<A: Agent>(self, log_probs: Vec<Vec<f64>>) -> Self {
+        self.lock()
+            .scores
+            .entry(A::NAME)
+            .or_default()
+            .push_back(log_probs);
         self
     }
 
@@ -136,6 +149,36 @@ impl Backend for ScriptedBackend {
             prompt_time: Default::default(),
             generate_time: Default::default(),
         })
+    }
+
+    async fn choose(
+        &self,
+        request: Request,
+        choices: Vec<crate::Choice>,
+    ) -> Result<Vec<Vec<f64>>, Error> {
+        let mut script = self.lock();
+        let agent = request.agent;
+        let scores = script
+            .scores
+            .get_mut(agent)
+            .and_then(VecDeque::pop_front)
+            .ok_or_else(|| Error::ScriptExhausted {
+                agent: agent.to_string(),
+            })?;
+        script.calls.push(request);
+        let shape_ok = scores.len() == choices.len()
+            && scores.iter().zip(&choices).all(|(s, c)| s.len() == c.options.len());
+        if !shape_ok {
+            let wanted: Vec<usize> = choices.iter().map(|c| c.options.len()).collect();
+            return Err(Error::Backend {
+                agent: agent.to_string(),
+                reason: format!(
+                    "the scripted scores do not fit: the output needs {} fields with {wanted:?} answers each",
+                    choices.len()
+                ),
+            });
+        }
+        Ok(scores)
     }
 }
 

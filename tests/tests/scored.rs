@@ -1,0 +1,103 @@
+//! Scored choices against the scripted backend: which answer wins, the
+//! probabilities reported, and the outputs that cannot be scored.
+
+use agentkit::prelude::*;
+use agentkit::testing::ScriptedBackend;
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+struct Thread {
+    title: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Topic {
+    /// machines
+    Hardware,
+    /// speed
+    Performance,
+    /// anything else
+    Other,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+struct Verdict {
+    relevant: bool,
+    topic: Topic,
+}
+
+/// Decide whether the thread is relevant and what it is about.
+#[agent(model = "smollm2-135m", input = Thread, output = Verdict)]
+struct Judge;
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+struct Free {
+    reason: String,
+}
+
+/// Explain.
+#[agent(model = "smollm2-135m", input = Thread, output = Free)]
+struct Explain;
+
+fn thread() -> Thread {
+    Thread {
+        title: "llama.cpp threads".into(),
+    }
+}
+
+#[tokio::test]
+async fn the_likeliest_answer_of_each_field_wins_with_normalised_probabilities() {
+    let ln = f64::ln;
+    let script = ScriptedBackend::new().scores::<Judge>(vec![
+        vec![ln(0.2), ln(0.6)],          // relevant: true, false
+        vec![ln(0.1), ln(0.7), ln(0.2)], // topic: hardware, performance, other
+    ]);
+    let runtime = Runtime::builder().backend(script.clone()).build();
+    let s = scored(Judge).run(&runtime, thread()).await.unwrap();
+    assert_eq!(
+        s.value,
+        Verdict {
+            relevant: false,
+            topic: Topic::Performance
+        }
+    );
+    let p_false = s.probability("relevant", "false").unwrap();
+    assert!((p_false - 0.75).abs() < 1e-9, "{p_false}");
+    let p_perf = s.probability("topic", "\"performance\"").unwrap();
+    assert!((p_perf - 0.7).abs() < 1e-9, "{p_perf}");
+    for (field, options) in &s.fields {
+        let total: f64 = options.iter().map(|o| o.1).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{field}: {total}");
+        assert!(
+            options.windows(2).all(|w| w[0].1 >= w[1].1),
+            "likeliest first"
+        );
+    }
+    assert!((s.confidence() - 0.75 * 0.7).abs() < 1e-9);
+    assert_eq!(script.calls().len(), 1, "one pass for both fields");
+}
+
+#[tokio::test]
+async fn outputs_that_are_not_choices_are_refused_before_the_model_is_asked() {
+    let script = ScriptedBackend::new();
+    let runtime = Runtime::builder().backend(script.clone()).build();
+    let err = scored(Explain).run(&runtime, thread()).await.unwrap_err();
+    match &err {
+        Error::UnsupportedSchema { location, .. } => {
+            assert_eq!(location, "`/properties/reason`")
+        }
+        other => panic!("expected UnsupportedSchema, got {other:?}"),
+    }
+    assert!(script.calls().is_empty());
+}
+
+#[tokio::test]
+async fn scripted_scores_of_the_wrong_shape_are_reported() {
+    let script = ScriptedBackend::new().scores::<Judge>(vec![vec![0.0, 0.0]]);
+    let runtime = Runtime::builder().backend(script).build();
+    let err = scored(Judge).run(&runtime, thread()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("2 fields with [2, 3] answers"),
+        "{err}"
+    );
+}
