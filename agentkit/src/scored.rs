@@ -155,7 +155,6 @@ impl<A: Agent> Yields for ScoredAgent<A> {
 impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
     async fn run(&self, runtime: &Runtime, input: A::Input) -> Result<Scored<A::Output>, Error> {
         let span = tracing::info_span!("agent", agent = A::NAME, model = A::MODEL, mode = "scored");
-        let _ = &self.agent;
         let schema = crate::schema::output_schema::<A::Output>();
         let fields = plan(A::NAME, &schema)?;
         let request = Request {

@@ -167,7 +167,10 @@ impl Backend for ScriptedBackend {
             })?;
         script.calls.push(request);
         let shape_ok = scores.len() == choices.len()
-            && scores.iter().zip(&choices).all(|(s, c)| s.len() == c.options.len());
+            && scores
+                .iter()
+                .zip(&choices)
+                .all(|(s, c)| s.len() == c.options.len());
         if !shape_ok {
             let wanted: Vec<usize> = choices.iter().map(|c| c.options.len()).collect();
             return Err(Error::Backend {

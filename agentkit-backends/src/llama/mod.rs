@@ -183,10 +183,10 @@ impl Llama {
     pub async fn preload(&self, model: &ModelSpec) -> Result<(), Error> {
         let this = self.clone();
         let model = model.clone();
-        run_blocking("", move || this.model("", &model).map(|_| ())).await
+        run_blocking("", move || this.model(&model).map(|_| ())).await
     }
 
-    fn model(&self, agent: &str, spec: &ModelSpec) -> Result<Arc<LoadedModel>, Error> {
+    fn model(&self, spec: &ModelSpec) -> Result<Arc<LoadedModel>, Error> {
         let mut models = self.shared.models.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(m) = models.get(&spec.path) {
             return Ok(Arc::clone(m));
@@ -203,7 +203,6 @@ impl Llama {
                 }),
             });
         }
-        let _ = agent;
         let loaded = Arc::new(LoadedModel::load(
             self.shared.backend,
             spec,
@@ -253,7 +252,7 @@ impl Llama {
         let this = self.clone();
         run_blocking(request.agent, move || {
             this.shared.active.fetch_add(1, Ordering::SeqCst);
-            let result = this.model(request.agent, &request.model).and_then(|model| {
+            let result = this.model(&request.model).and_then(|model| {
                 engine::generate(&this.shared, &model, &request, constraint, &cancelled)
             });
             this.shared.active.fetch_sub(1, Ordering::SeqCst);
@@ -272,7 +271,7 @@ impl Backend for Llama {
     async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
         let this = self.clone();
         run_blocking(request.agent, move || {
-            let model = this.model(request.agent, &request.model)?;
+            let model = this.model(&request.model)?;
             engine::choose(&this.shared, &model, &request, &choices)
         })
         .await
@@ -282,7 +281,7 @@ impl Backend for Llama {
         let this = self.clone();
         let request = request.clone();
         run_blocking(request.agent, move || {
-            let model = this.model(request.agent, &request.model)?;
+            let model = this.model(&request.model)?;
             engine::check(&this.shared, &model, &request)
         })
         .await
