@@ -227,8 +227,9 @@ pub struct Outcome {
 /// outcome of every thread is kept for the report.
 pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Outcome>, Error> {
     // 1. find: the subject of every thread, by scored choices.
+    // `each` runs the pre-flight itself before its first item, so a broken
+    // model alias or schema fails here before anything is generated.
     let find = each(with_input(scored(Screen)));
-    runtime.check::<Vec<Thread>, _>(&find).await?;
     let screened = find.run(runtime, threads).await?;
 
     // 2. score the relevant ones: worth answering? which topic?
