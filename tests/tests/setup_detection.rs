@@ -1,5 +1,6 @@
 //! `scripts/setup.sh --check` against fake roots: what it reports missing
 //! depends only on the files it is shown, never on the machine running the test.
+#![cfg(unix)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
