@@ -145,9 +145,11 @@ fn check_examples_file(file: &syn::LitStr, errors: &mut Errors) {
         Err(e) => {
             errors.spanned(
                 file,
+                // The path as the user wrote it: the absolute one depends on
+                // where the crate (or trybuild's copy of it) happens to live.
                 format!(
                     "cannot read examples file `{}`: {e}; the path is relative to this crate's Cargo.toml",
-                    path.display()
+                    file.value()
                 ),
             );
             return;
