@@ -6,6 +6,8 @@
 //! typed description of the agent, [`validate`] checks it (collecting every
 //! problem), and [`expand`] writes the `Agent` and `Step` impls.
 
+#![forbid(unsafe_code)]
+
 mod attr;
 mod errors;
 mod expand;

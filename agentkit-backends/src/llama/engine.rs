@@ -87,7 +87,9 @@ impl LoadedModel {
         config: &LlamaConfig,
     ) -> Result<LoadedModel, Error> {
         let started = Instant::now();
-        let model = LlamaModel::load_from_file(backend, &spec.path, &LlamaModelParams::default())
+        let layers = config.gpu_layer_count(backend.supports_gpu_offload());
+        let params = LlamaModelParams::default().with_n_gpu_layers(layers);
+        let model = LlamaModel::load_from_file(backend, &spec.path, &params)
             .map_err(|e| Error::ModelLoad {
             alias: spec.alias.clone(),
             path: spec.path.clone(),
@@ -103,6 +105,7 @@ impl LoadedModel {
         tracing::info!(
             model = %spec.alias,
             path = %spec.path.display(),
+            gpu_layers = layers,
             load_ms = started.elapsed().as_millis() as u64,
             "loaded model"
         );

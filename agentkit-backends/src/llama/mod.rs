@@ -49,6 +49,10 @@ pub struct LlamaConfig {
     /// of a prompt that differs from the previous one (on by default; off
     /// only to measure what it saves).
     pub reuse_prefix: bool,
+    /// How many of a model's layers to offload to the GPU. `None`: all of
+    /// them when a GPU backend is compiled in (cargo features `cuda`, `metal`,
+    /// `vulkan`), none on a CPU-only build. `Some(0)` keeps everything on the CPU.
+    pub gpu_layers: Option<u32>,
 }
 
 impl Default for LlamaConfig {
@@ -59,6 +63,7 @@ impl Default for LlamaConfig {
             chat_template: None,
             llama_logs: false,
             reuse_prefix: true,
+            gpu_layers: None,
         }
     }
 }
@@ -92,6 +97,24 @@ impl LlamaConfig {
     pub fn reuse_prefix(mut self, on: bool) -> Self {
         self.reuse_prefix = on;
         self
+    }
+
+    /// Offloads `layers` layers of each model to the GPU (`0`: none; a number
+    /// above the model's layer count: all of them). Without a GPU backend
+    /// compiled in, llama.cpp runs everything on the CPU whatever this says.
+    pub fn gpu_layers(mut self, layers: u32) -> Self {
+        self.gpu_layers = Some(layers);
+        self
+    }
+
+    /// The layer count handed to llama.cpp: the configured one, else all
+    /// layers where the build can offload and none where it cannot.
+    fn gpu_layer_count(&self, can_offload: bool) -> u32 {
+        match self.gpu_layers {
+            Some(n) => n,
+            None if can_offload => u32::MAX,
+            None => 0,
+        }
     }
 
     fn thread_count(&self) -> i32 {
@@ -285,5 +308,25 @@ impl Backend for Llama {
             engine::check(&this.shared, &model, &request)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LlamaConfig;
+
+    #[test]
+    fn gpu_layers_default_to_all_only_where_the_build_can_offload() {
+        let config = LlamaConfig::default();
+        assert_eq!(config.gpu_layer_count(false), 0);
+        assert_eq!(config.gpu_layer_count(true), u32::MAX);
+    }
+
+    #[test]
+    fn configured_gpu_layers_win_either_way() {
+        let config = LlamaConfig::default().gpu_layers(12);
+        assert_eq!(config.gpu_layer_count(false), 12);
+        assert_eq!(config.gpu_layer_count(true), 12);
+        assert_eq!(LlamaConfig::default().gpu_layers(0).gpu_layer_count(true), 0);
     }
 }
