@@ -1,4 +1,4 @@
-//! Model backends for [agentkit](agentkit).
+//! Model backends for [`agentkit`].
 //!
 //! - [`llama`] (feature `llama`, on by default): llama.cpp in-process, with every
 //!   sampled token restricted by a grammar made from the agent's output schema.

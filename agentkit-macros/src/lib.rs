@@ -1,10 +1,10 @@
 //! The `#[agent]` attribute macro. Use it through the `agentkit` crate, which
 //! re-exports it and documents it in full.
 //!
-//! The macro runs in four stages, each in its own module: [`attr`] parses the
-//! attribute's `key = value` pairs, [`model`] turns them and the struct into a
-//! typed description of the agent, [`validate`] checks it (collecting every
-//! problem), and [`expand`] writes the `Agent` and `Step` impls.
+//! The macro runs in four stages, each in its own module: `attr` parses the
+//! attribute's `key = value` pairs, `model` turns them and the struct into a
+//! typed description of the agent, `validate` checks it (collecting every
+//! problem), and `expand` writes the `Agent` and `Step` impls.
 
 #![forbid(unsafe_code)]
 
