@@ -1,13 +1,27 @@
 //! What a model is shown: the rendered prompt and the output schema, checked
-//! against stored snapshots in `tests/snapshots/` (update them with
-//! `UPDATE_SNAPSHOTS=1 cargo test -p agentkit-tests --test prompts`).
-
-mod common;
+//! with `insta` against the snapshots in `tests/snapshots/*.snap`.
+//!
+//! After an intended change: `cargo insta review` (or
+//! `INSTA_UPDATE=always cargo test -p agentkit-tests --test prompts`), then read the diff.
 
 use agentkit::prelude::*;
 use agentkit::{output_schema, Prompt, Role};
-use common::assert_snapshot;
 use serde_json::{json, Value};
+
+/// `insta::assert_snapshot!` for the snapshots of this file, kept in
+/// `tests/snapshots/<name>.snap`. A missing or different snapshot fails the
+/// test; under `CI` insta writes nothing, elsewhere it leaves a `.snap.new`
+/// beside the old one for `cargo insta review`.
+macro_rules! assert_prompt_snapshot {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
 
 // The README's agent, verbatim.
 
@@ -38,7 +52,7 @@ fn thread() -> Thread {
 #[test]
 fn score_prompt_matches_snapshot() {
     let prompt = Prompt::render::<Score>(&thread()).expect("render");
-    assert_snapshot("score_prompt", &prompt.to_string());
+    assert_prompt_snapshot!("score_prompt", prompt.to_string());
 }
 
 #[test]
@@ -82,9 +96,9 @@ fn prompt_display_labels_each_message() {
 #[test]
 fn score_schema_matches_snapshot() {
     let schema = output_schema::<Verdict>();
-    assert_snapshot(
+    assert_prompt_snapshot!(
         "score_schema",
-        &serde_json::to_string_pretty(&schema).expect("pretty"),
+        serde_json::to_string_pretty(&schema).expect("pretty")
     );
 }
 
@@ -152,15 +166,15 @@ struct TriageThread;
 #[test]
 fn nested_prompt_matches_snapshot() {
     let prompt = Prompt::render::<TriageThread>(&thread()).expect("render");
-    assert_snapshot("triage_prompt", &prompt.to_string());
+    assert_prompt_snapshot!("triage_prompt", prompt.to_string());
 }
 
 #[test]
 fn nested_schema_matches_snapshot() {
     let schema = output_schema::<Triage>();
-    assert_snapshot(
+    assert_prompt_snapshot!(
         "triage_schema",
-        &serde_json::to_string_pretty(&schema).expect("pretty"),
+        serde_json::to_string_pretty(&schema).expect("pretty")
     );
 }
 
