@@ -9,6 +9,7 @@ use agentkit::{Backend, Sampling};
 use agentkit_backends::llama::{fixture, Llama, LlamaConfig};
 use common::{fixture_model, fixture_request, llama, scratch_dir};
 use serde::de::DeserializeOwned;
+use std::collections::{BTreeSet, HashSet};
 
 #[derive(Deserialize, JsonSchema, Debug)]
 #[allow(dead_code)]
@@ -322,4 +323,70 @@ async fn fields_are_generated_in_declaration_order() {
         assert!(at("inner") < at("codes"), "{}", c.text);
         assert!(at("n") < at("s") && at("s") < at("b"), "{}", c.text);
     }
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+struct Bag {
+    #[schemars(length(max = 4), inner(length(max = 6)))]
+    tags: BTreeSet<String>,
+    #[schemars(length(max = 4))]
+    codes: HashSet<u8>,
+    /// Two possible items: a random model that writes three repeats one.
+    #[schemars(length(max = 4))]
+    flags: BTreeSet<bool>,
+}
+
+/// Fill a bag; the fixture model has no knowledge.
+#[agent(model = "fixture", temperature = 1.0, max_tokens = 120, input = String, output = Bag)]
+struct Fill;
+
+#[tokio::test]
+async fn set_fields_compile_and_a_repeat_is_dropped_by_the_set() {
+    // schemars writes `uniqueItems` for sets; the grammar leaves it out, so a
+    // random model may repeat an item, and the parsed set drops the repeat:
+    // the result then meets the full schema, `uniqueItems` included.
+    let full = agentkit::output_schema::<Bag>();
+    assert_eq!(full["properties"]["codes"]["uniqueItems"], true);
+    let grammar = jsonschema::validator_for(&agentkit::grammar_schema(&full)).unwrap();
+    let strict = jsonschema::validator_for(&full).unwrap();
+    let mut repeats = 0;
+    for seed in 0..24 {
+        let sampling = Sampling {
+            temperature: [0.7, 1.5][seed as usize % 2],
+            seed,
+            max_tokens: 120,
+            ..Sampling::DEFAULT
+        };
+        let completion = llama()
+            .generate(fixture_request(full.clone(), sampling))
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let raw: serde_json::Value = serde_json::from_str(&completion.text).unwrap();
+        assert!(grammar.is_valid(&raw), "seed {seed}: {raw}");
+        if !strict.is_valid(&raw) {
+            repeats += 1;
+        }
+        let bag: Bag = serde_json::from_str(&completion.text)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}: {}", completion.text));
+        let parsed = serde_json::to_value(&bag).unwrap();
+        assert!(strict.is_valid(&parsed), "seed {seed}: {parsed}");
+    }
+    // Two values for up to four `flags`: 24 random answers without a single
+    // repeat would mean the repeat path was never taken.
+    assert!(
+        repeats > 0,
+        "no answer repeated an item; the test proves nothing"
+    );
+    println!("{repeats} of 24 answers repeated an item");
+
+    let runtime = Runtime::builder()
+        .backend(llama().clone())
+        .model("fixture", fixture_model())
+        .build();
+    runtime.check(&Fill).await.unwrap();
+    let bag = Fill.run(&runtime, "anything".into()).await.unwrap();
+    assert!(
+        bag.tags.len() <= 4 && bag.codes.len() <= 4 && bag.flags.len() <= 2,
+        "{bag:?}"
+    );
 }

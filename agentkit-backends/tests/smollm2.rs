@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::collections::{BTreeSet, HashSet};
+
 use agentkit::prelude::*;
 use agentkit_backends::llama::{Llama, LlamaConfig};
 use common::fixture_model;
@@ -92,6 +94,37 @@ async fn nested_enum_option_vec_and_numbers_parse() {
     assert!((0.0..=1.0).contains(&p.urgency), "{p:?}");
     assert!(p.questions <= 20, "{p:?}");
     assert!(p.author.name.chars().count() <= 40, "{p:?}");
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+struct Labels {
+    /// short lowercase topics of the post
+    #[schemars(length(min = 1, max = 3), inner(length(max = 16)))]
+    tags: BTreeSet<String>,
+    /// the numbers the post mentions
+    #[schemars(length(min = 1, max = 3))]
+    numbers: HashSet<u8>,
+}
+
+/// Label the forum post with a few topics and list the numbers it mentions.
+#[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 80, input = Thread, output = Labels)]
+struct Label;
+
+#[tokio::test]
+async fn set_fields_decode_and_parse() {
+    // `uniqueItems` (from the sets) is left to the sets: the grammar compiles,
+    // and whatever the model repeats, the parsed sets hold each item once.
+    let rt = runtime();
+    rt.check(&Label).await.unwrap();
+    let labels: Labels = Label.run(&rt, thread()).await.unwrap();
+    println!("{labels:?}");
+    // At least one item is written, so each set holds one or more.
+    assert!((1..=3).contains(&labels.tags.len()), "{labels:?}");
+    assert!(
+        labels.tags.iter().all(|t| t.chars().count() <= 16),
+        "{labels:?}"
+    );
+    assert!((1..=3).contains(&labels.numbers.len()), "{labels:?}");
 }
 
 /// Answer with the single word that best labels the post.

@@ -25,8 +25,9 @@ pub struct Request {
     pub model: ModelSpec,
     /// The chat messages to send.
     pub prompt: Prompt,
-    /// The JSON schema the output must match; a constraining backend turns it
-    /// into a decoding grammar.
+    /// The JSON schema of the output type, as [`output_schema`](crate::output_schema)
+    /// gives it. A constraining backend turns
+    /// [`grammar_schema`](crate::grammar_schema) of it into a decoding grammar.
     pub schema: serde_json::Value,
     /// Sampling settings from the agent.
     pub sampling: Sampling,
@@ -67,7 +68,8 @@ pub trait Backend: Send + Sync + 'static {
     /// Generate the output for one request.
     ///
     /// A backend that can constrain decoding must never return text that
-    /// escapes `request.schema`; one that cannot must say so in its docs.
+    /// escapes [`grammar_schema`](crate::grammar_schema)`(&request.schema)`;
+    /// one that cannot must say so in its docs.
     async fn generate(&self, request: Request) -> Result<Completion, Error>;
 
     /// Scored choices: after the prompt, for each choice in order, the log

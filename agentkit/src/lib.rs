@@ -31,7 +31,7 @@ pub use runtime::{
     DEFAULT_MODEL_FILE, FETCH_COMMAND,
 };
 pub use sampling::Sampling;
-pub use schema::{output_schema, parse_output};
+pub use schema::{grammar_schema, output_schema, parse_output};
 pub use scored::{scored, Scored, ScoredAgent};
 
 /// Re-exports for serde, schemars and JSON, so agents need no extra dependencies.

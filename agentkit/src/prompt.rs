@@ -257,9 +257,21 @@ impl Describer<'_> {
             if i != last {
                 out.push(',');
             }
-            if let Some(Value::String(doc)) = prop.get("description") {
+            let mut comment = match prop.get("description") {
+                Some(Value::String(doc)) => doc.split_whitespace().collect::<Vec<_>>().join(" "),
+                _ => String::new(),
+            };
+            // A set: the grammar lets the model repeat an item (the parsed
+            // set drops the repeat), so the prompt is what asks it not to.
+            if prop.get("uniqueItems") == Some(&Value::Bool(true)) {
+                if !comment.is_empty() {
+                    comment.push(' ');
+                }
+                comment.push_str("(no duplicates)");
+            }
+            if !comment.is_empty() {
                 out.push_str(" // ");
-                out.push_str(&doc.split_whitespace().collect::<Vec<_>>().join(" "));
+                out.push_str(&comment);
             }
             out.push('\n');
         }

@@ -59,6 +59,79 @@ fn close_objects(value: &mut Value) {
     }
 }
 
+/// The part of an output schema that a decoding grammar enforces: `schema`
+/// without the keywords that relate one value to another, which a token
+/// grammar cannot express.
+///
+/// Today that is `uniqueItems`, which schemars writes for `HashSet` and
+/// `BTreeSet`. The output type's own deserializer takes over there: serde
+/// builds a set by inserting each item, so an answer that repeats an item
+/// parses into the set with the repeat dropped, as a user of a set expects.
+/// So the grammar allows repeats and no answer it allows becomes an error.
+///
+/// Every constraining backend compiles this schema, not the full one, and
+/// the scripted backend checks canned replies against it, so a test accepts
+/// exactly what a real backend can produce. The full schema (as
+/// [`output_schema`] gives it) stays in the [`Request`](crate::Request) and
+/// in the prompt, where "no duplicates" still tells the model what is meant.
+///
+/// ```
+/// use std::collections::BTreeSet;
+/// let full = agentkit::output_schema::<BTreeSet<String>>();
+/// assert_eq!(full["uniqueItems"], true);
+/// let grammar = agentkit::grammar_schema(&full);
+/// assert!(grammar.get("uniqueItems").is_none());
+/// assert_eq!(grammar["items"], full["items"]);
+/// ```
+pub fn grammar_schema(schema: &Value) -> Value {
+    let mut schema = schema.clone();
+    drop_relational_keywords(&mut schema);
+    schema
+}
+
+/// Removes `uniqueItems` from `schema` and every sub-schema. Only keywords
+/// whose values are schemas are walked, so a property named `uniqueItems`
+/// or a `const` value holding that key is left alone.
+fn drop_relational_keywords(schema: &mut Value) {
+    let Value::Object(map) = schema else {
+        return;
+    };
+    map.remove("uniqueItems");
+    for (keyword, value) in map.iter_mut() {
+        match keyword.as_str() {
+            // A map from names to schemas.
+            "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
+                if let Value::Object(named) = value {
+                    named.values_mut().for_each(drop_relational_keywords);
+                }
+            }
+            // A list of schemas.
+            "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
+                if let Value::Array(list) = value {
+                    list.iter_mut().for_each(drop_relational_keywords);
+                }
+            }
+            // One schema (or, for `items` in older drafts, a list of them).
+            "items"
+            | "additionalItems"
+            | "unevaluatedItems"
+            | "contains"
+            | "additionalProperties"
+            | "unevaluatedProperties"
+            | "propertyNames"
+            | "not"
+            | "if"
+            | "then"
+            | "else" => match value {
+                Value::Array(list) => list.iter_mut().for_each(drop_relational_keywords),
+                other => drop_relational_keywords(other),
+            },
+            // Values, not schemas: `const`, `enum`, `default`, `examples`, ...
+            _ => {}
+        }
+    }
+}
+
 /// The range of the integer formats schemars writes for Rust integer types.
 fn integer_bounds(format: &str) -> Option<(i64, i64)> {
     Some(match format {
@@ -103,6 +176,59 @@ mod tests {
         assert!(s.get("format").is_none(), "{s}");
         let s = output_schema::<i16>();
         assert_eq!(s["minimum"], i16::MIN);
+    }
+
+    #[test]
+    fn the_grammar_schema_drops_unique_items_everywhere_and_only_that() {
+        use std::collections::{BTreeSet, HashSet};
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code, non_snake_case)]
+        struct Inner {
+            codes: HashSet<u8>,
+        }
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code, non_snake_case)]
+        struct Outer {
+            #[schemars(length(max = 3))]
+            tags: BTreeSet<String>,
+            maybe: Option<BTreeSet<String>>,
+            inner: Inner,
+            nested: Vec<BTreeSet<u8>>,
+            /// A field that happens to be named like the keyword.
+            uniqueItems: bool,
+        }
+        let full = output_schema::<Outer>();
+        let text = full.to_string();
+        assert!(text.matches("\"uniqueItems\":true").count() >= 4, "{text}");
+
+        let grammar = grammar_schema(&full);
+        let text = grammar.to_string();
+        assert!(!text.contains("\"uniqueItems\":true"), "{text}");
+        // The field of that name and everything else stay as they were.
+        assert_eq!(grammar["properties"]["uniqueItems"]["type"], "boolean");
+        assert_eq!(grammar["properties"]["tags"]["maxItems"], 3);
+        assert_eq!(grammar["properties"]["tags"]["items"]["type"], "string");
+        assert_eq!(grammar["required"], full["required"]);
+        let mut restored = grammar.clone();
+        for pointer in [
+            "/properties/tags",
+            "/properties/maybe",
+            "/properties/nested/items",
+            "/$defs/Inner/properties/codes",
+        ] {
+            let at = restored
+                .pointer_mut(pointer)
+                .and_then(Value::as_object_mut)
+                .unwrap_or_else(|| panic!("no object at {pointer} in {grammar}"));
+            at.insert("uniqueItems".into(), Value::Bool(true));
+        }
+        assert_eq!(
+            restored, full,
+            "only `uniqueItems` differs between the two schemas"
+        );
+        // Values are not schemas: a `const` keeps its keys.
+        let c = serde_json::json!({ "const": { "uniqueItems": true } });
+        assert_eq!(grammar_schema(&c), c);
     }
 
     #[test]

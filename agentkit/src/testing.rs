@@ -1,8 +1,10 @@
 //! A scripted backend for unit-testing pipelines without a model.
 //!
 //! It answers each agent with canned outputs, in order, checks every canned
-//! output against the agent's output schema (so a test cannot feed a pipeline
-//! something the real, constrained backend could never produce), and records
+//! output against the schema the real, constrained backend enforces
+//! ([`grammar_schema`](crate::grammar_schema) of the output schema), so a test
+//! can neither feed a pipeline something that backend could never produce nor
+//! be refused what it can (a repeated item in a set), and records
 //! every request it saw. It is a test aid: it proves the wiring of a pipeline,
 //! not the behaviour of a model.
 //!
@@ -134,7 +136,7 @@ impl Backend for ScriptedBackend {
                 agent: request.agent.to_string(),
             })?;
         let agent = request.agent;
-        let schema = request.schema.clone();
+        let schema = crate::grammar_schema(&request.schema);
         script.calls.push(request);
         drop(script);
         // Text that is not JSON is passed through: the runtime's parser reports it.

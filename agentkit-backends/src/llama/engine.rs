@@ -89,11 +89,12 @@ impl LoadedModel {
         let started = Instant::now();
         let layers = config.gpu_layer_count(backend.supports_gpu_offload());
         let params = LlamaModelParams::default().with_n_gpu_layers(layers);
-        let model = LlamaModel::load_from_file(backend, &spec.path, &params)
-            .map_err(|e| Error::ModelLoad {
-            alias: spec.alias.clone(),
-            path: spec.path.clone(),
-            reason: e.to_string(),
+        let model = LlamaModel::load_from_file(backend, &spec.path, &params).map_err(|e| {
+            Error::ModelLoad {
+                alias: spec.alias.clone(),
+                path: spec.path.clone(),
+                reason: e.to_string(),
+            }
         })?;
         let template = match &config.chat_template {
             Some(t) => LlamaChatTemplate::new(t)
@@ -141,9 +142,11 @@ impl LoadedModel {
 
     /// Compiles `schema` into a token matcher, before any token is generated:
     /// a schema the engine cannot express is an error, never an unconstrained run.
+    /// What a grammar cannot enforce (a set's `uniqueItems`) is left to the
+    /// output type's deserializer; see [`agentkit::grammar_schema`].
     pub(super) fn matcher(&self, agent: &str, schema: &Value) -> Result<Matcher, Error> {
         let factory = self.factory(agent)?;
-        let mut schema = schema.clone();
+        let mut schema = agentkit::grammar_schema(schema);
         if let Value::Object(map) = &mut schema {
             // Compact JSON: a weak model must not spend its budget on whitespace.
             map.insert(
