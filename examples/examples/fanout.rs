@@ -7,6 +7,13 @@ use std::time::Instant;
 
 use agentkit::prelude::*;
 use agentkit_backends::llama::{Llama, LlamaConfig};
+use clap::Parser;
+
+/// `.each` fan-out: a three-step chain over eight items, run with one item at
+/// a time and with two at a time, with one and two llama.cpp threads per
+/// call, on one model loaded once per backend. Takes no options.
+#[derive(Parser)]
+struct Args {}
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 struct Idea {
@@ -51,6 +58,7 @@ async fn run(llama: &Llama, threads: usize, concurrency: usize) -> Result<(f64, 
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    Args::parse();
     println!("3-step chain (brainstorm -> split -> pitch each of 8), SmolLM2-135M, 2 cores:");
     let two = Llama::new(LlamaConfig::default().threads(2))?;
     let one = Llama::new(LlamaConfig::default().threads(1))?;

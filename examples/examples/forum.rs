@@ -8,111 +8,100 @@
 //! 3. draft: `Draft` writes a short reply to each thread worth answering.
 //!
 //! Every output is decoded under its type's grammar, so each stage gets
-//! well-formed, typed values. The corpus is labelled, so the report also says
-//! how often the pipeline agreed with the labels.
+//! well-formed, typed values. By default it researches the labelled corpus
+//! (`examples/data/forum.jsonl`) and says how often the pipeline agreed with
+//! the labels. `--input FILE.jsonl` researches your own threads instead, one
+//! JSON object per line with `title` and `body` (and optionally `community`
+//! and `replies`); see `examples/data/my_threads.jsonl`. Lines that carry the
+//! labels too (`relevant`, `worth_answering`, `topic`) are scored against
+//! them.
 //!
-//! `cargo run -p agentkit-examples --example forum [-- --json] [--split dev|test|all] [--limit N]`
+//! ```text
+//! cargo run -p agentkit-examples --example forum -- [--json] [--split dev|test|all] [--limit N]
+//! cargo run -p agentkit-examples --example forum -- --input examples/data/my_threads.jsonl
+//! cargo run -p agentkit-examples --example forum -- --help
+//! ```
 
+use std::path::PathBuf;
 use std::time::Instant;
 
-use agentkit::prelude::*;
-use agentkit_examples::forum::{self, LabelledThread, Outcome, Topic};
+use agentkit::Usage;
+use clap::Parser;
+
+use agentkit_examples::forum::{self, Entry, LabelledThread, Labels, Outcome, Split, Topic};
 use agentkit_examples::progress;
 
-struct Options {
-    json: bool,
-    split: Option<String>,
-    limit: Option<usize>,
-}
+/// Forum research on a local model: find the threads about running language
+/// models locally, judge which are worth answering, draft replies.
+///
+/// Without --input it researches the labelled corpus (examples/data/forum.jsonl)
+/// and reports how often the pipeline agreed with its labels.
+#[derive(Parser)]
+struct Args {
+    /// Research your own threads, from a JSON Lines file (`-` for standard input)
+    ///
+    /// One thread a line, e.g. {"community": "r/LocalLLaMA", "title": "...",
+    /// "body": "...", "replies": ["..."]}; only title and body are required.
+    /// Lines that also give the labels "relevant" (bool), "worth_answering"
+    /// (bool) and "topic" (hardware, performance, models or other) are scored
+    /// against them. examples/data/my_threads.jsonl is a sample.
+    #[arg(long, value_name = "FILE.jsonl")]
+    input: Option<PathBuf>,
 
-fn options() -> Result<Options, String> {
-    let mut o = Options {
-        json: false,
-        split: Some("test".into()),
-        limit: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--json" => o.json = true,
-            "--split" => {
-                o.split = match args.next().as_deref() {
-                    Some("all") => None,
-                    Some(s @ ("dev" | "test")) => Some(s.to_string()),
-                    other => return Err(format!("--split takes dev, test or all, not {other:?}")),
-                }
-            }
-            "--limit" => {
-                o.limit = Some(
-                    args.next()
-                        .and_then(|n| n.parse().ok())
-                        .ok_or("--limit takes a number")?,
-                )
-            }
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?}; try --json, --split dev|test|all, --limit N"
-                ))
-            }
-        }
-    }
-    Ok(o)
+    /// Which threads of the labelled corpus to research
+    #[arg(long, value_enum, default_value_t = Split::Test, conflicts_with = "input")]
+    split: Split,
+
+    /// Research only the first N threads.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+
+    /// Print every thread's outcome (and labels) as JSON instead of the report.
+    #[arg(long)]
+    json: bool,
 }
 
 #[tokio::main]
 async fn main() {
-    let opts = match options() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(opts).await {
-        progress::finish();
+    let args = Args::parse();
+    if let Err(e) = run(args).await {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
 }
 
-async fn run(opts: Options) -> Result<(), Error> {
-    let runtime = forum::runtime()?;
-    let mut corpus: Vec<LabelledThread> = forum::load(opts.split.as_deref())?;
-    if let Some(n) = opts.limit {
-        corpus.truncate(n);
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    // Read the threads before loading the model: a bad file fails at once.
+    let mut entries: Vec<Entry> = match &args.input {
+        Some(path) => forum::read_input(path)?,
+        None => forum::load(args.split)?
+            .iter()
+            .map(LabelledThread::entry)
+            .collect(),
+    };
+    if let Some(n) = args.limit {
+        entries.truncate(n);
     }
+    let runtime = forum::runtime()?;
     eprintln!(
         "researching {} threads on the local model ...",
-        corpus.len()
+        entries.len()
     );
     progress::install();
     let started = Instant::now();
-    let outcomes = forum::research(
-        &runtime,
-        corpus.iter().map(LabelledThread::thread).collect(),
-    )
-    .await?;
-    progress::finish();
-    if opts.json {
-        let rows: Vec<serde_json::Value> = corpus
+    let outcomes =
+        forum::research(&runtime, entries.iter().map(|e| e.thread.clone()).collect()).await?;
+    if args.json {
+        let rows: Vec<serde_json::Value> = entries
             .iter()
             .zip(&outcomes)
-            .map(|(label, o)| {
-                serde_json::json!({ "id": label.id, "outcome": o, "labels": {
-                    "relevant": label.relevant,
-                    "worth_answering": label.worth_answering,
-                    "topic": label.topic,
-                }})
-            })
+            .map(|(e, o)| serde_json::json!({ "id": e.id, "outcome": o, "labels": e.labels }))
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     report(
-        &corpus,
+        &entries,
         &outcomes,
         started.elapsed().as_secs_f64(),
         runtime.usage(),
@@ -120,7 +109,7 @@ async fn run(opts: Options) -> Result<(), Error> {
     Ok(())
 }
 
-fn report(corpus: &[LabelledThread], outcomes: &[Outcome], seconds: f64, usage: agentkit::Usage) {
+fn report(entries: &[Entry], outcomes: &[Outcome], seconds: f64, usage: Usage) {
     let n = outcomes.len();
     let relevant: Vec<&Outcome> = outcomes.iter().filter(|o| o.relevant).collect();
     println!();
@@ -145,23 +134,35 @@ fn report(corpus: &[LabelledThread], outcomes: &[Outcome], seconds: f64, usage: 
             println!("         draft: {reply}");
         }
     }
-    let count = |f: &dyn Fn(&LabelledThread, &Outcome) -> bool| {
-        corpus.iter().zip(outcomes).filter(|(l, o)| f(l, o)).count()
-    };
-    println!();
-    println!("Against the corpus labels:");
-    println!(
-        "  relevant:        {}/{n}",
-        count(&|l, o| o.relevant == l.relevant)
-    );
-    println!(
-        "  worth answering: {}/{n}",
-        count(&|l, o| o.worth_answering.unwrap_or(false) == l.worth_answering)
-    );
-    println!(
-        "  topic:           {}/{n}",
-        count(&|l, o| o.topic.map_or(Topic::Other, |t| t.0) == l.topic)
-    );
+    let labelled: Vec<(&Labels, &Outcome)> = entries
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(e, o)| e.labels.as_ref().map(|l| (l, o)))
+        .collect();
+    if !labelled.is_empty() {
+        let k = labelled.len();
+        let count = |f: &dyn Fn(&Labels, &Outcome) -> bool| {
+            labelled.iter().filter(|(l, o)| f(l, o)).count()
+        };
+        println!();
+        if k == n {
+            println!("Against the labels:");
+        } else {
+            println!("Against the labels ({k} of the {n} threads have them):");
+        }
+        println!(
+            "  relevant:        {}/{k}",
+            count(&|l, o| o.relevant == l.relevant)
+        );
+        println!(
+            "  worth answering: {}/{k}",
+            count(&|l, o| o.worth_answering.unwrap_or(false) == l.worth_answering)
+        );
+        println!(
+            "  topic:           {}/{k}",
+            count(&|l, o| o.topic.map_or(Topic::Other, |t| t.0) == l.topic)
+        );
+    }
     println!();
     println!(
         "{seconds:.0} s, {} generating calls, {} prompt tokens, {} generated (scored choices generate none)",

@@ -12,7 +12,18 @@ use std::time::Instant;
 
 use agentkit::prelude::*;
 use agentkit::{Backend, Prompt, Request};
-use agentkit_examples::forum::{self, LabelledThread, Thread, Topic};
+use agentkit_examples::forum::{self, LabelledThread, Split, Thread, Topic};
+use clap::Parser;
+
+/// The thesis, measured: one do-everything prompt (free text, then
+/// schema-constrained) against the chain of small typed agents, on the same
+/// model and the same labelled threads. Prints a Markdown table.
+#[derive(Parser)]
+struct Args {
+    /// Which threads of the labelled corpus to score on
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    split: Split,
+}
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 struct Everything {
@@ -84,15 +95,7 @@ fn monolith_request(runtime: &Runtime, thread: &Thread) -> Result<Request, Error
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let split = match std::env::args()
-        .skip_while(|a| a != "--split")
-        .nth(1)
-        .as_deref()
-    {
-        Some("all") => None,
-        Some("dev") => Some("dev"),
-        _ => Some("test"),
-    };
+    let split = Args::parse().split;
     let llama = agentkit_examples::llama()?;
     let runtime = forum::runtime_with(llama.clone())?;
     let corpus = forum::load(split)?;
@@ -166,7 +169,11 @@ async fn main() -> Result<(), Error> {
     println!(
         "SmolLM2-135M-Instruct Q4_1, seed 42, {} threads of the {} split, {} llama.cpp threads",
         n,
-        split.unwrap_or("whole"),
+        match split {
+            Split::Dev => "dev",
+            Split::Test => "test",
+            Split::All => "whole",
+        },
         agentkit_examples::threads()
             .unwrap_or_else(|| { std::thread::available_parallelism().map_or(1, usize::from) })
     );

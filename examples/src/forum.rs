@@ -5,8 +5,16 @@
 //! locally?), `Judge` (is it worth answering?) and `Draft` (write the reply).
 //! Every alias points at SmolLM2-135M unless `agentkit.toml` or the caller
 //! registers another GGUF.
+//!
+//! The threads come from the labelled corpus ([`load`]) or from a user's own
+//! JSON Lines file ([`read_input`]), labelled or not.
+
+use std::path::Path;
 
 use agentkit::prelude::*;
+use tracing::Instrument;
+
+use crate::progress;
 
 /// A thread as stored in the corpus, with its labels.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,6 +40,24 @@ pub struct LabelledThread {
 }
 
 impl LabelledThread {
+    /// Its labels.
+    pub fn labels(&self) -> Labels {
+        Labels {
+            relevant: self.relevant,
+            worth_answering: self.worth_answering,
+            topic: self.topic,
+        }
+    }
+
+    /// The thread as an [`Entry`] to research, labels kept.
+    pub fn entry(&self) -> Entry {
+        Entry {
+            id: self.id.clone(),
+            thread: self.thread(),
+            labels: Some(self.labels()),
+        }
+    }
+
     /// The thread as the agents see it (no labels).
     pub fn thread(&self) -> Thread {
         Thread {
@@ -230,7 +256,11 @@ pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Out
     // `each` runs the pre-flight itself before its first item, so a broken
     // model alias or schema fails here before anything is generated.
     let find = each(with_input(scored(Screen)));
-    let screened = find.run(runtime, threads).await?;
+    let calls = threads.len();
+    let screened = find
+        .run(runtime, threads)
+        .instrument(progress::stage("find", calls))
+        .await?;
 
     // 2. score the relevant ones: worth answering? which topic?
     let relevant: Vec<Thread> = screened
@@ -238,8 +268,11 @@ pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Out
         .filter(|(_, s)| is_relevant(s))
         .map(|(t, _)| t.clone())
         .collect();
+    // Two model calls per thread: Judge and Classify.
+    let calls = 2 * relevant.len();
     let judged = each(with_input(both(Judge, scored(Classify))))
         .run(runtime, relevant)
+        .instrument(progress::stage("score", calls))
         .await?;
 
     // 3. draft replies for the ones worth answering.
@@ -248,7 +281,11 @@ pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Out
         .filter(|(_, (w, _))| w.worth_answering)
         .map(|(t, _)| t.clone())
         .collect();
-    let drafted = each(with_input(Draft)).run(runtime, worth).await?;
+    let calls = worth.len();
+    let drafted = each(with_input(Draft))
+        .run(runtime, worth)
+        .instrument(progress::stage("draft", calls))
+        .await?;
 
     Ok(screened
         .into_iter()
@@ -271,8 +308,30 @@ pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Out
         .collect())
 }
 
-/// Loads the corpus; `split` keeps only `dev` or `test` threads.
-pub fn load(split: Option<&str>) -> Result<Vec<LabelledThread>, Error> {
+/// Which part of the labelled corpus to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Split {
+    /// The threads for tuning and few-shot examples.
+    Dev,
+    /// The held-out threads, never used for tuning.
+    Test,
+    /// Both.
+    All,
+}
+
+impl Split {
+    /// `dev`, `test`, or `None` for all.
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Split::Dev => Some("dev"),
+            Split::Test => Some("test"),
+            Split::All => None,
+        }
+    }
+}
+
+/// Loads the corpus (`data/forum.jsonl`), keeping the threads of `split`.
+pub fn load(split: Split) -> Result<Vec<LabelledThread>, Error> {
     let path = crate::data_dir().join("forum.jsonl");
     let text = std::fs::read_to_string(&path).map_err(|e| Error::Dataset {
         path: path.clone(),
@@ -290,9 +349,262 @@ pub fn load(split: Option<&str>) -> Result<Vec<LabelledThread>, Error> {
             line: i + 1,
             reason: e.to_string(),
         })?;
-        if split.is_none_or(|s| s == t.split) {
+        if split.name().is_none_or(|s| s == t.split) {
             threads.push(t);
         }
     }
     Ok(threads)
+}
+
+/// What a person said about a thread: what the pipeline should find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Labels {
+    /// About running language models locally.
+    pub relevant: bool,
+    /// Relevant, an open concrete question, not a showcase or rant.
+    pub worth_answering: bool,
+    /// Hardware, performance, models or other.
+    pub topic: Topic,
+}
+
+/// A thread to research, with its labels when it has them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The `id` it was given, or `line N` after its line in the file.
+    pub id: String,
+    /// The thread.
+    pub thread: Thread,
+    /// Its labels, if the input had them.
+    pub labels: Option<Labels>,
+}
+
+/// One line of an input file, as written.
+#[derive(Deserialize)]
+struct InputLine {
+    id: Option<String>,
+    #[serde(default)]
+    community: String,
+    title: String,
+    body: String,
+    #[serde(default, alias = "comments")]
+    replies: Vec<String>,
+    relevant: Option<bool>,
+    worth_answering: Option<bool>,
+    topic: Option<Topic>,
+}
+
+impl InputLine {
+    fn into_entry(self, line: usize) -> Result<Entry, String> {
+        let labels = match (self.relevant, self.worth_answering, self.topic) {
+            (Some(relevant), Some(worth_answering), Some(topic)) => Some(Labels {
+                relevant,
+                worth_answering,
+                topic,
+            }),
+            (None, None, None) => None,
+            (r, w, t) => {
+                let missing: Vec<&str> = [
+                    ("`relevant`", r.is_none()),
+                    ("`worth_answering`", w.is_none()),
+                    ("`topic`", t.is_none()),
+                ]
+                .into_iter()
+                .filter_map(|(name, absent)| absent.then_some(name))
+                .collect();
+                return Err(format!(
+                    "labels are all or nothing, and {} missing; give `relevant`, \
+                     `worth_answering` and `topic`, or none of them",
+                    missing.join(" and ")
+                ));
+            }
+        };
+        Ok(Entry {
+            id: self.id.unwrap_or_else(|| format!("line {line}")),
+            thread: Thread {
+                community: self.community,
+                title: self.title,
+                body: self.body,
+                replies: self.replies,
+            },
+            labels,
+        })
+    }
+}
+
+/// Why an input file gave no threads.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file could not be read.
+    #[error("cannot read {name}: {reason}")]
+    Read {
+        /// The file (`standard input` for `-`).
+        name: String,
+        /// The operating system's reason.
+        reason: std::io::Error,
+    },
+    /// A line is not a thread.
+    #[error("{name} line {line}: {reason}")]
+    Line {
+        /// The file (`standard input` for `-`).
+        name: String,
+        /// The 1-based line.
+        line: usize,
+        /// What is wrong with it (serde_json's message for bad JSON).
+        reason: String,
+    },
+    /// The file holds no threads at all.
+    #[error(
+        "{name} is empty: it needs one thread per line, as a JSON object with \
+         `title` and `body` (and optionally `community`, `replies`, `id` and the labels)"
+    )]
+    Empty {
+        /// The file (`standard input` for `-`).
+        name: String,
+    },
+}
+
+/// Reads threads from a JSON Lines file, `-` meaning standard input.
+///
+/// Each non-blank line is one JSON object: `title` and `body` (strings), and
+/// optionally `community` (string), `replies` (strings; `comments` is also
+/// accepted, so the corpus itself can be read), `id`, and the three labels
+/// `relevant`, `worth_answering` and `topic`, all or none. Other fields are
+/// ignored.
+pub fn read_input(path: &Path) -> Result<Vec<Entry>, InputError> {
+    let stdin = path.as_os_str() == "-";
+    let name = if stdin {
+        "standard input".to_string()
+    } else {
+        format!("`{}`", path.display())
+    };
+    let text = if stdin {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|reason| InputError::Read {
+        name: name.clone(),
+        reason,
+    })?;
+    parse_input(&name, &text)
+}
+
+/// Parses the text of an input file; `name` is how errors name the file.
+pub fn parse_input(name: &str, text: &str) -> Result<Vec<Entry>, InputError> {
+    let mut entries = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason: String| InputError::Line {
+            name: name.to_string(),
+            line: i + 1,
+            reason,
+        };
+        let parsed: InputLine = serde_json::from_str(line).map_err(|e| bad(json_problem(&e)))?;
+        entries.push(parsed.into_entry(i + 1).map_err(bad)?);
+    }
+    if entries.is_empty() {
+        return Err(InputError::Empty {
+            name: name.to_string(),
+        });
+    }
+    Ok(entries)
+}
+
+/// serde_json's message with its position given as a column: the line is
+/// already named, and serde_json counts lines within the one it was given.
+fn json_problem(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    match message.strip_suffix(&position) {
+        Some(problem) => format!("column {}: {problem}", e.column()),
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        match parse_input("`t.jsonl`", text) {
+            Ok(e) => panic!("expected an error, got {e:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn reads_threads_with_and_without_labels() {
+        let entries = parse_input(
+            "`t.jsonl`",
+            r#"{"title": "a", "body": "b"}
+
+{"id": "x", "community": "c", "title": "d", "body": "e", "comments": ["f"], "relevant": true, "worth_answering": false, "topic": "models", "why": "ignored"}
+"#,
+        )
+        .unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].id, "line 1");
+        assert_eq!(entries[0].labels, None);
+        assert!(entries[0].thread.replies.is_empty());
+        assert_eq!(entries[1].id, "x");
+        assert_eq!(entries[1].thread.replies, vec!["f".to_string()]);
+        assert_eq!(
+            entries[1].labels,
+            Some(Labels {
+                relevant: true,
+                worth_answering: false,
+                topic: Topic::Models
+            })
+        );
+    }
+
+    #[test]
+    fn names_the_line_and_the_problem() {
+        assert_eq!(
+            err("{\"title\": \"a\", \"body\": \"b\"}\n{\"title\": \"a\"}"),
+            "`t.jsonl` line 2: column 14: missing field `body`"
+        );
+        assert_eq!(
+            err("{\"title\": \"a\", \"body\": \"b\", \"topic\": \"hardwre\", \"relevant\": true, \"worth_answering\": true}"),
+            "`t.jsonl` line 1: column 46: unknown variant `hardwre`, expected one of \
+             `hardware`, `performance`, `models`, `other`"
+        );
+        assert_eq!(
+            err("not json"),
+            "`t.jsonl` line 1: column 2: expected ident"
+        );
+        assert!(err(r#"{"title": "a", "body": "b", "relevant": true}"#)
+            .contains("`worth_answering` and `topic` missing"));
+        assert!(err("\n  \n").starts_with("`t.jsonl` is empty"));
+        assert!(err("").starts_with("`t.jsonl` is empty"));
+    }
+
+    #[test]
+    fn the_corpus_reads_as_input() {
+        let path = crate::data_dir().join("forum.jsonl");
+        let entries = read_input(&path).unwrap();
+        let corpus = load(Split::All).unwrap();
+        let from_corpus: Vec<Entry> = corpus.iter().map(LabelledThread::entry).collect();
+        assert_eq!(entries, from_corpus);
+    }
+
+    #[test]
+    fn the_sample_input_has_no_labels() {
+        let entries = read_input(&crate::data_dir().join("my_threads.jsonl")).unwrap();
+        assert!(entries.len() >= 3);
+        assert!(entries.iter().all(|e| e.labels.is_none()));
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let e = read_input(Path::new("/nonexistent/threads.jsonl"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("cannot read `/nonexistent/threads.jsonl`: "),
+            "{e}"
+        );
+    }
 }
