@@ -327,6 +327,9 @@ mod tests {
         let config = LlamaConfig::default().gpu_layers(12);
         assert_eq!(config.gpu_layer_count(false), 12);
         assert_eq!(config.gpu_layer_count(true), 12);
-        assert_eq!(LlamaConfig::default().gpu_layers(0).gpu_layer_count(true), 0);
+        assert_eq!(
+            LlamaConfig::default().gpu_layers(0).gpu_layer_count(true),
+            0
+        );
     }
 }
