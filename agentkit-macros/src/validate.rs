@@ -183,36 +183,36 @@ pub fn manifest_path() -> Option<std::path::PathBuf> {
     path.is_file().then_some(path)
 }
 
-/// The aliases a crate's `agentkit.toml` declares under `[models]`, if it has one.
-fn manifest_models() -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(manifest_path()?).ok()?;
-    let mut in_models = false;
-    let mut aliases = Vec::new();
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.starts_with('[') {
-            in_models = line == "[models]";
-        } else if in_models {
-            if let Some((key, _)) = line.split_once('=') {
-                aliases.push(key.trim().trim_matches('"').to_string());
-            }
-        }
+/// With a model manifest, an alias it does not declare is a compile error at
+/// the alias, with the nearest declared one suggested; a manifest that does
+/// not parse is a compile error there too, quoting its line and column.
+fn check_manifest(model: &syn::LitStr, errors: &mut Errors) {
+    if let Some(path) = manifest_path() {
+        check_manifest_at(&path, model, errors);
     }
-    Some(aliases)
 }
 
-/// With a model manifest, an alias it does not declare is a compile error at
-/// the alias, with the nearest declared one suggested.
-fn check_manifest(model: &syn::LitStr, errors: &mut Errors) {
-    let Some(mut known) = manifest_models() else {
-        return;
+fn check_manifest_at(path: &std::path::Path, model: &syn::LitStr, errors: &mut Errors) {
+    let manifest = match agentkit_manifest::Manifest::load(path) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.spanned(
+                model,
+                format!(
+                    "cannot check model `{}` against the model manifest: {e}",
+                    model.value()
+                ),
+            );
+            return;
+        }
     };
-    known.push("smollm2-135m".into());
+    let mut known: Vec<&str> = manifest.aliases().collect();
+    known.push("smollm2-135m");
     let alias = model.value();
-    if alias.trim().is_empty() || known.contains(&alias) {
+    if alias.trim().is_empty() || known.contains(&alias.as_str()) {
         return;
     }
-    let hint = crate::model::nearest(&alias, known.iter().map(String::as_str))
+    let hint = crate::model::nearest(&alias, known.iter().copied())
         .map(|k| format!("did you mean `{k}`? "))
         .unwrap_or_default();
     errors.spanned(
@@ -222,4 +222,56 @@ fn check_manifest(model: &syn::LitStr, errors: &mut Errors) {
             known.join(", ")
         ),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages `check_manifest_at` records for `alias` against a manifest holding `text`.
+    fn check(name: &str, text: &str, alias: &str) -> String {
+        let dir =
+            std::env::temp_dir().join(format!("agentkit-macros-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("agentkit.toml");
+        std::fs::write(&path, text).unwrap();
+        let mut errors = Errors::default();
+        let lit = syn::LitStr::new(alias, Span::call_site());
+        check_manifest_at(&path, &lit, &mut errors);
+        std::fs::remove_dir_all(&dir).unwrap();
+        errors.to_compile_errors().to_string()
+    }
+
+    #[test]
+    fn declared_alias_passes() {
+        let text = "[ models ]\njudge = 'models/run #2.gguf' # comment\n";
+        assert_eq!(check("declared", text, "judge"), "");
+        assert_eq!(check("builtin", text, "smollm2-135m"), "");
+    }
+
+    #[test]
+    fn undeclared_alias_suggests_the_nearest() {
+        let out = check(
+            "undeclared",
+            "[models]\n'qwen-1.5b' = 'q.gguf'\n",
+            "qwen-1.5",
+        );
+        assert!(
+            out.contains("did you mean `qwen-1.5b`? declared: qwen-1.5b, smollm2-135m"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn manifest_that_does_not_parse_is_reported_with_line_and_column() {
+        let out = check("syntax", "[models]\njudge \"smollm2-135m\"\n", "judge");
+        assert!(
+            out.contains("cannot check model `judge` against the model manifest: "),
+            "{out}"
+        );
+        assert!(
+            out.contains("agentkit.toml:2:7: not valid TOML: key with no value"),
+            "{out}"
+        );
+    }
 }

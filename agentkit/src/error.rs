@@ -187,6 +187,23 @@ pub enum Error {
         reason: String,
     },
 
+    /// The model manifest (`agentkit.toml`) could not be read or is not a
+    /// valid manifest. Displays as `path:line:column: reason`.
+    #[error("{}: {reason}", manifest_place(path, *line, *column))]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// The 1-based line of the mistake (0 when the file could not be read).
+        line: usize,
+        /// The 1-based column of the mistake (0 when the line is 0).
+        column: usize,
+        /// What went wrong and what to do.
+        reason: String,
+        /// The I/O or TOML error underneath; the TOML one quotes the line.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
     /// Any other failure inside a backend.
     #[error("backend error in agent `{agent}`: {reason}")]
     Backend {
@@ -195,4 +212,12 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+}
+
+/// `path:line:column`, or just the path when no line is known.
+fn manifest_place(path: &std::path::Path, line: usize, column: usize) -> String {
+    match line {
+        0 => path.display().to_string(),
+        line => format!("{}:{line}:{column}", path.display()),
+    }
 }

@@ -22,18 +22,16 @@ pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 /// The command that fetches the default model into the model directory.
 pub const FETCH_COMMAND: &str = "scripts/fetch-model.sh";
 
-/// Where models are kept: `$AGENTKIT_MODELS`, else `$XDG_CACHE_HOME/agentkit/models`,
-/// else `$HOME/.cache/agentkit/models`, else `./models`.
+/// Where models are kept: `$AGENTKIT_MODELS` if set, else `agentkit/models`
+/// in the user's cache directory ([`dirs::cache_dir`]: `$XDG_CACHE_HOME` or
+/// `~/.cache` on Linux, as `scripts/fetch-model.sh` uses; `~/Library/Caches`
+/// on macOS; the local app-data folder on Windows), else `./models`.
 pub fn models_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("AGENTKIT_MODELS").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")));
-    match cache {
-        Some(c) => c.join("agentkit").join("models"),
+    match dirs::cache_dir() {
+        Some(cache) => cache.join("agentkit").join("models"),
         None => PathBuf::from("models"),
     }
 }
@@ -230,41 +228,25 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Reads a model manifest (`agentkit.toml`): each line under `[models]`
-    /// is `alias = "value"`, where the value is an alias registered before
-    /// it (`screen = "smollm2-135m"`) or a GGUF path, relative to the
-    /// manifest's directory. The same file lets `#[agent(model = ...)]`
-    /// check aliases at compile time.
+    /// Reads a model manifest (`agentkit.toml`), a TOML file whose
+    /// `[models]` table holds `alias = "value"` entries: the value is an alias
+    /// registered before it (`screen = "smollm2-135m"`) or else a GGUF path,
+    /// relative to the manifest's directory. The same file lets
+    /// `#[agent(model = ...)]` check aliases at compile time.
+    ///
+    /// A file that cannot be read or parsed fails with [`Error::Manifest`],
+    /// which gives the line and column of the mistake.
     pub fn manifest(mut self, path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let bad = |line: usize, reason: String| Error::Dataset {
+        let manifest = agentkit_manifest::Manifest::load(path).map_err(|e| Error::Manifest {
             path: path.to_path_buf(),
-            line,
-            reason,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| bad(0, e.to_string()))?;
+            line: e.line(),
+            column: e.column(),
+            reason: e.message().to_string(),
+            source: e.into_source(),
+        })?;
         let dir = path.parent().unwrap_or_else(|| Path::new("."));
-        let mut in_models = false;
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            if line.starts_with('[') {
-                in_models = line == "[models]";
-                continue;
-            }
-            if !in_models {
-                continue;
-            }
-            let (alias, value) = line
-                .split_once('=')
-                .ok_or_else(|| bad(i + 1, "expected `alias = \"model or path\"`".into()))?;
-            let alias = alias.trim().trim_matches('"');
-            let value = value.trim().trim_matches('"');
-            if alias.is_empty() || value.is_empty() {
-                return Err(bad(i + 1, "expected `alias = \"model or path\"`".into()));
-            }
+        for (alias, value) in manifest.models() {
             self = if self.models.contains_key(value) {
                 self.alias(alias, value)
             } else {
@@ -470,5 +452,86 @@ pub async fn check_agent<A: Agent>(_agent: &A, runtime: &Runtime) -> Vec<Problem
     match backend.check(&request).await {
         Ok(()) => Vec::new(),
         Err(e) => problem(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory holding `agentkit.toml` with `text`.
+    fn manifest_dir(name: &str, text: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("agentkit-runtime-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("agentkit.toml"), text).unwrap();
+        dir
+    }
+
+    #[test]
+    fn manifest_registers_paths_and_aliases() {
+        let dir = manifest_dir(
+            "paths",
+            "# Models.\n[ models ]\nscreen = \"smollm2-135m\"\njudge = \"models/run #2/judge.gguf\" # a comment\nfinal = 'judge'\n",
+        );
+        let runtime = Runtime::builder()
+            .manifest(dir.join("agentkit.toml"))
+            .unwrap()
+            .build();
+        let path = |alias: &str| runtime.model(alias).map(|m| m.path.clone());
+        let judge = dir.join("models/run #2/judge.gguf");
+        assert_eq!(path("judge"), Some(judge.clone()));
+        assert_eq!(path("final"), Some(judge));
+        assert_eq!(path("screen"), path(DEFAULT_MODEL));
+        assert_eq!(
+            runtime.model("final").map(|m| m.alias.as_str()),
+            Some("final")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn manifest_error(path: &Path) -> Error {
+        match Runtime::builder().manifest(path) {
+            Ok(_) => panic!("`{}` was accepted", path.display()),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn manifest_error_names_path_line_and_column() {
+        let dir = manifest_dir(
+            "syntax",
+            "[models]\nscreen = \"smollm2-135m\"\njudge \"x.gguf\"\n",
+        );
+        let path = dir.join("agentkit.toml");
+        let err = manifest_error(&path);
+        assert!(
+            matches!(
+                err,
+                Error::Manifest {
+                    line: 3,
+                    column: 7,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{}:3:7: not valid TOML: ", path.display())),
+            "{err}"
+        );
+        assert!(std::error::Error::source(&err).is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let err = manifest_error(&path);
+        assert!(matches!(err, Error::Manifest { line: 0, .. }), "{err:?}");
+        assert!(
+            err.to_string().starts_with(&format!(
+                "{}: cannot read the model manifest: ",
+                path.display()
+            )),
+            "{err}"
+        );
     }
 }
