@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it: prerequisites, the model,
-# formatting, lints, and every test (the real-model ones included).
+# formatting, lints, every test (the real-model ones included), the API docs,
+# packaging of the publishable crates, and the book.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,5 +14,9 @@ echo "[test] cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "[test] cargo test (the first build compiles llama.cpp: ~12 minutes on 2 cores)" >&2
 cargo test --workspace
+echo "[test] cargo doc -D warnings (API docs of every workspace crate)" >&2
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+echo "[test] cargo package (the publishable crates, each built from its package alone; ~7 min the first time)" >&2
+cargo package --allow-dirty -p agentkit-manifest -p agentkit-macros -p agentkit -p agentkit-backends
 echo "[test] mdbook build book (the user guide; its code is tested above by agentkit-book-tests)" >&2
 mdbook build book
