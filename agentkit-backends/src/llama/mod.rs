@@ -18,8 +18,14 @@
 //! # Ok(()) }
 //! ```
 
-mod engine;
+mod chat;
+mod decode;
+#[cfg(any(test, feature = "testing"))]
 pub mod fixture;
+mod grammar;
+mod model;
+mod pool;
+mod score;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -29,7 +35,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use agentkit::{Backend, Choice, Completion, Error, ModelSpec, Request};
 use llama_cpp_2::llama_backend::LlamaBackend;
 
-use engine::{Constraint, LoadedModel};
+use decode::Constraint;
+use model::LoadedModel;
 
 /// Settings for the llama.cpp backend.
 #[derive(Debug, Clone)]
@@ -155,6 +162,10 @@ impl std::fmt::Debug for Llama {
 /// The process-wide llama.cpp backend, for code that uses `llama-cpp-2`
 /// directly beside agentkit (llama.cpp allows one backend per process, and
 /// every [`Llama`] shares this one).
+///
+/// For benchmarks: available with the `testing` feature, which is not part of
+/// the stable API.
+#[cfg(feature = "testing")]
 pub fn llama_backend() -> Result<&'static LlamaBackend, Error> {
     process_backend(false)
 }
@@ -228,7 +239,8 @@ impl Llama {
         }
         let loaded = Arc::new(LoadedModel::load(
             self.shared.backend,
-            spec,
+            &spec.alias,
+            &spec.path,
             &self.shared.config,
         )?);
         self.shared.loads.fetch_add(1, Ordering::SeqCst);
@@ -250,6 +262,14 @@ async fn run_blocking<T: Send + 'static>(
         })?
 }
 
+/// A backend error of `agent`: `what` failed because of `e`.
+fn backend_error(agent: &str, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Backend {
+        agent: agent.to_string(),
+        reason: format!("{what}: {e}"),
+    }
+}
+
 /// Sets the flag when dropped, so a generation whose future was dropped stops
 /// at its next token instead of running to `max_tokens` unobserved.
 struct CancelOnDrop(Arc<AtomicBool>);
@@ -265,6 +285,9 @@ impl Llama {
     /// the model writes and may not parse. For benchmarks and comparisons (how
     /// much the constraint costs, how a model behaves unconstrained); agents
     /// never take this path.
+    ///
+    /// Available with the `testing` feature, which is not part of the stable API.
+    #[cfg(feature = "testing")]
     pub async fn generate_unconstrained(&self, request: Request) -> Result<Completion, Error> {
         self.run(request, Constraint::Free).await
     }
@@ -276,7 +299,7 @@ impl Llama {
         run_blocking(request.agent, move || {
             this.shared.active.fetch_add(1, Ordering::SeqCst);
             let result = this.model(&request.model).and_then(|model| {
-                engine::generate(&this.shared, &model, &request, constraint, &cancelled)
+                decode::generate(&this.shared, &model, &request, constraint, &cancelled)
             });
             this.shared.active.fetch_sub(1, Ordering::SeqCst);
             result
@@ -295,7 +318,7 @@ impl Backend for Llama {
         let this = self.clone();
         run_blocking(request.agent, move || {
             let model = this.model(&request.model)?;
-            engine::choose(&this.shared, &model, &request, &choices)
+            score::choose(&this.shared, &model, &request, &choices)
         })
         .await
     }
@@ -305,7 +328,7 @@ impl Backend for Llama {
         let request = request.clone();
         run_blocking(request.agent, move || {
             let model = this.model(&request.model)?;
-            engine::check(&this.shared, &model, &request)
+            decode::check(&this.shared, &model, &request)
         })
         .await
     }

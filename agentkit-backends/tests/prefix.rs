@@ -1,0 +1,46 @@
+//! KV prefix reuse through the public API: a call whose prompt a kept
+//! context already holds evaluates only what differs.
+
+mod common;
+
+use agentkit::{Backend, Sampling};
+use agentkit_backends::llama::{Llama, LlamaConfig};
+use common::fixture_request;
+
+/// A backend of this test's own, so no other test's call takes its warm context.
+fn llama(reuse_prefix: bool) -> Llama {
+    Llama::new(LlamaConfig::default().threads(1).reuse_prefix(reuse_prefix)).unwrap()
+}
+
+#[tokio::test]
+async fn a_repeated_prompt_evaluates_only_its_last_token() {
+    let llama = llama(true);
+    let schema = serde_json::json!({"type": "boolean"});
+    let first = llama
+        .generate(fixture_request(schema.clone(), Sampling::DEFAULT))
+        .await
+        .unwrap();
+    assert_eq!(first.cached_prompt_tokens, 0, "nothing is warm yet");
+    let second = llama
+        .generate(fixture_request(schema, Sampling::DEFAULT))
+        .await
+        .unwrap();
+    assert_eq!(second.prompt_tokens, first.prompt_tokens);
+    // The last prompt token is evaluated again: its logits are needed.
+    assert_eq!(second.cached_prompt_tokens, second.prompt_tokens - 1);
+}
+
+#[tokio::test]
+async fn without_prefix_reuse_every_prompt_is_evaluated_in_full() {
+    let llama = llama(false);
+    for _ in 0..2 {
+        let c = llama
+            .generate(fixture_request(
+                serde_json::json!({"type": "boolean"}),
+                Sampling::DEFAULT,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(c.cached_prompt_tokens, 0);
+    }
+}
