@@ -58,12 +58,10 @@ async fn every_output_validates<T: JsonSchema + DeserializeOwned>(seeds: u32) {
     let schema = agentkit::output_schema::<T>();
     let validator = jsonschema::validator_for(&schema).unwrap();
     for seed in 0..seeds {
-        let sampling = Sampling {
-            temperature: [0.0, 0.7, 1.5][seed as usize % 3],
-            seed,
-            max_tokens: 200,
-            ..Sampling::DEFAULT
-        };
+        let sampling = Sampling::DEFAULT
+            .with_temperature([0.0, 0.7, 1.5][seed as usize % 3])
+            .with_seed(seed)
+            .with_max_tokens(200);
         let completion = llama()
             .generate(fixture_request(schema.clone(), sampling))
             .await
@@ -98,11 +96,7 @@ async fn random_model_under_grammar_always_yields_schema_valid_json() {
 async fn a_bare_boolean_schema_yields_only_true_or_false() {
     // A random model left free would emit bytes; under `{"type":"boolean"}`
     // there are exactly two answers.
-    let sampling = Sampling {
-        temperature: 1.0,
-        seed: 3,
-        ..Sampling::DEFAULT
-    };
+    let sampling = Sampling::DEFAULT.with_temperature(1.0).with_seed(3);
     let as_bool = llama()
         .generate(fixture_request(
             serde_json::json!({"type": "boolean"}),
@@ -123,13 +117,11 @@ async fn top_k_with_the_grammar_cannot_abort() {
     // so top_k only ever sees allowed tokens.
     let schema = agentkit::output_schema::<Flat>();
     for seed in 0..20 {
-        let sampling = Sampling {
-            temperature: 1.5,
-            top_k: Some(1 + seed % 3),
-            top_p: Some(0.9),
-            seed,
-            ..Sampling::DEFAULT
-        };
+        let sampling = Sampling::DEFAULT
+            .with_temperature(1.5)
+            .with_top_k(1 + seed % 3)
+            .with_top_p(0.9)
+            .with_seed(seed);
         let c = llama()
             .generate(fixture_request(schema.clone(), sampling))
             .await
@@ -141,11 +133,7 @@ async fn top_k_with_the_grammar_cannot_abort() {
 #[tokio::test]
 async fn same_seed_same_output() {
     let schema = agentkit::output_schema::<Nested>();
-    let s = Sampling {
-        temperature: 1.0,
-        seed: 11,
-        ..Sampling::DEFAULT
-    };
+    let s = Sampling::DEFAULT.with_temperature(1.0).with_seed(11);
     let a = llama()
         .generate(fixture_request(schema.clone(), s))
         .await
@@ -156,10 +144,7 @@ async fn same_seed_same_output() {
 
 #[tokio::test]
 async fn max_tokens_cut_is_a_truncated_error_with_the_partial_text() {
-    let sampling = Sampling {
-        max_tokens: 3,
-        ..Sampling::DEFAULT
-    };
+    let sampling = Sampling::DEFAULT.with_max_tokens(3);
     let err = llama()
         .generate(fixture_request(
             agentkit::output_schema::<Nested>(),
@@ -230,13 +215,16 @@ async fn missing_model_file_names_alias_path_and_fix() {
     let mut request = fixture_request(serde_json::json!({"type": "boolean"}), Sampling::DEFAULT);
     request.model.alias = "smollm2-135m".into();
     request.model.path = scratch_dir().join("nowhere").join("model.gguf");
-    request.model.fetch_hint = Some(format!("run `{}` to fetch it", agentkit::FETCH_COMMAND));
     let err = llama().generate(request).await.unwrap_err();
     assert!(matches!(err, Error::ModelNotFound { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains("smollm2-135m"), "{msg}");
     assert!(msg.contains("nowhere/model.gguf"), "{msg}");
-    assert!(msg.contains("scripts/fetch-model.sh"), "{msg}");
+    // Not the default model's file, so the fix is to register the right one.
+    assert!(
+        msg.contains("Runtime::builder().model(\"smollm2-135m\", path)"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -306,11 +294,7 @@ async fn agents_run_on_the_fixture_and_unknown_aliases_are_named() {
 async fn fields_are_generated_in_declaration_order() {
     // So a `reasoning` field declared first is written before the verdict.
     for seed in 0..8 {
-        let sampling = Sampling {
-            temperature: 1.0,
-            seed,
-            ..Sampling::DEFAULT
-        };
+        let sampling = Sampling::DEFAULT.with_temperature(1.0).with_seed(seed);
         let c = llama()
             .generate(fixture_request(
                 agentkit::output_schema::<Nested>(),
@@ -351,12 +335,10 @@ async fn set_fields_compile_and_a_repeat_is_dropped_by_the_set() {
     let strict = jsonschema::validator_for(&full).unwrap();
     let mut repeats = 0;
     for seed in 0..24 {
-        let sampling = Sampling {
-            temperature: [0.7, 1.5][seed as usize % 2],
-            seed,
-            max_tokens: 120,
-            ..Sampling::DEFAULT
-        };
+        let sampling = Sampling::DEFAULT
+            .with_temperature([0.7, 1.5][seed as usize % 2])
+            .with_seed(seed)
+            .with_max_tokens(120);
         let completion = llama()
             .generate(fixture_request(full.clone(), sampling))
             .await

@@ -250,7 +250,7 @@ async fn dropping_a_running_call_stops_generation_promptly() {
     let llama = Llama::new(LlamaConfig::default().threads(2)).unwrap();
     let runtime = Runtime::builder().backend(llama.clone()).build();
     llama
-        .preload(runtime.model("smollm2-135m").unwrap())
+        .preload(&runtime.model("smollm2-135m").unwrap())
         .await
         .unwrap();
     // At least 1500 characters are required: hundreds of tokens, many seconds.

@@ -31,10 +31,7 @@ pub fn parse_pairs(args: TokenStream, errors: &mut Errors) -> Vec<RawPair> {
         while !input.is_empty() {
             if !input.peek(Ident::peek_any) {
                 let tt: TokenTree = input.parse()?;
-                errors.spanned(
-                    &tt,
-                    "expected `key = value`, e.g. `model = \"smollm2-135m\"`",
-                );
+                errors.spanned(&tt, "expected `key = value`, e.g. `model = \"screen\"`");
                 skip_to_comma(input);
             } else {
                 // `crate` is a keyword, so keys are read with `parse_any`.

@@ -82,25 +82,25 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
         let mut fields = Vec::new();
         if let Some(t) = &m.temperature {
             let v = t.value as f32;
-            fields.push(quote!(temperature: #v,));
+            fields.push(quote!(.with_temperature(#v)));
         }
         if let Some(p) = &m.top_p {
             let v = p.value as f32;
-            fields.push(quote!(top_p: ::core::option::Option::Some(#v),));
+            fields.push(quote!(.with_top_p(#v)));
         }
         if let Some(k) = &m.top_k {
             let v = k.value as u32;
-            fields.push(quote!(top_k: ::core::option::Option::Some(#v),));
+            fields.push(quote!(.with_top_k(#v)));
         }
         if let Some(n) = &m.max_tokens {
             let v = n.value as u32;
-            fields.push(quote!(max_tokens: #v,));
+            fields.push(quote!(.with_max_tokens(#v)));
         }
         if let Some(s) = &m.seed {
             let v = s.value as u32;
-            fields.push(quote!(seed: #v,));
+            fields.push(quote!(.with_seed(#v)));
         }
-        quote!(#private::Sampling { #(#fields)* ..#private::Sampling::DEFAULT })
+        quote!(#private::Sampling::DEFAULT #(#fields)*)
     } else {
         quote!(#private::Sampling::DEFAULT)
     };

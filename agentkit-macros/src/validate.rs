@@ -9,7 +9,7 @@ use crate::model::AgentModel;
 const REQUIRED: &[(&str, &str)] = &[
     (
         "model",
-        "name the model alias this agent runs on, e.g. `model = \"smollm2-135m\"`",
+        "name the model alias this agent runs on, e.g. `model = \"screen\"`",
     ),
     (
         "input",
@@ -28,7 +28,7 @@ pub fn check(m: &AgentModel, errors: &mut Errors) {
         if model.value().trim().is_empty() {
             errors.spanned(
                 model,
-                "`model` is empty: name a model alias such as `\"smollm2-135m\"`",
+                "`model` is empty: name a model alias such as `\"screen\"`",
             );
         }
     }
@@ -107,7 +107,7 @@ pub fn check(m: &AgentModel, errors: &mut Errors) {
                 Span::call_site(),
                 format!(
                     "missing {list}: an agent names its model, input type and output type, \
-                     e.g. `#[agent(model = \"smollm2-135m\", input = Thread, output = Verdict)]`"
+                     e.g. `#[agent(model = \"screen\", input = Thread, output = Verdict)]`"
                 ),
             );
         }
@@ -206,20 +206,23 @@ fn check_manifest_at(path: &std::path::Path, model: &syn::LitStr, errors: &mut E
             return;
         }
     };
-    let mut known: Vec<&str> = manifest.aliases().collect();
-    known.push("smollm2-135m");
+    // An agent may name an alias the manifest declares, or a model a
+    // declaration points at (`screen = "smollm2-135m"` makes the backend's
+    // `smollm2-135m` known too): the macro hard-codes no model of its own.
+    let declared: Vec<&str> = manifest.aliases().collect();
     let alias = model.value();
-    if alias.trim().is_empty() || known.contains(&alias.as_str()) {
+    let named = |name: &str| manifest.models().any(|(a, v)| a == name || v == name);
+    if alias.trim().is_empty() || named(&alias) {
         return;
     }
-    let hint = crate::model::nearest(&alias, known.iter().copied())
+    let hint = crate::model::nearest(&alias, declared.iter().copied())
         .map(|k| format!("did you mean `{k}`? "))
         .unwrap_or_default();
     errors.spanned(
         model,
         format!(
             "model `{alias}` is not in agentkit.toml; {hint}declared: {}. Add it under `[models]` or fix the name",
-            known.join(", ")
+            declared.join(", ")
         ),
     );
 }
@@ -244,20 +247,22 @@ mod tests {
 
     #[test]
     fn declared_alias_passes() {
-        let text = "[ models ]\njudge = 'models/run #2.gguf' # comment\n";
+        let text = "[ models ]\njudge = 'models/run #2.gguf' # comment\nscreen = 'base'\n";
         assert_eq!(check("declared", text, "judge"), "");
-        assert_eq!(check("builtin", text, "smollm2-135m"), "");
+        // A model a declaration points at is known too.
+        assert_eq!(check("target", text, "base"), "");
+        assert_ne!(check("unknown", text, "smollm2-135m"), "");
     }
 
     #[test]
     fn undeclared_alias_suggests_the_nearest() {
         let out = check(
             "undeclared",
-            "[models]\n'qwen-1.5b' = 'q.gguf'\n",
+            "[models]\n'qwen-1.5b' = 'q.gguf'\nscreen = 'base'\n",
             "qwen-1.5",
         );
         assert!(
-            out.contains("did you mean `qwen-1.5b`? declared: qwen-1.5b, smollm2-135m"),
+            out.contains("did you mean `qwen-1.5b`? declared: qwen-1.5b, screen"),
             "{out}"
         );
     }

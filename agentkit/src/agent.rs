@@ -38,11 +38,11 @@ use crate::Sampling;
 /// impl Step<Text> for Sentiment {
 ///     fn run(&self, runtime: &Runtime, input: Text)
 ///         -> impl std::future::Future<Output = Result<Mood, Error>> + Send {
-///         agentkit::run_agent(self, runtime, input)
+///         runtime.run_agent(self, input)
 ///     }
 /// }
 /// ```
-pub trait Agent: Send + Sync {
+pub trait Agent: Send + Sync + 'static {
     /// What the agent is given. Rendered into the user message.
     type Input: Serialize + JsonSchema + Send + Sync + 'static;
     /// What the agent answers. Its JSON schema constrains decoding.

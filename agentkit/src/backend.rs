@@ -5,19 +5,35 @@ use std::time::Duration;
 
 use crate::{Error, Prompt, Sampling};
 
-/// A model as the runtime knows it: its alias and where its weights are.
+/// A model as the runtime knows it: the alias agents name, and where the
+/// backend finds it (a weights file for an in-process backend).
+///
+/// Built with [`ModelSpec::new`]; marked `#[non_exhaustive]` so it can grow.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ModelSpec {
-    /// The alias agents name, e.g. `"smollm2-135m"`.
+    /// The alias agents name, e.g. `"screen"`.
     pub alias: String,
-    /// The GGUF file that holds the weights.
+    /// Where the backend finds the model.
     pub path: PathBuf,
-    /// What to tell a user whose file is missing (e.g. the command that fetches it).
-    pub fetch_hint: Option<String>,
+}
+
+impl ModelSpec {
+    /// The model `alias`, found at `path`.
+    pub fn new(alias: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        ModelSpec {
+            alias: alias.into(),
+            path: path.into(),
+        }
+    }
 }
 
 /// One generation request, everything a backend needs to answer it.
+///
+/// Built with [`Request::new`] or, for an agent and an input, with
+/// [`Request::for_agent`]; `#[non_exhaustive]` so it can grow.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Request {
     /// The agent being run, for errors and traces.
     pub agent: &'static str,
@@ -33,8 +49,47 @@ pub struct Request {
     pub sampling: Sampling,
 }
 
+impl Request {
+    /// A request for `agent` to run `prompt` on `model`, its output
+    /// constrained by `schema`, its tokens picked by `sampling`.
+    pub fn new(
+        agent: &'static str,
+        model: ModelSpec,
+        prompt: Prompt,
+        schema: serde_json::Value,
+        sampling: Sampling,
+    ) -> Self {
+        Request {
+            agent,
+            model,
+            prompt,
+            schema,
+            sampling,
+        }
+    }
+
+    /// The request the agent `A` sends for `input` on `runtime`: its model
+    /// resolved, its prompt rendered, its output schema and its sampling.
+    pub fn for_agent<A: crate::Agent>(
+        runtime: &crate::Runtime,
+        input: &A::Input,
+    ) -> Result<Self, Error> {
+        Ok(Request::new(
+            A::NAME,
+            runtime.resolve(A::NAME, A::MODEL)?,
+            Prompt::render::<A>(input)?,
+            crate::output_schema::<A::Output>(),
+            A::SAMPLING,
+        ))
+    }
+}
+
 /// What a backend produced for a [`Request`].
+///
+/// Built with [`Completion::new`] and the `with_` methods;
+/// `#[non_exhaustive]` so it can grow.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Completion {
     /// The generated text (JSON for a constraining backend).
     pub text: String,
@@ -49,6 +104,36 @@ pub struct Completion {
     pub prompt_time: Duration,
     /// Time spent generating (zero where a backend does not measure it).
     pub generate_time: Duration,
+}
+
+impl Completion {
+    /// The text `text`, with no token counts or timings yet.
+    pub fn new(text: impl Into<String>) -> Self {
+        Completion {
+            text: text.into(),
+            prompt_tokens: 0,
+            cached_prompt_tokens: 0,
+            generated_tokens: 0,
+            prompt_time: Duration::ZERO,
+            generate_time: Duration::ZERO,
+        }
+    }
+
+    /// With the token counts: the prompt's, how many of those came from a
+    /// kept cache, and the generated ones.
+    pub fn with_tokens(mut self, prompt: usize, cached_prompt: usize, generated: usize) -> Self {
+        self.prompt_tokens = prompt;
+        self.cached_prompt_tokens = cached_prompt;
+        self.generated_tokens = generated;
+        self
+    }
+
+    /// With the time spent evaluating the prompt and generating.
+    pub fn with_times(mut self, prompt: Duration, generate: Duration) -> Self {
+        self.prompt_time = prompt;
+        self.generate_time = generate;
+        self
+    }
 }
 
 /// One decision for scored choices: after the text so far plus `lead`, which
@@ -84,6 +169,14 @@ pub trait Backend: Send + Sync + 'static {
                 "this backend cannot score choices; use the llama.cpp backend or sample instead"
                     .into(),
         })
+    }
+
+    /// A model this backend provides under `alias` without registration
+    /// (its default model, say), or `None`. The runtime asks when an agent
+    /// names an alias that was not registered with it.
+    fn model(&self, alias: &str) -> Option<ModelSpec> {
+        let _ = alias;
+        None
     }
 
     /// Pre-flight for one agent, before any token: the model can be loaded,

@@ -93,27 +93,16 @@ pub trait StepExt: Yields + Sized {
         }
     }
 
-    /// Runs `next` on every item of this step's `Vec` output, one at a time,
-    /// keeping their order. See [`each`] for concurrency.
+    /// Runs `next` on every item of this step's `Vec` output, keeping their
+    /// order: one at a time, or up to `n` at a time with `.concurrency(n)`
+    /// (`a.each(b).concurrency(4)`). The free function [`each`] builds the
+    /// same step on its own, for a step that is handed a `Vec`.
     fn each<Next>(self, next: Next) -> Then<Self, Each<Next>>
     where
         Self::Output: Items,
         Next: Step<<Self::Output as Items>::Item>,
     {
-        self.then(Each {
-            step: next,
-            concurrency: 1,
-        })
-    }
-
-    /// Runs `next` on every item of this step's `Vec` output, up to
-    /// `concurrency` at a time, keeping their order.
-    fn each_concurrent<Next>(self, next: Next, concurrency: usize) -> Then<Self, Each<Next>>
-    where
-        Self::Output: Items,
-        Next: Step<<Self::Output as Items>::Item>,
-    {
-        self.then(each(next).concurrency(concurrency))
+        self.then(each(next))
     }
 
     /// Keeps the items of this step's `Vec` output for which `keep` is true.
@@ -128,13 +117,12 @@ pub trait StepExt: Yields + Sized {
 
 impl<S: Yields> StepExt for S {}
 
-/// Runs the chain's pre-flight once per runtime before its first run. Every
-/// combinator calls it, so a pipeline is checked whole however it is built;
-/// inner chains find their check already done (or cheap to repeat once).
+/// Pre-flights every agent in the chain before its first step runs, so a
+/// problem in the last step stops the chain before the first one spends
+/// anything. Each agent's check runs once per runtime
+/// ([`Runtime::preflight`]); repeating the walk is a few lookups.
 async fn preflight<In, S: Step<In>>(step: &S, runtime: &Runtime) -> Result<(), Error> {
-    runtime
-        .preflight_once(std::any::type_name::<S>(), step.check(runtime))
-        .await
+    runtime.check(step).await
 }
 
 /// Two steps run one after the other; built by [`StepExt::then`].
@@ -142,6 +130,15 @@ async fn preflight<In, S: Step<In>>(step: &S, runtime: &Runtime) -> Result<(), E
 pub struct Then<First, Next> {
     first: First,
     next: Next,
+}
+
+impl<First, S> Then<First, Each<S>> {
+    /// Runs up to `n` items of the `.each(...)` at a time (at least one),
+    /// still yielding them in order.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.next = self.next.concurrency(n);
+        self
+    }
 }
 
 impl<First: Yields, Next: Yields> Yields for Then<First, Next> {

@@ -11,8 +11,10 @@ use std::path::PathBuf;
 pub enum Error {
     /// The agent names a model alias that the runtime does not know.
     #[error(
-        "agent `{agent}` uses model `{alias}`, which is not registered; known models: {known}. \
-         Register it with `Runtime::builder().model(\"{alias}\", \"path/to/model.gguf\")`"
+        "agent `{agent}` uses model `{alias}`, which is not registered{}; registered models: {}. \
+         Register it with `Runtime::builder().model(\"{alias}\", path)` or fix the name",
+        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(),
+        if known.is_empty() { "none" } else { known.as_str() }
     )]
     UnknownModel {
         /// The agent that asked for the model.
@@ -21,6 +23,8 @@ pub enum Error {
         alias: String,
         /// The aliases the runtime knows, comma separated.
         known: String,
+        /// The registered alias closest to `alias`, when one is close.
+        suggestion: Option<String>,
     },
 
     /// The model alias is registered, but its file is not on disk.
@@ -35,7 +39,7 @@ pub enum Error {
     },
 
     /// The model file exists but could not be loaded.
-    #[error("could not load model `{alias}` from `{}`: {reason}; check that it is a complete GGUF file (re-fetch it if it was cut short)", path.display())]
+    #[error("could not load model `{alias}` from `{}`: {reason}; check that it is a complete model file in the backend's format (fetch it again if it was cut short)", path.display())]
     ModelLoad {
         /// The alias of the model.
         alias: String,
@@ -123,7 +127,7 @@ pub enum Error {
     },
 
     /// The model's chat template is missing or could not be applied.
-    #[error("model `{model}`: {reason}; give a template with `LlamaConfig::chat_template` or use a GGUF that carries one")]
+    #[error("model `{model}`: {reason}; give the backend a chat template or use a model file that carries one")]
     ChatTemplate {
         /// The model alias.
         model: String,
@@ -219,5 +223,103 @@ fn manifest_place(path: &std::path::Path, line: usize, column: usize) -> String 
     match line {
         0 => path.display().to_string(),
         line => format!("{}:{line}:{column}", path.display()),
+    }
+}
+
+/// Whose fault a failure was, and so what to do about it: the answer of
+/// [`Error::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The set-up: a model alias, file, backend, schema, manifest, dataset or
+    /// test script. Nothing will work until it is fixed.
+    Configuration,
+    /// This input: it could not be serialized, or is too long for the context.
+    /// Other inputs may still run.
+    Input,
+    /// The model's answer: it did not parse, broke the schema, failed the
+    /// agent's check, or was cut short. A retry, more samples, a bigger
+    /// model or a better prompt may help.
+    ModelOutput,
+    /// A tool step (your own Rust code) failed; its error is the `source()`.
+    Tool,
+    /// The machine or the backend itself failed.
+    Backend,
+}
+
+impl Error {
+    /// Whose fault this failure was: the configuration's, the input's, the
+    /// model's output, a tool's, or the backend's.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::UnknownModel { .. }
+            | Error::ModelNotFound { .. }
+            | Error::ModelLoad { .. }
+            | Error::NoBackend
+            | Error::UnsupportedSchema { .. }
+            | Error::ChatTemplate { .. }
+            | Error::ScriptExhausted { .. }
+            | Error::Preflight { .. }
+            | Error::Dataset { .. }
+            | Error::Manifest { .. } => ErrorKind::Configuration,
+            Error::Input { .. } | Error::ContextOverflow { .. } => ErrorKind::Input,
+            Error::Parse { .. }
+            | Error::SchemaMismatch { .. }
+            | Error::Truncated { .. }
+            | Error::Invalid { .. }
+            | Error::Rejected { .. } => ErrorKind::ModelOutput,
+            Error::Tool { .. } => ErrorKind::Tool,
+            Error::Backend { .. } => ErrorKind::Backend,
+        }
+    }
+
+    /// The agent the failure belongs to, when it belongs to one.
+    pub fn agent(&self) -> Option<&str> {
+        match self {
+            Error::UnknownModel { agent, .. }
+            | Error::Input { agent, .. }
+            | Error::UnsupportedSchema { agent, .. }
+            | Error::Parse { agent, .. }
+            | Error::SchemaMismatch { agent, .. }
+            | Error::ContextOverflow { agent, .. }
+            | Error::Truncated { agent, .. }
+            | Error::ScriptExhausted { agent }
+            | Error::Invalid { agent, .. }
+            | Error::Rejected { agent, .. }
+            | Error::Backend { agent, .. } => Some(agent),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_say_whose_fault_it_was() {
+        assert_eq!(Error::NoBackend.kind(), ErrorKind::Configuration);
+        let truncated = Error::Truncated {
+            agent: "Draft".into(),
+            max_tokens: 8,
+            partial: "{".into(),
+        };
+        assert_eq!(truncated.kind(), ErrorKind::ModelOutput);
+        assert_eq!(truncated.agent(), Some("Draft"));
+        let overflow = Error::ContextOverflow {
+            agent: "Draft".into(),
+            model: "m".into(),
+            prompt_tokens: 3000,
+            max_tokens: 64,
+            context: 2048,
+        };
+        assert_eq!(overflow.kind(), ErrorKind::Input);
+        let tool = Error::Tool {
+            tool: "fetch".into(),
+            source: "refused".into(),
+        };
+        assert_eq!(tool.kind(), ErrorKind::Tool);
+        assert!(std::error::Error::source(&tool).is_some());
+        assert_eq!(tool.agent(), None);
     }
 }

@@ -9,6 +9,7 @@ mod error;
 pub mod eval;
 mod preflight;
 mod prompt;
+mod run;
 mod runtime;
 mod sampling;
 mod schema;
@@ -16,20 +17,17 @@ mod scored;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use agent::{shots, shots_from_jsonl, Agent, Attempt, InputFormat, Shot};
+pub use agent::{Agent, Attempt, InputFormat, Shot};
 pub use agentkit_macros::agent;
 pub use backend::{Backend, Choice, Completion, ModelSpec, Request};
 pub use chain::{
     both, each, tool, with_input, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool,
     WithInput, Yields,
 };
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use preflight::{Problem, Report};
 pub use prompt::{describe_schema, render_input, Message, Prompt, Role};
-pub use runtime::{
-    check_agent, models_dir, run_agent, Runtime, RuntimeBuilder, Usage, DEFAULT_MODEL,
-    DEFAULT_MODEL_FILE, FETCH_COMMAND,
-};
+pub use runtime::{Runtime, RuntimeBuilder, Usage};
 pub use sampling::Sampling;
 pub use schema::{grammar_schema, output_schema, parse_output};
 pub use scored::{scored, Scored, ScoredAgent};
@@ -51,10 +49,9 @@ pub mod prelude {
 /// Paths used by code that `#[agent]` generates. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::{
-        check_agent, run_agent, shots, shots_from_jsonl, Agent, Error, InputFormat, Problem,
-        Runtime, Sampling, Shot, Step, Yields,
-    };
+    pub use crate::agent::{shots, shots_from_jsonl};
+    pub use crate::run::{check_agent, run_agent};
+    pub use crate::{Agent, Error, InputFormat, Problem, Runtime, Sampling, Shot, Step, Yields};
     pub use core::future::Future;
     pub use core::result::Result;
     pub use std::string::String;

@@ -1,50 +1,24 @@
-//! The runtime: a backend plus the registry of model aliases.
+//! The runtime: a backend handle plus the registry of model aliases, with
+//! the record of which agents passed pre-flight and what was spent.
 
-use std::collections::BTreeMap;
+use std::any::TypeId;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use std::collections::HashSet;
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use crate::{
-    Agent, Attempt, Backend, Error, Message, ModelSpec, Problem, Prompt, Report, Request, Role,
-};
-
-/// The alias of the default model, SmolLM2-135M-Instruct (Q4_1).
-pub const DEFAULT_MODEL: &str = "smollm2-135m";
-
-/// The file name of the default model inside the model directory.
-pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
-
-/// The command that fetches the default model into the model directory.
-pub const FETCH_COMMAND: &str = "scripts/fetch-model.sh";
-
-/// Where models are kept: `$AGENTKIT_MODELS` if set, else `agentkit/models`
-/// in the user's cache directory ([`dirs::cache_dir`]: `$XDG_CACHE_HOME` or
-/// `~/.cache` on Linux, as `scripts/fetch-model.sh` uses; `~/Library/Caches`
-/// on macOS; the local app-data folder on Windows), else `./models`.
-pub fn models_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("AGENTKIT_MODELS").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    match dirs::cache_dir() {
-        Some(cache) => cache.join("agentkit").join("models"),
-        None => PathBuf::from("models"),
-    }
-}
+use crate::{Agent, Backend, Completion, Error, ModelSpec, Report, Step};
 
 /// Holds the backend and the model registry; everything an agent needs to run.
 ///
-/// Cheap to clone: clones share the backend and its loaded models.
+/// Cheap to clone: clones share the backend, its loaded models, the
+/// pre-flight record and the usage counters.
 #[derive(Clone)]
 pub struct Runtime {
     backend: Option<Arc<dyn Backend>>,
     models: Arc<BTreeMap<String, ModelSpec>>,
-    /// Chains (by type name) whose pre-flight has passed on this runtime.
-    checked: Arc<Mutex<HashSet<&'static str>>>,
+    /// Agents (by type) whose pre-flight has passed on this runtime.
+    checked: Arc<Mutex<HashSet<TypeId>>>,
     usage: Arc<Counters>,
 }
 
@@ -57,10 +31,11 @@ struct Counters {
 
 /// Model calls and tokens spent on a runtime so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Usage {
-    /// Backend calls (each retry is a call).
+    /// Backend calls (each retry, sample and scored call is a call).
     pub calls: u64,
-    /// Prompt tokens over all calls.
+    /// Prompt tokens over all calls that report them.
     pub prompt_tokens: u64,
     /// Generated tokens over all calls.
     pub generated_tokens: u64,
@@ -76,61 +51,66 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// Starts a runtime with the built-in alias `smollm2-135m` registered.
+    /// Starts a runtime with no backend and no registered models.
     pub fn builder() -> RuntimeBuilder {
-        let mut models = BTreeMap::new();
-        models.insert(
-            DEFAULT_MODEL.to_string(),
-            ModelSpec {
-                alias: DEFAULT_MODEL.to_string(),
-                path: models_dir().join(DEFAULT_MODEL_FILE),
-                fetch_hint: Some(format!(
-                    "run `{FETCH_COMMAND}` to fetch it, or set AGENTKIT_MODELS to the directory that holds it"
-                )),
-            },
-        );
         RuntimeBuilder {
             backend: None,
-            models,
+            entries: Vec::new(),
         }
     }
 
-    /// The model registered under `alias`, if any.
-    pub fn model(&self, alias: &str) -> Option<&ModelSpec> {
-        self.models.get(alias)
+    /// The model agents reach under `alias`: one registered with the builder,
+    /// else one the backend provides by that name (its default model, say).
+    pub fn model(&self, alias: &str) -> Option<ModelSpec> {
+        if let Some(spec) = self.models.get(alias) {
+            return Some(spec.clone());
+        }
+        self.backend.as_ref()?.model(alias)
     }
 
-    /// Every registered model, by alias.
+    /// Every model registered with the builder, by alias (not those the
+    /// backend provides on its own).
     pub fn models(&self) -> impl Iterator<Item = &ModelSpec> {
         self.models.values()
     }
 
-    /// Resolves the model `agent` asks for, or says which aliases exist.
-    pub fn resolve(&self, agent: &str, alias: &str) -> Result<&ModelSpec, Error> {
-        self.models.get(alias).ok_or_else(|| Error::UnknownModel {
-            agent: agent.to_string(),
-            alias: alias.to_string(),
-            known: self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+    /// Resolves the model `agent` asks for, or says which aliases exist and
+    /// which one was probably meant.
+    pub fn resolve(&self, agent: &str, alias: &str) -> Result<ModelSpec, Error> {
+        self.model(alias).ok_or_else(|| {
+            let suggestion = self
+                .models
+                .keys()
+                .map(|k| (strsim::levenshtein(alias, k), k))
+                .filter(|(d, k)| *d <= (k.len().max(alias.len()) / 3).max(1))
+                .min()
+                .map(|(_, k)| k.clone());
+            Error::UnknownModel {
+                agent: agent.to_string(),
+                alias: alias.to_string(),
+                known: self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+                suggestion,
+            }
         })
     }
 
-    /// Runs `check` once per runtime for the chain named `key`; a chain
-    /// whose check found problems fails with [`Error::Preflight`] (and is
-    /// checked again next time, in case the runtime was fixed meanwhile).
-    pub(crate) async fn preflight_once(
-        &self,
-        key: &'static str,
-        check: impl Future<Output = Vec<Problem>>,
-    ) -> Result<(), Error> {
+    /// Pre-flight for the agent `A`, run once per runtime: its model
+    /// resolves, the backend accepts its schema and its fixed prompt. Every
+    /// way of running an agent (bare, scored, inside any combinator) goes
+    /// through here before its first model call, so one mistake gives the
+    /// same [`Error::Preflight`] however the agent is wrapped. An agent that
+    /// fails is checked again next time, in case the cause was fixed.
+    pub async fn preflight<A: Agent>(&self) -> Result<(), Error> {
+        let key = TypeId::of::<A>();
         if self
             .checked
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(key)
+            .contains(&key)
         {
             return Ok(());
         }
-        let problems = check.await;
+        let problems = crate::run::problems::<A>(self).await;
         if !problems.is_empty() {
             return Err(Error::Preflight {
                 report: Report { problems },
@@ -143,9 +123,27 @@ impl Runtime {
         Ok(())
     }
 
+    /// Runs the agent `agent` on `input`: pre-flight (once per runtime),
+    /// prompt, generation under the output's grammar, parsing, the agent's
+    /// check, retries and voting. What a hand-written agent's
+    /// [`Step::run`] calls; `#[agent]` generates the same call.
+    pub async fn run_agent<A: Agent>(
+        &self,
+        agent: &A,
+        input: A::Input,
+    ) -> Result<A::Output, Error> {
+        crate::run::run_agent(agent, self, input).await
+    }
+
+    /// The pre-flight problems of the agent `agent` (none once it has passed
+    /// on this runtime). What a hand-written agent's [`Step::check`] calls.
+    pub async fn check_agent<A: Agent>(&self, agent: &A) -> Vec<crate::Problem> {
+        crate::run::check_agent(agent, self).await
+    }
+
     /// Checks `step` without running it: every model alias resolves, every
     /// output schema compiles, every prompt fits, for every step at once.
-    pub async fn check<In, S: crate::Step<In>>(&self, step: &S) -> Result<(), Error> {
+    pub async fn check<In, S: Step<In>>(&self, step: &S) -> Result<(), Error> {
         let problems = step.check(self).await;
         if problems.is_empty() {
             Ok(())
@@ -165,7 +163,8 @@ impl Runtime {
         }
     }
 
-    fn record(&self, completion: &crate::Completion) {
+    /// Counts one backend call and the tokens it reports.
+    pub(crate) fn record(&self, completion: &Completion) {
         self.usage.calls.fetch_add(1, Ordering::Relaxed);
         self.usage
             .prompt_tokens
@@ -175,16 +174,37 @@ impl Runtime {
             .fetch_add(completion.generated_tokens as u64, Ordering::Relaxed);
     }
 
+    /// Counts one backend call that reports no tokens (a scored call).
+    pub(crate) fn record_call(&self) {
+        self.usage.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The backend, or [`Error::NoBackend`].
     pub fn backend(&self) -> Result<&dyn Backend, Error> {
         self.backend.as_deref().ok_or(Error::NoBackend)
     }
 }
 
+/// One registration, applied in order when the runtime is built (so an alias
+/// may name a model the backend provides, whenever the backend is set).
+enum Entry {
+    /// `alias` is the model at `path`.
+    Model { alias: String, path: PathBuf },
+    /// `alias` is another name for the model `of`.
+    Alias { alias: String, of: String },
+    /// From a manifest: `alias` names the model `value` if that is an alias
+    /// known by then, else the file `dir/value`.
+    AliasOrPath {
+        alias: String,
+        value: String,
+        dir: PathBuf,
+    },
+}
+
 /// Builds a [`Runtime`].
 pub struct RuntimeBuilder {
     backend: Option<Arc<dyn Backend>>,
-    models: BTreeMap<String, ModelSpec>,
+    entries: Vec<Entry>,
 }
 
 impl RuntimeBuilder {
@@ -200,37 +220,32 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Registers (or replaces) the model `alias` as the GGUF file at `path`.
+    /// Registers (or replaces) the model `alias` as the file at `path`.
     pub fn model(mut self, alias: impl Into<String>, path: impl Into<PathBuf>) -> Self {
-        let alias = alias.into();
-        self.models.insert(
-            alias.clone(),
-            ModelSpec {
-                alias,
-                path: path.into(),
-                fetch_hint: None,
-            },
-        );
+        self.entries.push(Entry::Model {
+            alias: alias.into(),
+            path: path.into(),
+        });
         self
     }
 
-    /// Registers `alias` as another name for the already registered model
-    /// `of` (e.g. one alias per pipeline step, all on the default model until
-    /// a step needs a bigger one). The file is loaded once however many
-    /// aliases name it. An unknown `of` leaves `alias` unregistered, so using
-    /// it reports [`Error::UnknownModel`].
+    /// Registers `alias` as another name for the model `of`: one registered
+    /// before it, or one the backend provides (e.g. one alias per pipeline
+    /// step, all on the backend's default model until a step needs a bigger
+    /// one). The model is loaded once however many aliases name it. An
+    /// unknown `of` leaves `alias` unregistered, so using it reports
+    /// [`Error::UnknownModel`].
     pub fn alias(mut self, alias: impl Into<String>, of: &str) -> Self {
-        if let Some(spec) = self.models.get(of).cloned() {
-            let alias = alias.into();
-            self.models
-                .insert(alias.clone(), ModelSpec { alias, ..spec });
-        }
+        self.entries.push(Entry::Alias {
+            alias: alias.into(),
+            of: of.to_string(),
+        });
         self
     }
 
-    /// Reads a model manifest (`agentkit.toml`), a TOML file whose
-    /// `[models]` table holds `alias = "value"` entries: the value is an alias
-    /// registered before it (`screen = "smollm2-135m"`) or else a GGUF path,
+    /// Reads a model manifest (`agentkit.toml`, TOML): each entry under
+    /// `[models]` is `alias = "value"`, where the value is an alias known
+    /// before it (registered, or provided by the backend) or a model file,
     /// relative to the manifest's directory. The same file lets
     /// `#[agent(model = ...)]` check aliases at compile time.
     ///
@@ -247,211 +262,49 @@ impl RuntimeBuilder {
         })?;
         let dir = path.parent().unwrap_or_else(|| Path::new("."));
         for (alias, value) in manifest.models() {
-            self = if self.models.contains_key(value) {
-                self.alias(alias, value)
-            } else {
-                self.model(alias, dir.join(value))
-            };
+            self.entries.push(Entry::AliasOrPath {
+                alias: alias.to_string(),
+                value: value.to_string(),
+                dir: dir.to_path_buf(),
+            });
         }
         Ok(self)
     }
 
-    /// Finishes the runtime.
+    /// Finishes the runtime, resolving aliases in the order they were given.
     pub fn build(self) -> Runtime {
+        let mut models: BTreeMap<String, ModelSpec> = BTreeMap::new();
+        let known = |models: &BTreeMap<String, ModelSpec>, name: &str| {
+            models
+                .get(name)
+                .cloned()
+                .or_else(|| self.backend.as_ref()?.model(name))
+        };
+        for entry in &self.entries {
+            match entry {
+                Entry::Model { alias, path } => {
+                    models.insert(alias.clone(), ModelSpec::new(alias.clone(), path.clone()));
+                }
+                Entry::Alias { alias, of } => {
+                    if let Some(spec) = known(&models, of) {
+                        models.insert(alias.clone(), ModelSpec::new(alias.clone(), spec.path));
+                    }
+                }
+                Entry::AliasOrPath { alias, value, dir } => {
+                    let path = match known(&models, value) {
+                        Some(spec) => spec.path,
+                        None => dir.join(value),
+                    };
+                    models.insert(alias.clone(), ModelSpec::new(alias.clone(), path));
+                }
+            }
+        }
         Runtime {
             backend: self.backend,
-            models: Arc::new(self.models),
+            models: Arc::new(models),
             checked: Arc::default(),
             usage: Arc::default(),
         }
-    }
-}
-
-/// Runs one agent: renders its prompt, asks the backend under the output's
-/// schema, parses the answer into the output type and applies the agent's
-/// check, asking again (up to `A::RETRIES` times) with the problem spelled out.
-///
-/// This is what the `Step` impl generated by `#[agent]` calls.
-pub async fn run_agent<A: Agent>(
-    _agent: &A,
-    runtime: &Runtime,
-    input: A::Input,
-) -> Result<A::Output, Error> {
-    let span = tracing::info_span!(
-        "agent",
-        agent = A::NAME,
-        model = A::MODEL,
-        prompt_tokens = tracing::field::Empty,
-        generated_tokens = tracing::field::Empty,
-        elapsed_ms = tracing::field::Empty,
-        retries = tracing::field::Empty,
-    );
-    let started = std::time::Instant::now();
-    let result = tracing::Instrument::instrument(
-        async {
-            let prompt = Prompt::render::<A>(&input)?;
-            tracing::debug!(prompt = %prompt, "rendered prompt");
-            let (output, _) = vote::<A>(runtime, &prompt, A::SAMPLES, &span).await?;
-            Ok(output)
-        },
-        span.clone(),
-    )
-    .await;
-    span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-    if let Err(e) = &result {
-        tracing::warn!(parent: &span, error = %e, "agent failed");
-    }
-    result
-}
-
-/// Draws `samples` answers (seeds `seed`, `seed + 1000`, ...) and returns the
-/// one given most often with the share of samples that agree with it. Ties go
-/// to the answer seen first. Answers are compared as JSON values, so two that
-/// differ only in whitespace or key order are the same answer.
-pub(crate) async fn vote<A: Agent>(
-    runtime: &Runtime,
-    prompt: &Prompt,
-    samples: u32,
-    span: &tracing::Span,
-) -> Result<(A::Output, f64), Error> {
-    let samples = samples.max(1);
-    let mut answers: Vec<(serde_json::Value, A::Output, u32)> = Vec::new();
-    for i in 0..samples {
-        let (raw, output) = attempts::<A>(runtime, prompt, i.wrapping_mul(1000), span).await?;
-        // The raw text parsed into `A::Output`, so it is JSON.
-        let value = serde_json::from_str(raw.trim()).unwrap_or(serde_json::Value::String(raw));
-        match answers.iter_mut().find(|(v, _, _)| *v == value) {
-            Some(seen) => seen.2 += 1,
-            None => answers.push((value, output, 1)),
-        }
-    }
-    let mut best = 0;
-    for (i, a) in answers.iter().enumerate() {
-        if a.2 > answers[best].2 {
-            best = i;
-        }
-    }
-    let (_, output, votes) = answers.swap_remove(best);
-    Ok((output, f64::from(votes) / f64::from(samples)))
-}
-
-/// One answer: generate, parse, check; ask again with feedback up to `A::RETRIES` times.
-async fn attempts<A: Agent>(
-    runtime: &Runtime,
-    base: &Prompt,
-    seed_offset: u32,
-    span: &tracing::Span,
-) -> Result<(String, A::Output), Error> {
-    let model = runtime.resolve(A::NAME, A::MODEL)?.clone();
-    let backend = runtime.backend()?;
-    let schema = crate::schema::output_schema::<A::Output>();
-    tracing::debug!(schema = %schema, "output schema (the decoding grammar)");
-    let mut tried: Vec<Attempt> = Vec::new();
-    let (mut prompt_tokens, mut generated_tokens) = (0, 0);
-    loop {
-        let mut prompt = base.clone();
-        for a in &tried {
-            prompt.messages.push(Message {
-                role: Role::Assistant,
-                content: a.raw.clone(),
-            });
-            prompt.messages.push(Message {
-                role: Role::User,
-                content: format!(
-                    "That answer was rejected: {}. Answer again, fixing that.",
-                    a.problem
-                ),
-            });
-        }
-        let mut sampling = A::SAMPLING;
-        sampling.seed = sampling
-            .seed
-            .wrapping_add(seed_offset)
-            .wrapping_add(tried.len() as u32);
-        let request = Request {
-            agent: A::NAME,
-            model: model.clone(),
-            prompt,
-            schema: schema.clone(),
-            sampling,
-        };
-        let completion = backend.generate(request).await?;
-        runtime.record(&completion);
-        prompt_tokens += completion.prompt_tokens;
-        generated_tokens += completion.generated_tokens;
-        span.record("prompt_tokens", prompt_tokens);
-        span.record("generated_tokens", generated_tokens);
-        span.record("retries", tried.len());
-        tracing::debug!(output = %completion.text, attempt = tried.len() + 1, "model output");
-        let failure = match crate::schema::parse_output::<A::Output>(A::NAME, &completion.text) {
-            Ok(output) => match A::validate(&output) {
-                Ok(()) => return Ok((completion.text, output)),
-                Err(problem) => Error::Invalid {
-                    agent: A::NAME.to_string(),
-                    problem,
-                    raw: completion.text,
-                },
-            },
-            Err(e) => e,
-        };
-        let problem = match &failure {
-            Error::Invalid { problem, .. } => problem.clone(),
-            Error::Parse { reason, .. } => {
-                format!("it is not valid JSON for the requested shape ({reason})")
-            }
-            other => other.to_string(),
-        };
-        tracing::info!(attempt = tried.len() + 1, %problem, "output rejected");
-        if A::RETRIES == 0 {
-            return Err(failure);
-        }
-        let raw = match failure {
-            Error::Invalid { raw, .. } | Error::Parse { raw, .. } => raw,
-            _ => String::new(),
-        };
-        tried.push(Attempt { raw, problem });
-        if tried.len() > A::RETRIES as usize {
-            return Err(Error::Rejected {
-                agent: A::NAME.to_string(),
-                attempts: tried,
-            });
-        }
-    }
-}
-
-/// Pre-flight for one agent: the problems that would stop it before it
-/// generates anything. This is what the `Step::check` generated by `#[agent]` calls.
-pub async fn check_agent<A: Agent>(_agent: &A, runtime: &Runtime) -> Vec<Problem> {
-    let problem = |message: String| {
-        vec![Problem {
-            step: A::NAME.to_string(),
-            message,
-        }]
-    };
-    let model = match runtime.resolve(A::NAME, A::MODEL) {
-        Ok(m) => m.clone(),
-        Err(e) => return problem(e.to_string()),
-    };
-    let backend = match runtime.backend() {
-        Ok(b) => b,
-        Err(e) => return problem(e.to_string()),
-    };
-    // Few-shot examples are part of every prompt: they must load, and they
-    // count against the context.
-    let prompt = match Prompt::preamble::<A>() {
-        Ok(p) => p,
-        Err(e) => return problem(e.to_string()),
-    };
-    let request = Request {
-        agent: A::NAME,
-        model,
-        prompt,
-        schema: crate::schema::output_schema::<A::Output>(),
-        sampling: A::SAMPLING,
-    };
-    match backend.check(&request).await {
-        Ok(()) => Vec::new(),
-        Err(e) => problem(e.to_string()),
     }
 }
 
@@ -472,22 +325,69 @@ mod tests {
     fn manifest_registers_paths_and_aliases() {
         let dir = manifest_dir(
             "paths",
-            "# Models.\n[ models ]\nscreen = \"smollm2-135m\"\njudge = \"models/run #2/judge.gguf\" # a comment\nfinal = 'judge'\n",
+            "# Models.\n[ models ]\nscreen = \"base\"\njudge = \"models/run #2/judge.bin\" # a comment\nfinal = 'judge'\n",
         );
         let runtime = Runtime::builder()
+            .model("base", "/models/base.bin")
             .manifest(dir.join("agentkit.toml"))
             .unwrap()
             .build();
         let path = |alias: &str| runtime.model(alias).map(|m| m.path.clone());
-        let judge = dir.join("models/run #2/judge.gguf");
+        let judge = dir.join("models/run #2/judge.bin");
         assert_eq!(path("judge"), Some(judge.clone()));
         assert_eq!(path("final"), Some(judge));
-        assert_eq!(path("screen"), path(DEFAULT_MODEL));
+        assert_eq!(path("screen"), Some(PathBuf::from("/models/base.bin")));
         assert_eq!(
-            runtime.model("final").map(|m| m.alias.as_str()),
-            Some("final")
+            runtime.model("final").map(|m| m.alias.clone()),
+            Some("final".to_string())
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A backend that provides one model, `builtin`, by name.
+    struct Provides;
+
+    #[async_trait::async_trait]
+    impl Backend for Provides {
+        async fn generate(&self, _: crate::Request) -> Result<Completion, Error> {
+            Err(Error::NoBackend)
+        }
+        fn model(&self, alias: &str) -> Option<ModelSpec> {
+            (alias == "builtin").then(|| ModelSpec::new(alias, "/cache/builtin.bin"))
+        }
+    }
+
+    #[test]
+    fn aliases_may_name_a_backend_model_whenever_the_backend_is_set() {
+        let dir = manifest_dir("builtin", "[models]\nscreen = \"builtin\"\n");
+        // The manifest and the alias come before the backend that provides the model.
+        let runtime = Runtime::builder()
+            .manifest(dir.join("agentkit.toml"))
+            .unwrap()
+            .alias("judge", "builtin")
+            .backend(Provides)
+            .build();
+        let builtin = Some(PathBuf::from("/cache/builtin.bin"));
+        assert_eq!(runtime.model("screen").map(|m| m.path), builtin);
+        assert_eq!(runtime.model("judge").map(|m| m.path), builtin);
+        assert_eq!(runtime.model("builtin").map(|m| m.path), builtin);
+        assert!(runtime.model("other").is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_alias_suggests_the_nearest_registered_one() {
+        let runtime = Runtime::builder().model("qwen-1.5b", "/m/q.bin").build();
+        match runtime.resolve("Score", "qwen-15b") {
+            Err(Error::UnknownModel { suggestion, .. }) => {
+                assert_eq!(suggestion.as_deref(), Some("qwen-1.5b"))
+            }
+            other => panic!("expected UnknownModel, got {other:?}"),
+        }
+        match runtime.resolve("Score", "llama") {
+            Err(Error::UnknownModel { suggestion, .. }) => assert_eq!(suggestion, None),
+            other => panic!("expected UnknownModel, got {other:?}"),
+        }
     }
 
     fn manifest_error(path: &Path) -> Error {
@@ -501,7 +401,7 @@ mod tests {
     fn manifest_error_names_path_line_and_column() {
         let dir = manifest_dir(
             "syntax",
-            "[models]\nscreen = \"smollm2-135m\"\njudge \"x.gguf\"\n",
+            "[models]\nscreen = \"smollm2-135m\"\njudge \"x.bin\"\n",
         );
         let path = dir.join("agentkit.toml");
         let err = manifest_error(&path);

@@ -31,10 +31,18 @@ impl<T> Scored<T> {
             .product()
     }
 
-    /// The probability the model gave `option` (as JSON: `true`,
-    /// `"local_ai_models"`) for `field`; compare it with a threshold
-    /// calibrated on labelled data to trade precision for recall.
-    pub fn probability(&self, field: &str, option: &str) -> Option<f64> {
+    /// The probability the model gave `option` for `field` (the field's
+    /// name; `""` for an output that is a bare value): `probability("relevant",
+    /// &true)`, `probability("subject", &Subject::LocalAiModels)`. Compare it
+    /// with a threshold calibrated on labelled data to trade precision for
+    /// recall. `None` when there is no such field or `option` is not one of
+    /// its allowed answers.
+    pub fn probability<V: serde::Serialize + ?Sized>(
+        &self,
+        field: &str,
+        option: &V,
+    ) -> Option<f64> {
+        let option = serde_json::to_string(option).ok()?;
         self.fields
             .iter()
             .find(|(f, _)| f == field)
@@ -155,11 +163,12 @@ impl<A: Agent> Yields for ScoredAgent<A> {
 impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
     async fn run(&self, runtime: &Runtime, input: A::Input) -> Result<Scored<A::Output>, Error> {
         let span = tracing::info_span!("agent", agent = A::NAME, model = A::MODEL, mode = "scored");
+        runtime.preflight::<A>().await?;
         let schema = crate::schema::output_schema::<A::Output>();
         let fields = plan(A::NAME, &schema)?;
         let request = Request {
             agent: A::NAME,
-            model: runtime.resolve(A::NAME, A::MODEL)?.clone(),
+            model: runtime.resolve(A::NAME, A::MODEL)?,
             prompt: Prompt::render::<A>(&input)?,
             schema,
             sampling: A::SAMPLING,
@@ -182,6 +191,7 @@ impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
         let backend = runtime.backend()?;
         let scores =
             tracing::Instrument::instrument(backend.choose(request, choices), span).await?;
+        runtime.record_call();
         let mut text = String::new();
         let mut report = Vec::with_capacity(fields.len());
         for (i, (field, log_probs)) in fields.iter().zip(&scores).enumerate() {
@@ -210,6 +220,6 @@ impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
         &self,
         runtime: &Runtime,
     ) -> impl std::future::Future<Output = Vec<crate::Problem>> + Send {
-        crate::check_agent(&self.agent, runtime)
+        crate::run::check_agent(&self.agent, runtime)
     }
 }

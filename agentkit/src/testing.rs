@@ -39,7 +39,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
-use crate::{Agent, Backend, Completion, Error, Request};
+use crate::{Agent, Backend, Completion, Error, ModelSpec, Request};
 
 /// A backend that returns canned outputs per agent and records what it was asked.
 #[derive(Clone, Default)]
@@ -52,6 +52,8 @@ struct Script {
     replies: HashMap<&'static str, VecDeque<String>>,
     scores: HashMap<&'static str, VecDeque<Vec<Vec<f64>>>>,
     calls: Vec<Request>,
+    /// Whether only models registered with the runtime resolve.
+    registered_only: bool,
 }
 
 impl std::fmt::Debug for ScriptedBackend {
@@ -113,6 +115,15 @@ impl ScriptedBackend {
             .collect()
     }
 
+    /// Makes this backend provide no models of its own, so an agent's model
+    /// resolves only if it was registered with the runtime, as with a real
+    /// backend. By default a scripted backend answers for any model name, so
+    /// tests need not register models they never load.
+    pub fn registered_models_only(self) -> Self {
+        self.lock().registered_only = true;
+        self
+    }
+
     /// How many canned replies are still queued, over all agents.
     pub fn pending(&self) -> usize {
         self.lock().replies.values().map(VecDeque::len).sum()
@@ -126,6 +137,10 @@ impl ScriptedBackend {
 
 #[async_trait::async_trait]
 impl Backend for ScriptedBackend {
+    fn model(&self, alias: &str) -> Option<ModelSpec> {
+        (!self.lock().registered_only).then(|| ModelSpec::new(alias, alias))
+    }
+
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
         let mut script = self.lock();
         let text = script
@@ -143,14 +158,8 @@ impl Backend for ScriptedBackend {
         if let Ok(value) = serde_json::from_str::<Value>(&text) {
             check_schema(agent, &schema, &value, &text)?;
         }
-        Ok(Completion {
-            generated_tokens: text.split_whitespace().count(),
-            prompt_tokens: 0,
-            cached_prompt_tokens: 0,
-            text,
-            prompt_time: Default::default(),
-            generate_time: Default::default(),
-        })
+        let words = text.split_whitespace().count();
+        Ok(Completion::new(text).with_tokens(0, 0, words))
     }
 
     async fn choose(

@@ -163,11 +163,11 @@ impl Raw {
 async fn main() -> Result<(), Error> {
     let runs = Args::parse().runs.get();
     let threads = agentkit_examples::threads().unwrap_or(2);
-    let path = agentkit::models_dir().join(agentkit::DEFAULT_MODEL_FILE);
+    let spec = agentkit_backends::llama::default_model();
+    let path = spec.path.clone();
     let cold = Llama::new(LlamaConfig::default().threads(threads).reuse_prefix(false))?;
     let warm = Llama::new(LlamaConfig::default().threads(threads))?;
     let cold_rt = Runtime::builder().backend(cold.clone()).build();
-    let spec = cold_rt.resolve("bench", agentkit::DEFAULT_MODEL)?.clone();
 
     // Model load and grammar engine set-up, raw.
     let started = Instant::now();
@@ -207,13 +207,13 @@ async fn main() -> Result<(), Error> {
     Summarise.run(&cold_rt, thread(0)).await?;
 
     let request = |i: usize| -> Result<Request, Error> {
-        Ok(Request {
-            agent: "Summarise",
-            model: spec.clone(),
-            prompt: Prompt::render::<Summarise>(&thread(i))?,
-            schema: schema.clone(),
-            sampling: <Summarise as Agent>::SAMPLING,
-        })
+        Ok(Request::new(
+            "Summarise",
+            spec.clone(),
+            Prompt::render::<Summarise>(&thread(i))?,
+            schema.clone(),
+            <Summarise as Agent>::SAMPLING,
+        ))
     };
     let (mut free_tps, mut con_tps, mut agent_ms, mut raw_ms, mut agent_tps, mut raw_tps) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);

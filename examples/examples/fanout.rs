@@ -46,7 +46,8 @@ async fn run(llama: &Llama, threads: usize, concurrency: usize) -> Result<(f64, 
     let runtime = Runtime::builder().backend(llama.clone()).build();
     let pipeline = Brainstorm
         .map(|i: Ideas| i.ideas)
-        .each_concurrent(PitchIt, concurrency);
+        .each(PitchIt)
+        .concurrency(concurrency);
     let started = Instant::now();
     let pitches = pipeline
         .run(&runtime, "running language models at home".to_string())
@@ -62,10 +63,7 @@ async fn main() -> Result<(), Error> {
     println!("3-step chain (brainstorm -> split -> pitch each of 8), SmolLM2-135M, 2 cores:");
     let two = Llama::new(LlamaConfig::default().threads(2))?;
     let one = Llama::new(LlamaConfig::default().threads(1))?;
-    let spec = Runtime::builder()
-        .build()
-        .resolve("fanout", agentkit::DEFAULT_MODEL)?
-        .clone();
+    let spec = agentkit_backends::llama::default_model();
     // Load before timing, so every run measures generation only.
     two.preload(&spec).await?;
     one.preload(&spec).await?;

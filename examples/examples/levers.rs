@@ -8,7 +8,7 @@
 use agentkit::eval::{evaluate, EvalReport, Example};
 use agentkit::prelude::*;
 use agentkit::Scored;
-use agentkit_examples::forum::{self, LabelledThread, Screen, Split, Subjected, Thread};
+use agentkit_examples::forum::{self, LabelledThread, Screen, Split, Subject, Subjected, Thread};
 use clap::Parser;
 
 /// Accuracy levers on SmolLM2-135M: the same screening job (is this forum
@@ -198,7 +198,7 @@ async fn main() -> Result<(), Error> {
         &evaluate(&Voting, &runtime, examples(&test)).await,
     );
 
-    let p_true = |s: &Scored<Relevance>| s.probability("relevant", "true").unwrap_or(0.0);
+    let p_true = |s: &Scored<Relevance>| s.probability("relevant", &true).unwrap_or(0.0);
     let yes_no = agentkit::scored(FewShot);
     let (th, d, t) = calibrate(
         &probabilities(&yes_no, &runtime, &dev, p_true).await?,
@@ -207,7 +207,7 @@ async fn main() -> Result<(), Error> {
     println!("| scored choices true/false + few-shot, P(true) >= {th:.2} (dev {d}/30) | 30/30 | {t}/30 ({:.0}%) | 0 | |", t as f64 / 0.3);
 
     let p_local = |s: &Scored<Subjected>| {
-        s.probability("subject", "\"local_ai_models\"")
+        s.probability("subject", &Subject::LocalAiModels)
             .unwrap_or(0.0)
     };
     let subject = agentkit::scored(Screen);

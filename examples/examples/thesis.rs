@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use agentkit::prelude::*;
-use agentkit::{Backend, Prompt, Request};
+use agentkit::{Backend, Request};
 use agentkit_examples::forum::{self, LabelledThread, Split, Thread, Topic};
 use clap::Parser;
 
@@ -84,13 +84,7 @@ fn parse_free(text: &str) -> Option<Everything> {
 
 /// The one prompt for `thread`, sent as is (free) or under the schema.
 fn monolith_request(runtime: &Runtime, thread: &Thread) -> Result<Request, Error> {
-    Ok(Request {
-        agent: "Monolith",
-        model: runtime.resolve("Monolith", "screen")?.clone(),
-        prompt: Prompt::render::<Monolith>(thread)?,
-        schema: agentkit::output_schema::<Everything>(),
-        sampling: <Monolith as Agent>::SAMPLING,
-    })
+    Request::for_agent::<Monolith>(runtime, thread)
 }
 
 #[tokio::main]

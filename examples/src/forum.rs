@@ -137,7 +137,7 @@ pub const SCREEN_THRESHOLD: f64 = 0.82;
 /// Whether a scored `Screen` answer makes the post relevant.
 pub fn is_relevant(scored: &agentkit::Scored<Subjected>) -> bool {
     scored
-        .probability("subject", "\"local_ai_models\"")
+        .probability("subject", &Subject::LocalAiModels)
         .is_some_and(|p| p >= SCREEN_THRESHOLD)
 }
 
@@ -293,7 +293,7 @@ pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Out
             let judged = judged.iter().find(|(t, _)| *t == thread).map(|(_, j)| j);
             Outcome {
                 relevance: s
-                    .probability("subject", "\"local_ai_models\"")
+                    .probability("subject", &Subject::LocalAiModels)
                     .unwrap_or(0.0),
                 relevant: is_relevant(&s),
                 worth_answering: judged.map(|(w, _)| w.worth_answering),

@@ -1,46 +1,27 @@
-//! Pipelines run on the scripted backend: the wiring of chains and the
-//! errors a pipeline reports, without a model.
+//! Chains on the scripted backend: `then` and `map` hand each step's output
+//! to the next, every request carries its agent's prompt, schema, model and
+//! sampling, and a reply that breaks the schema, does not parse or is missing
+//! from the script is an error naming the agent.
+
+mod common;
 
 use agentkit::prelude::*;
 use agentkit::testing::ScriptedBackend;
 use agentkit::{output_schema, Prompt, Role};
+use common::{runtime_for, sent_input, thread, Summarise, Summary, Tags, Thread, Verdict};
 use serde_json::{json, Value};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-struct Thread {
-    title: String,
-    body: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-struct Verdict {
-    /// true when the thread asks about running models locally
-    relevant: bool,
-    reason: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-struct Summary {
-    text: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-struct Tags {
-    tags: Vec<String>,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 struct Report {
     headline: String,
 }
 
+// `Score` and `Tag` set sampling attributes here (the request test checks
+// `Tag`'s), unlike the default ones in `common`, so they are this file's own.
+
 /// Decide whether a forum thread is about running language models locally.
 #[agent(model = "smollm2-135m", temperature = 0.2, input = Thread, output = Verdict)]
 struct Score;
-
-/// Summarise the thread in one sentence.
-#[agent(model = "smollm2-135m", input = Thread, output = Summary)]
-struct Summarise;
 
 /// Tag the summary with up to three topics.
 #[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 64, input = Summary, output = Tags)]
@@ -50,37 +31,13 @@ struct Tag;
 #[agent(model = "smollm2-135m", input = Tags, output = Report)]
 struct Headline;
 
-/// Runs on a model nobody registered.
-#[agent(model = "qwen2.5-0.5b", input = Thread, output = Verdict)]
-struct Elsewhere;
-
-fn thread() -> Thread {
-    Thread {
-        title: "llama.cpp on a Pi 5".into(),
-        body: "Which quantisation keeps a 135M model fast?".into(),
-    }
-}
-
-fn runtime(script: &ScriptedBackend) -> Runtime {
-    Runtime::builder().backend(script.clone()).build()
-}
-
-/// The input a request carried, read back from its user message.
-fn sent_input(request: &agentkit::Request) -> Value {
-    let user = request
-        .prompt
-        .message(Role::User)
-        .expect("every prompt has a user message");
-    serde_json::from_str(user).expect("the user message is the input as JSON")
-}
-
 #[tokio::test]
 async fn three_step_chain_passes_each_output_to_the_next_step() {
     let script = ScriptedBackend::new()
         .reply::<Summarise>(json!({ "text": "Someone asks how to quantise SmolLM2 for a Pi." }))
         .reply::<Tag>(json!({ "tags": ["quantisation", "raspberry-pi"] }))
         .reply::<Headline>(json!({ "headline": "Quantising small models for the Pi" }));
-    let runtime = runtime(&script);
+    let runtime = runtime_for(&script);
 
     let pipeline = Summarise.then(Tag).then(Headline);
     let report = pipeline
@@ -119,7 +76,7 @@ async fn each_request_carries_the_agents_prompt_schema_model_and_sampling() {
     let script = ScriptedBackend::new()
         .reply::<Summarise>(json!({ "text": "A question about quantisation." }))
         .reply::<Tag>(json!({ "tags": ["quantisation"] }));
-    let runtime = runtime(&script);
+    let runtime = runtime_for(&script);
     let summary = Summary {
         text: "A question about quantisation.".into(),
     };
@@ -150,7 +107,7 @@ async fn map_adapts_one_steps_output_for_the_next() {
     let script = ScriptedBackend::new()
         .reply::<Summarise>(json!({ "text": "asks about gguf files" }))
         .reply::<Tag>(json!({ "tags": ["gguf", "formats", "llama.cpp"] }));
-    let runtime = runtime(&script);
+    let runtime = runtime_for(&script);
 
     let pipeline = Summarise
         .map(|s: Summary| Summary {
@@ -170,7 +127,7 @@ async fn a_map_can_join_two_agents_whose_types_differ() {
     let script = ScriptedBackend::new()
         .reply::<Score>(json!({ "relevant": true, "reason": "asks about llama.cpp" }))
         .reply::<Tag>(json!({ "tags": ["local"] }));
-    let runtime = runtime(&script);
+    let runtime = runtime_for(&script);
 
     // `Score` yields a `Verdict`, `Tag` takes a `Summary`: `.map` bridges them.
     let pipeline = Score.map(|v: Verdict| Summary { text: v.reason }).then(Tag);
@@ -189,7 +146,7 @@ async fn a_reply_that_breaks_the_schema_is_rejected() {
     let script = ScriptedBackend::new()
         .reply::<Score>(json!({ "relevant": "yes", "reason": "mentions llama.cpp" }));
     let err = Score
-        .run(&runtime(&script), thread())
+        .run(&runtime_for(&script), thread())
         .await
         .expect_err("a string is not a boolean");
     match err {
@@ -213,7 +170,10 @@ async fn a_reply_with_an_extra_field_is_rejected() {
         "reason": "on topic",
         "confidence": 0.9
     }));
-    let err = Score.run(&runtime(&script), thread()).await.unwrap_err();
+    let err = Score
+        .run(&runtime_for(&script), thread())
+        .await
+        .unwrap_err();
     match err {
         Error::SchemaMismatch { agent, reason, .. } => {
             assert_eq!(agent, "Score");
@@ -226,7 +186,10 @@ async fn a_reply_with_an_extra_field_is_rejected() {
 #[tokio::test]
 async fn a_reply_missing_a_field_is_rejected() {
     let script = ScriptedBackend::new().reply::<Score>(json!({ "relevant": true }));
-    let err = Score.run(&runtime(&script), thread()).await.unwrap_err();
+    let err = Score
+        .run(&runtime_for(&script), thread())
+        .await
+        .unwrap_err();
     match err {
         Error::SchemaMismatch { reason, .. } => {
             assert!(reason.contains("reason"), "names the field: {reason}")
@@ -239,7 +202,10 @@ async fn a_reply_missing_a_field_is_rejected() {
 async fn unparseable_text_is_a_parse_error_that_keeps_the_raw_text() {
     let raw = "Sure! Here is my answer: {\"relevant\": true";
     let script = ScriptedBackend::new().reply_raw::<Score>(raw);
-    let err = Score.run(&runtime(&script), thread()).await.unwrap_err();
+    let err = Score
+        .run(&runtime_for(&script), thread())
+        .await
+        .unwrap_err();
     let message = err.to_string();
     match err {
         Error::Parse {
@@ -262,7 +228,7 @@ async fn an_exhausted_script_names_the_agent_that_asked() {
     let script = ScriptedBackend::new()
         .reply::<Summarise>(json!({ "text": "one summary" }))
         .reply::<Tag>(json!({ "tags": ["one"] }));
-    let runtime = runtime(&script);
+    let runtime = runtime_for(&script);
     let pipeline = Summarise.then(Tag);
 
     pipeline
@@ -288,45 +254,4 @@ async fn an_exhausted_script_names_the_agent_that_asked() {
         other => panic!("expected ScriptExhausted, got {other:?}"),
     }
     assert!(err.to_string().contains(".reply::<Tag>("), "{err}");
-}
-
-#[tokio::test]
-async fn an_unregistered_model_names_the_alias_and_the_known_ones() {
-    let script = ScriptedBackend::new()
-        .reply::<Elsewhere>(json!({ "relevant": true, "reason": "never used" }));
-    let runtime = Runtime::builder()
-        .backend(script.clone())
-        .model("tiny-test", "/nonexistent/tiny.gguf")
-        .build();
-
-    let err = Elsewhere.run(&runtime, thread()).await.unwrap_err();
-    let message = err.to_string();
-    match err {
-        Error::UnknownModel {
-            agent,
-            alias,
-            known,
-        } => {
-            assert_eq!(agent, "Elsewhere");
-            assert_eq!(alias, "qwen2.5-0.5b");
-            assert_eq!(known, "smollm2-135m, tiny-test");
-        }
-        other => panic!("expected UnknownModel, got {other:?}"),
-    }
-    for part in ["qwen2.5-0.5b", "smollm2-135m", "tiny-test", "Elsewhere"] {
-        assert!(
-            message.contains(part),
-            "the message names `{part}`: {message}"
-        );
-    }
-    assert!(script.calls().is_empty(), "the backend was never asked");
-    assert_eq!(script.pending(), 1);
-}
-
-#[tokio::test]
-async fn a_runtime_without_a_backend_says_so() {
-    let runtime = Runtime::builder().build();
-    let err = Score.run(&runtime, thread()).await.unwrap_err();
-    assert!(matches!(err, Error::NoBackend), "{err:?}");
-    assert!(err.to_string().contains("backend"), "{err}");
 }

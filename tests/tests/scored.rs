@@ -1,13 +1,11 @@
 //! Scored choices against the scripted backend: which answer wins, the
 //! probabilities reported, and the outputs that cannot be scored.
 
+mod common;
+
 use agentkit::prelude::*;
 use agentkit::testing::ScriptedBackend;
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-struct Thread {
-    title: String,
-}
+use common::{runtime_for, thread, Thread};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -20,6 +18,7 @@ enum Topic {
     Other,
 }
 
+// Unlike `common::Verdict`, every field is a choice, so it can be scored.
 #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 struct Verdict {
     relevant: bool,
@@ -39,12 +38,6 @@ struct Free {
 #[agent(model = "smollm2-135m", input = Thread, output = Free)]
 struct Explain;
 
-fn thread() -> Thread {
-    Thread {
-        title: "llama.cpp threads".into(),
-    }
-}
-
 #[tokio::test]
 async fn the_likeliest_answer_of_each_field_wins_with_normalised_probabilities() {
     let ln = f64::ln;
@@ -52,7 +45,7 @@ async fn the_likeliest_answer_of_each_field_wins_with_normalised_probabilities()
         vec![ln(0.2), ln(0.6)],          // relevant: true, false
         vec![ln(0.1), ln(0.7), ln(0.2)], // topic: hardware, performance, other
     ]);
-    let runtime = Runtime::builder().backend(script.clone()).build();
+    let runtime = runtime_for(&script);
     let s = scored(Judge).run(&runtime, thread()).await.unwrap();
     assert_eq!(
         s.value,
@@ -61,9 +54,9 @@ async fn the_likeliest_answer_of_each_field_wins_with_normalised_probabilities()
             topic: Topic::Performance
         }
     );
-    let p_false = s.probability("relevant", "false").unwrap();
+    let p_false = s.probability("relevant", &false).unwrap();
     assert!((p_false - 0.75).abs() < 1e-9, "{p_false}");
-    let p_perf = s.probability("topic", "\"performance\"").unwrap();
+    let p_perf = s.probability("topic", &Topic::Performance).unwrap();
     assert!((p_perf - 0.7).abs() < 1e-9, "{p_perf}");
     for (field, options) in &s.fields {
         let total: f64 = options.iter().map(|o| o.1).sum();
@@ -80,7 +73,7 @@ async fn the_likeliest_answer_of_each_field_wins_with_normalised_probabilities()
 #[tokio::test]
 async fn outputs_that_are_not_choices_are_refused_before_the_model_is_asked() {
     let script = ScriptedBackend::new();
-    let runtime = Runtime::builder().backend(script.clone()).build();
+    let runtime = runtime_for(&script);
     let err = scored(Explain).run(&runtime, thread()).await.unwrap_err();
     match &err {
         Error::UnsupportedSchema { location, .. } => {
@@ -94,7 +87,7 @@ async fn outputs_that_are_not_choices_are_refused_before_the_model_is_asked() {
 #[tokio::test]
 async fn scripted_scores_of_the_wrong_shape_are_reported() {
     let script = ScriptedBackend::new().scores::<Judge>(vec![vec![0.0, 0.0]]);
-    let runtime = Runtime::builder().backend(script).build();
+    let runtime = runtime_for(&script);
     let err = scored(Judge).run(&runtime, thread()).await.unwrap_err();
     assert!(
         err.to_string().contains("2 fields with [2, 3] answers"),

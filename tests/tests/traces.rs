@@ -6,44 +6,21 @@
 //! on another thread that reaches a call site while this test is installing
 //! its (thread-local) subscriber can cache "nobody is interested" for good,
 //! and this test then sees no spans. With no other test in the process there
-//! is no such race.
+//! is no such race. (`common` adds no tests.)
+
+mod common;
 
 use std::convert::Infallible;
 
 use agentkit::prelude::*;
 use agentkit::testing::ScriptedBackend;
 use agentkit::tool;
+use common::{thread, Headline, Summarise, Tag, Tags};
 use serde_json::json;
 use tracing_subscriber::layer::SubscriberExt;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-struct Thread {
-    title: String,
-    body: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-struct Summary {
-    text: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-struct Tags {
-    tags: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-struct Headline {
-    headline: String,
-}
-
-/// Summarise the thread in one sentence.
-#[agent(model = "smollm2-135m", input = Thread, output = Summary)]
-struct Summarise;
-
-/// Tag the summary with up to three topics.
-#[agent(model = "smollm2-135m", input = Summary, output = Tags)]
-struct Tag;
+// `Title` here retries once on an empty headline, unlike `common`'s, so that
+// one span records a retry.
 
 fn not_empty(h: &Headline) -> Result<(), String> {
     if h.headline.is_empty() {
@@ -170,13 +147,9 @@ fn every_agent_step_gets_a_span_with_its_name_model_and_tokens() {
         .then(tool("shout", |h: Headline| async move {
             Ok::<_, Infallible>(h.headline.to_uppercase())
         }));
-    let thread = Thread {
-        title: "llama.cpp on a Pi 5".into(),
-        body: "Which quantisation keeps a 135M model fast?".into(),
-    };
 
     let out = tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(pipeline.run(&agents, thread))
+        runtime.block_on(pipeline.run(&agents, thread()))
     })
     .unwrap();
     assert_eq!(out, "QUANTISING SMALL MODELS FOR THE PI");

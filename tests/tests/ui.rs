@@ -18,7 +18,7 @@ fn write_model_manifest() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("agentkit.toml"),
-        "# Models the UI cases may name.\n[models]\n\"qwen-1.5b\" = \"models/qwen2.5-1.5b-instruct-q4_k_m.gguf\"\n",
+        "# Models the UI cases may name.\n[models]\nscreen = \"smollm2-135m\"\n\"qwen-1.5b\" = \"models/qwen2.5-1.5b-instruct-q4_k_m.gguf\"\n",
     )
     .unwrap();
 }

@@ -166,14 +166,9 @@ pub(super) fn generate(
         "generated"
     );
     lease.keep(tokens.clone(), shared);
-    Ok(Completion {
-        text,
-        prompt_tokens: tokens.len(),
-        cached_prompt_tokens,
-        generated_tokens: generated,
-        prompt_time,
-        generate_time,
-    })
+    Ok(Completion::new(text)
+        .with_tokens(tokens.len(), cached_prompt_tokens, generated)
+        .with_times(prompt_time, generate_time))
 }
 
 /// The token loop on a context whose cache holds the prompt (`pos` tokens,

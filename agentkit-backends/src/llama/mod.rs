@@ -20,6 +20,7 @@
 
 mod chat;
 mod decode;
+mod defaults;
 #[cfg(any(test, feature = "testing"))]
 pub mod fixture;
 mod grammar;
@@ -36,6 +37,7 @@ use agentkit::{Backend, Choice, Completion, Error, ModelSpec, Request};
 use llama_cpp_2::llama_backend::LlamaBackend;
 
 use decode::Constraint;
+pub use defaults::{default_model, models_dir, DEFAULT_MODEL, DEFAULT_MODEL_FILE, FETCH_COMMAND};
 use model::LoadedModel;
 
 /// Settings for the llama.cpp backend.
@@ -229,12 +231,7 @@ impl Llama {
             return Err(Error::ModelNotFound {
                 alias: spec.alias.clone(),
                 path: spec.path.clone(),
-                fix: spec.fetch_hint.clone().unwrap_or_else(|| {
-                    format!(
-                        "register the right file with `Runtime::builder().model(\"{}\", path)`",
-                        spec.alias
-                    )
-                }),
+                fix: defaults::missing_file_fix(spec),
             });
         }
         let loaded = Arc::new(LoadedModel::load(
@@ -310,6 +307,11 @@ impl Llama {
 
 #[async_trait::async_trait]
 impl Backend for Llama {
+    /// The default model, [`DEFAULT_MODEL`], is known without registration.
+    fn model(&self, alias: &str) -> Option<ModelSpec> {
+        (alias == DEFAULT_MODEL).then(default_model)
+    }
+
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
         self.run(request, Constraint::Schema).await
     }

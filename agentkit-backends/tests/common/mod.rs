@@ -43,26 +43,23 @@ pub fn llama_with_threads(threads: usize) -> &'static Llama {
 
 /// A request to the fixture model with `schema` and `sampling`.
 pub fn fixture_request(schema: serde_json::Value, sampling: Sampling) -> Request {
-    Request {
-        agent: "Probe",
-        model: ModelSpec {
-            alias: "fixture".into(),
-            path: fixture_model(),
-            fetch_hint: None,
-        },
-        prompt: Prompt {
-            messages: vec![
-                Message {
-                    role: Role::System,
-                    content: "Answer with JSON.".into(),
-                },
-                Message {
-                    role: Role::User,
-                    content: "{\"question\": \"anything\"}".into(),
-                },
-            ],
-        },
+    let prompt = Prompt {
+        messages: vec![
+            Message {
+                role: Role::System,
+                content: "Answer with JSON.".into(),
+            },
+            Message {
+                role: Role::User,
+                content: "{\"question\": \"anything\"}".into(),
+            },
+        ],
+    };
+    Request::new(
+        "Probe",
+        ModelSpec::new("fixture", fixture_model()),
+        prompt,
         schema,
         sampling,
-    }
+    )
 }

@@ -1,0 +1,107 @@
+//! How an agent runs: the execution policy, one idea per file.
+//!
+//! An agent call is built from three small pieces, outermost first:
+//!
+//! - [`vote`]: draw `A::SAMPLES` answers and keep the most common one;
+//! - [`retry`]: for one answer, ask the backend, and when the answer is
+//!   rejected ask again (up to `A::RETRIES` times) with the problem spelled out;
+//! - [`accept`]: parse the text into the output type and apply the agent's
+//!   own check.
+//!
+//! Before any of that, the agent is pre-flighted once per runtime
+//! ([`Runtime::preflight`]), however the agent is wrapped.
+
+mod accept;
+mod retry;
+mod vote;
+
+use crate::{Agent, Error, Problem, Prompt, Request, Runtime};
+
+/// Runs one agent on `input`: pre-flight (once per runtime), render the
+/// prompt, then vote over retried, accepted answers.
+///
+/// What the `Step::run` that `#[agent]` generates calls (through
+/// `agentkit::__private`); hand-written agents call [`Runtime::run_agent`].
+pub async fn run_agent<A: Agent>(
+    _agent: &A,
+    runtime: &Runtime,
+    input: A::Input,
+) -> Result<A::Output, Error> {
+    let span = tracing::info_span!(
+        "agent",
+        agent = A::NAME,
+        model = A::MODEL,
+        prompt_tokens = tracing::field::Empty,
+        generated_tokens = tracing::field::Empty,
+        elapsed_ms = tracing::field::Empty,
+        retries = tracing::field::Empty,
+    );
+    let started = std::time::Instant::now();
+    let result = tracing::Instrument::instrument(
+        async {
+            runtime.preflight::<A>().await?;
+            let prompt = Prompt::render::<A>(&input)?;
+            tracing::debug!(prompt = %prompt, "rendered prompt");
+            let (output, _) = vote::vote::<A>(runtime, &prompt, A::SAMPLES, &span).await?;
+            Ok(output)
+        },
+        span.clone(),
+    )
+    .await;
+    span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+    if let Err(e) = &result {
+        tracing::warn!(parent: &span, error = %e, "agent failed");
+    }
+    result
+}
+
+/// Pre-flight for one agent: the problems that would stop it before it
+/// generates anything (none once it has passed on this runtime). What the
+/// `Step::check` that `#[agent]` generates calls.
+pub async fn check_agent<A: Agent>(_agent: &A, runtime: &Runtime) -> Vec<Problem> {
+    match runtime.preflight::<A>().await {
+        Ok(()) => Vec::new(),
+        Err(Error::Preflight { report }) => report.problems,
+        Err(other) => vec![Problem {
+            step: A::NAME.to_string(),
+            message: other.to_string(),
+        }],
+    }
+}
+
+/// The checks behind [`check_agent`], uncached: the model resolves, the
+/// runtime has a backend, the few-shot examples load, and the backend accepts
+/// the schema and the fixed part of the prompt.
+pub(crate) async fn problems<A: Agent>(runtime: &Runtime) -> Vec<Problem> {
+    let problem = |message: String| {
+        vec![Problem {
+            step: A::NAME.to_string(),
+            message,
+        }]
+    };
+    let backend = match runtime.backend() {
+        Ok(b) => b,
+        Err(e) => return problem(e.to_string()),
+    };
+    let model = match runtime.resolve(A::NAME, A::MODEL) {
+        Ok(m) => m,
+        Err(e) => return problem(e.to_string()),
+    };
+    // Few-shot examples are part of every prompt: they must load, and they
+    // count against the context.
+    let prompt = match Prompt::preamble::<A>() {
+        Ok(p) => p,
+        Err(e) => return problem(e.to_string()),
+    };
+    let request = Request {
+        agent: A::NAME,
+        model,
+        prompt,
+        schema: crate::schema::output_schema::<A::Output>(),
+        sampling: A::SAMPLING,
+    };
+    match backend.check(&request).await {
+        Ok(()) => Vec::new(),
+        Err(e) => problem(e.to_string()),
+    }
+}

@@ -1,0 +1,80 @@
+//! Asking again: a rejected answer goes back to the model with what was wrong.
+
+use crate::{Agent, Attempt, Error, Message, Prompt, Request, Role, Runtime};
+
+/// One answer: generate, accept; ask again with feedback up to `A::RETRIES`
+/// times. Returns the accepted text and its value.
+pub(crate) async fn answer<A: Agent>(
+    runtime: &Runtime,
+    base: &Prompt,
+    seed_offset: u32,
+    span: &tracing::Span,
+) -> Result<(String, A::Output), Error> {
+    let backend = runtime.backend()?;
+    let model = runtime.resolve(A::NAME, A::MODEL)?;
+    let schema = crate::schema::output_schema::<A::Output>();
+    tracing::debug!(schema = %schema, "output schema (the decoding grammar)");
+    let mut tried: Vec<Attempt> = Vec::new();
+    let (mut prompt_tokens, mut generated_tokens) = (0, 0);
+    loop {
+        let mut sampling = A::SAMPLING;
+        sampling.seed = sampling
+            .seed
+            .wrapping_add(seed_offset)
+            .wrapping_add(tried.len() as u32);
+        let request = Request {
+            agent: A::NAME,
+            model: model.clone(),
+            prompt: with_feedback(base, &tried),
+            schema: schema.clone(),
+            sampling,
+        };
+        let completion = backend.generate(request).await?;
+        runtime.record(&completion);
+        prompt_tokens += completion.prompt_tokens;
+        generated_tokens += completion.generated_tokens;
+        span.record("prompt_tokens", prompt_tokens);
+        span.record("generated_tokens", generated_tokens);
+        span.record("retries", tried.len());
+        tracing::debug!(output = %completion.text, attempt = tried.len() + 1, "model output");
+        let text = completion.text;
+        let rejection = match super::accept::accept::<A>(text.clone()) {
+            Ok(output) => return Ok((text, output)),
+            Err(rejection) => rejection,
+        };
+        tracing::info!(attempt = tried.len() + 1, problem = %rejection.problem, "output rejected");
+        if A::RETRIES == 0 {
+            return Err(rejection.error);
+        }
+        tried.push(Attempt {
+            raw: rejection.raw,
+            problem: rejection.problem,
+        });
+        if tried.len() > A::RETRIES as usize {
+            return Err(Error::Rejected {
+                agent: A::NAME.to_string(),
+                attempts: tried,
+            });
+        }
+    }
+}
+
+/// `base` followed, for each rejected attempt, by the model's answer and a
+/// user turn saying what was wrong with it.
+fn with_feedback(base: &Prompt, tried: &[Attempt]) -> Prompt {
+    let mut prompt = base.clone();
+    for a in tried {
+        prompt.messages.push(Message {
+            role: Role::Assistant,
+            content: a.raw.clone(),
+        });
+        prompt.messages.push(Message {
+            role: Role::User,
+            content: format!(
+                "That answer was rejected: {}. Answer again, fixing that.",
+                a.problem
+            ),
+        });
+    }
+    prompt
+}
