@@ -186,7 +186,7 @@ fn string(key: &str, value: TokenStream, errors: &mut Errors) -> Option<LitStr> 
     match syn::parse2::<LitStr>(value.clone()) {
         Ok(s) => Some(s),
         Err(_) => {
-            // A bare word (`model = smollm2`) most likely lacks its quotes.
+            // A bare word (`model = screen`) most likely lacks its quotes.
             let example = match syn::parse2::<Ident>(value.clone()) {
                 Ok(word) => format!("`{key} = \"{word}\"`"),
                 Err(_) => format!("`{key} = \"...\"`"),

@@ -207,8 +207,8 @@ fn check_manifest_at(path: &std::path::Path, model: &syn::LitStr, errors: &mut E
         }
     };
     // An agent may name an alias the manifest declares, or a model a
-    // declaration points at (`screen = "smollm2-135m"` makes the backend's
-    // `smollm2-135m` known too): the macro hard-codes no model of its own.
+    // declaration points at (`screen = "small"` makes the backend's
+    // `small` known too): the macro hard-codes no model of its own.
     let declared: Vec<&str> = manifest.aliases().collect();
     let alias = model.value();
     let named = |name: &str| manifest.models().any(|(a, v)| a == name || v == name);
@@ -247,18 +247,18 @@ mod tests {
 
     #[test]
     fn declared_alias_passes() {
-        let text = "[ models ]\njudge = 'models/run #2.gguf' # comment\nscreen = 'base'\n";
+        let text = "[ models ]\njudge = 'models/run #2.bin' # comment\nscreen = 'base'\n";
         assert_eq!(check("declared", text, "judge"), "");
         // A model a declaration points at is known too.
         assert_eq!(check("target", text, "base"), "");
-        assert_ne!(check("unknown", text, "smollm2-135m"), "");
+        assert_ne!(check("unknown", text, "small"), "");
     }
 
     #[test]
     fn undeclared_alias_suggests_the_nearest() {
         let out = check(
             "undeclared",
-            "[models]\n'qwen-1.5b' = 'q.gguf'\nscreen = 'base'\n",
+            "[models]\n'qwen-1.5b' = 'q.bin'\nscreen = 'base'\n",
             "qwen-1.5",
         );
         assert!(
@@ -269,7 +269,7 @@ mod tests {
 
     #[test]
     fn manifest_that_does_not_parse_is_reported_with_line_and_column() {
-        let out = check("syntax", "[models]\njudge \"smollm2-135m\"\n", "judge");
+        let out = check("syntax", "[models]\njudge \"small\"\n", "judge");
         assert!(
             out.contains("cannot check model `judge` against the model manifest: "),
             "{out}"

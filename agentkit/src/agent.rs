@@ -27,7 +27,7 @@ use crate::Sampling;
 ///     type Input = Text;
 ///     type Output = Mood;
 ///     const NAME: &'static str = "Sentiment";
-///     const MODEL: &'static str = "smollm2-135m";
+///     const MODEL: &'static str = "screen";
 ///     const INSTRUCTIONS: &'static str = "Say whether the text is positive.";
 /// }
 ///
@@ -49,7 +49,7 @@ pub trait Agent: Send + Sync + 'static {
     type Output: DeserializeOwned + JsonSchema + Send + 'static;
     /// The agent's name, used in errors, traces and the scripted backend.
     const NAME: &'static str;
-    /// The model alias the runtime resolves, e.g. `"smollm2-135m"`.
+    /// The model alias the runtime resolves, e.g. `"screen"`.
     const MODEL: &'static str;
     /// The instructions: what this agent decides and how.
     const INSTRUCTIONS: &'static str;

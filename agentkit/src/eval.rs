@@ -13,7 +13,7 @@
 //! # #[derive(Serialize, Deserialize, JsonSchema)] struct Thread { title: String }
 //! # #[derive(Serialize, Deserialize, JsonSchema)] struct Verdict { relevant: bool }
 //! # /// Decide.
-//! # #[agent(model = "smollm2-135m", input = Thread, output = Verdict)] struct Score;
+//! # #[agent(model = "screen", input = Thread, output = Verdict)] struct Score;
 //! # async fn demo(runtime: &Runtime) -> Result<(), Error> {
 //! let examples: Vec<Example<Thread>> = agentkit::eval::read_jsonl("data/score.jsonl")?;
 //! let report = evaluate(&Score, runtime, examples).await;

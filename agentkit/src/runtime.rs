@@ -399,10 +399,7 @@ mod tests {
 
     #[test]
     fn manifest_error_names_path_line_and_column() {
-        let dir = manifest_dir(
-            "syntax",
-            "[models]\nscreen = \"smollm2-135m\"\njudge \"x.bin\"\n",
-        );
+        let dir = manifest_dir("syntax", "[models]\nscreen = \"base\"\njudge \"x.bin\"\n");
         let path = dir.join("agentkit.toml");
         let err = manifest_error(&path);
         assert!(

@@ -18,7 +18,7 @@
 //! struct Mood { positive: bool }
 //!
 //! /// Say whether the text is positive.
-//! #[agent(model = "smollm2-135m", input = Text, output = Mood)]
+//! #[agent(model = "screen", input = Text, output = Mood)]
 //! struct Sentiment;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
