@@ -5,7 +5,7 @@
 mod common;
 
 use agentkit::prelude::*;
-use agentkit::{Backend, Sampling};
+use agentkit::{Backend, Repetition, Sampling};
 use agentkit_backends::llama::{fixture, Llama, LlamaConfig};
 use common::{fixture_model, fixture_request, llama, scratch_dir};
 use serde::de::DeserializeOwned;
@@ -55,10 +55,15 @@ enum Action {
 /// validate against the schema (checked by an independent validator) and
 /// parse into `T`.
 async fn every_output_validates<T: JsonSchema + DeserializeOwned>(seeds: u32) {
+    every_output_validates_with::<T>(seeds, Sampling::DEFAULT).await;
+}
+
+/// [`every_output_validates`] starting from `base` sampling settings.
+async fn every_output_validates_with<T: JsonSchema + DeserializeOwned>(seeds: u32, base: Sampling) {
     let schema = agentkit::output_schema::<T>();
     let validator = jsonschema::validator_for(&schema).unwrap();
     for seed in 0..seeds {
-        let sampling = Sampling::DEFAULT
+        let sampling = base
             .with_temperature([0.0, 0.7, 1.5][seed as usize % 3])
             .with_seed(seed)
             .with_max_tokens(200);
@@ -90,6 +95,54 @@ async fn random_model_under_grammar_always_yields_schema_valid_json() {
     every_output_validates::<Action>(24).await;
     every_output_validates::<Color>(12).await;
     every_output_validates::<Vec<bool>>(12).await;
+}
+
+#[tokio::test]
+async fn repetition_penalties_and_min_p_never_let_a_disallowed_token_through() {
+    // Heavy penalties push the grammar's own punctuation down hard; the
+    // output must still be valid, because they only reorder allowed tokens.
+    let heavy = Repetition::DEFAULT
+        .with_window(32)
+        .with_repeat_penalty(2.5)
+        .with_frequency_penalty(1.5)
+        .with_presence_penalty(1.0);
+    let base = Sampling::DEFAULT.with_repetition(heavy).with_min_p(0.05);
+    every_output_validates_with::<Flat>(12, base).await;
+    every_output_validates_with::<Nested>(12, base).await;
+    every_output_validates_with::<Vec<bool>>(12, base).await;
+}
+
+#[tokio::test]
+async fn a_repeat_penalty_changes_what_is_generated() {
+    // Greedy on the same prompt: with no penalty the output is fixed; with a
+    // strong one, a token already written is less likely to come again, so
+    // at least one of a few schemas must come out different.
+    let penalised = Sampling::DEFAULT
+        .with_temperature(0.0)
+        .with_max_tokens(120)
+        .with_repetition(
+            Repetition::DEFAULT
+                .with_repeat_penalty(3.0)
+                .with_frequency_penalty(2.0),
+        );
+    let plain = Sampling::DEFAULT.with_temperature(0.0).with_max_tokens(120);
+    let mut differ = 0;
+    for schema in [
+        agentkit::output_schema::<Flat>(),
+        agentkit::output_schema::<Nested>(),
+        agentkit::output_schema::<Vec<bool>>(),
+    ] {
+        let a = llama()
+            .generate(fixture_request(schema.clone(), plain))
+            .await
+            .unwrap();
+        let b = llama()
+            .generate(fixture_request(schema, penalised))
+            .await
+            .unwrap();
+        differ += usize::from(a.text != b.text);
+    }
+    assert!(differ > 0, "the penalty changed no output");
 }
 
 #[tokio::test]

@@ -28,7 +28,7 @@ pub use error::{Error, ErrorKind};
 pub use preflight::{Problem, Report};
 pub use prompt::{describe_schema, render_input, Message, Prompt, Role};
 pub use runtime::{Runtime, RuntimeBuilder, Usage};
-pub use sampling::Sampling;
+pub use sampling::{Repetition, Sampling};
 pub use schema::{grammar_schema, output_schema, parse_output};
 pub use scored::{scored, Scored, ScoredAgent};
 

@@ -28,6 +28,93 @@ pub struct Sampling {
     pub max_tokens: u32,
     /// The random seed; the same seed, model and prompt give the same output.
     pub seed: u32,
+    /// Keep only tokens at least this likely relative to the likeliest one
+    /// (`0.05`: drop tokens under 5% of the top token's probability).
+    pub min_p: Option<f32>,
+    /// Repetition control over the last [`repeat_window`](Self::repeat_window)
+    /// generated tokens; `None` leaves decoding untouched. See [`Repetition`].
+    pub repetition: Option<Repetition>,
+}
+
+/// Repetition control: how a backend discourages tokens the agent has
+/// already generated. Small models under a length bound loop ("128GB RAM,
+/// 128GB RAM, ..."); these push them to move on. Applied only among the
+/// tokens the grammar allows, so they can never let a disallowed token
+/// through.
+///
+/// ```
+/// use agentkit::{Repetition, Sampling};
+///
+/// const DRAFT: Sampling = Sampling::DEFAULT
+///     .with_temperature(0.7)
+///     .with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.3));
+/// assert_eq!(DRAFT.repetition.map(|r| r.window), Some(64));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Repetition {
+    /// How many of the most recent generated tokens count.
+    pub window: u32,
+    /// Divides a positive logit (multiplies a negative one) of every token
+    /// seen in the window: `1.0` is off, `1.1`-`1.3` is the usual range; a
+    /// small model's JSON punctuation repeats by nature, so stay low.
+    pub repeat_penalty: f32,
+    /// Subtracted from a token's logit once per time it occurs in the
+    /// window: `0.0` is off. Grows with repetition, so it breaks loops.
+    pub frequency_penalty: f32,
+    /// Subtracted once from the logit of any token that occurs in the
+    /// window: `0.0` is off. Nudges towards new words.
+    pub presence_penalty: f32,
+}
+
+impl Repetition {
+    /// Every penalty off, over a window of 64 tokens: start here and set what
+    /// you need.
+    pub const DEFAULT: Repetition = Repetition {
+        window: 64,
+        repeat_penalty: 1.0,
+        frequency_penalty: 0.0,
+        presence_penalty: 0.0,
+    };
+
+    /// Over the last `window` generated tokens.
+    pub const fn with_window(mut self, window: u32) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// With repeat penalty `penalty` (`1.0` is off).
+    pub const fn with_repeat_penalty(mut self, penalty: f32) -> Self {
+        self.repeat_penalty = penalty;
+        self
+    }
+
+    /// With frequency penalty `penalty` (`0.0` is off).
+    pub const fn with_frequency_penalty(mut self, penalty: f32) -> Self {
+        self.frequency_penalty = penalty;
+        self
+    }
+
+    /// With presence penalty `penalty` (`0.0` is off).
+    pub const fn with_presence_penalty(mut self, penalty: f32) -> Self {
+        self.presence_penalty = penalty;
+        self
+    }
+
+    /// What is wrong with these settings, if anything: a repeat penalty must
+    /// be a positive number, the others finite.
+    pub fn problem(&self) -> Option<String> {
+        if !(self.repeat_penalty.is_finite() && self.repeat_penalty > 0.0) {
+            return Some(format!(
+                "repeat_penalty must be above 0 (1.0 is off), not {}",
+                self.repeat_penalty
+            ));
+        }
+        if !self.frequency_penalty.is_finite() || !self.presence_penalty.is_finite() {
+            return Some("frequency_penalty and presence_penalty must be finite numbers".into());
+        }
+        None
+    }
 }
 
 impl Sampling {
@@ -40,6 +127,8 @@ impl Sampling {
         top_k: None,
         max_tokens: 256,
         seed: 42,
+        min_p: None,
+        repetition: None,
     };
 }
 
@@ -73,10 +162,45 @@ impl Sampling {
         self.seed = seed;
         self
     }
+
+    /// Keeping only tokens at least `min_p` times as likely as the likeliest.
+    pub const fn with_min_p(mut self, min_p: f32) -> Self {
+        self.min_p = Some(min_p);
+        self
+    }
+
+    /// With repetition control `repetition`.
+    pub const fn with_repetition(mut self, repetition: Repetition) -> Self {
+        self.repetition = Some(repetition);
+        self
+    }
 }
 
 impl Default for Sampling {
     fn default() -> Self {
         Self::DEFAULT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repetition_settings_are_checked() {
+        assert_eq!(Repetition::DEFAULT.problem(), None);
+        assert_eq!(
+            Repetition::DEFAULT
+                .with_repeat_penalty(1.2)
+                .with_frequency_penalty(0.5)
+                .problem(),
+            None
+        );
+        let zero = Repetition::DEFAULT.with_repeat_penalty(0.0).problem();
+        assert!(zero.is_some_and(|p| p.contains("repeat_penalty")));
+        let nan = Repetition::DEFAULT
+            .with_presence_penalty(f32::NAN)
+            .problem();
+        assert!(nan.is_some_and(|p| p.contains("finite")));
     }
 }

@@ -55,18 +55,35 @@ pub(super) fn evaluate(
 
 /// The sampler applied to the grammar-allowed candidates only. Because the
 /// candidates that reach it are already filtered, no grammar sampler sits in
-/// this chain, so llama.cpp's `top_k → grammar → dist` abort cannot occur.
-fn sampler(request: &Request) -> LlamaSampler {
+/// this chain, so llama.cpp's `top_k → grammar → dist` abort cannot occur,
+/// and repetition penalties only reorder tokens the grammar allows.
+///
+/// Order: penalties (which need the raw logits), then greedy, or
+/// `top_k → top_p → min_p → temperature → seeded draw`.
+fn sampler(request: &Request, n_vocab: i32) -> LlamaSampler {
     let s = &request.sampling;
-    if s.temperature <= 0.0 {
-        return LlamaSampler::greedy();
-    }
     let mut chain = Vec::new();
+    if let Some(r) = s.repetition {
+        chain.push(LlamaSampler::penalties(
+            n_vocab,
+            i32::try_from(r.window).unwrap_or(i32::MAX),
+            r.repeat_penalty,
+            r.frequency_penalty,
+            r.presence_penalty,
+        ));
+    }
+    if s.temperature <= 0.0 {
+        chain.push(LlamaSampler::greedy());
+        return LlamaSampler::chain_simple(chain);
+    }
     if let Some(k) = s.top_k {
         chain.push(LlamaSampler::top_k(i32::try_from(k).unwrap_or(i32::MAX)));
     }
     if let Some(p) = s.top_p {
         chain.push(LlamaSampler::top_p(p, 1));
+    }
+    if let Some(p) = s.min_p {
+        chain.push(LlamaSampler::min_p(p, 1));
     }
     chain.push(LlamaSampler::temp(s.temperature));
     chain.push(LlamaSampler::dist(s.seed));
@@ -187,7 +204,7 @@ fn run(
     let max_tokens = request.sampling.max_tokens;
     let vocab = model.llama().vocab();
     let n_vocab = usize::try_from(model.llama().n_vocab()).unwrap_or(0);
-    let mut sampler = sampler(request);
+    let mut sampler = sampler(request, model.llama().n_vocab());
     let mut out: Vec<u8> = Vec::new();
     let mut generated = 0usize;
     let mut logits_index = batch.n_tokens() - 1;

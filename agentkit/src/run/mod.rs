@@ -79,6 +79,9 @@ pub(crate) async fn problems<A: Agent>(runtime: &Runtime) -> Vec<Problem> {
             message,
         }]
     };
+    if let Some(message) = A::SAMPLING.repetition.and_then(|r| r.problem()) {
+        return problem(message);
+    }
     let backend = match runtime.backend() {
         Ok(b) => b,
         Err(e) => return problem(e.to_string()),
