@@ -1,0 +1,161 @@
+//! Repetition control on the flagship's drafts: the `Draft` agent as it is,
+//! and the same agent with each kind of penalty, over the same threads, side
+//! by side in one run. Prints, per variant, the share of repeated word
+//! trigrams in the drafts, how many drafts ran into the reply's length bound,
+//! and the time taken.
+//!
+//! `cargo run -p agentkit-examples --example repetition [-- --split all]`
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use agentkit::prelude::*;
+use agentkit::{Repetition, Sampling};
+use agentkit_examples::forum::{self, Draft, Reply, Split, Thread};
+use clap::Parser;
+
+/// Drafts a reply to every thread of a split with `Draft` as it is and with
+/// repetition penalties, and compares how much the drafts repeat themselves.
+#[derive(Parser)]
+struct Args {
+    /// Which labelled threads to draft replies for.
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    split: Split,
+}
+
+/// `Draft` with other sampling settings: the same instructions, input
+/// format, model and output, so only the sampler differs.
+struct DraftWith<const V: usize>;
+
+/// The variants compared, by index: name and sampling.
+const VARIANTS: [(&str, Sampling); 4] = [
+    ("as is (no penalty)", <Draft as Agent>::SAMPLING),
+    (
+        "repeat_penalty 1.3",
+        <Draft as Agent>::SAMPLING.with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.3)),
+    ),
+    (
+        "frequency_penalty 0.8",
+        <Draft as Agent>::SAMPLING.with_repetition(Repetition::DEFAULT.with_frequency_penalty(0.8)),
+    ),
+    (
+        "repeat 1.2 + presence 0.5",
+        <Draft as Agent>::SAMPLING.with_repetition(
+            Repetition::DEFAULT
+                .with_repeat_penalty(1.2)
+                .with_presence_penalty(0.5),
+        ),
+    ),
+];
+
+impl<const V: usize> Agent for DraftWith<V> {
+    type Input = Thread;
+    type Output = Reply;
+    const NAME: &'static str = <Draft as Agent>::NAME;
+    const MODEL: &'static str = <Draft as Agent>::MODEL;
+    const INSTRUCTIONS: &'static str = <Draft as Agent>::INSTRUCTIONS;
+    const SAMPLING: Sampling = VARIANTS[V].1;
+    const INPUT_FORMAT: agentkit::InputFormat = <Draft as Agent>::INPUT_FORMAT;
+}
+
+impl<const V: usize> Yields for DraftWith<V> {
+    type Output = Reply;
+}
+
+impl<const V: usize> Step<Thread> for DraftWith<V> {
+    async fn run(&self, runtime: &Runtime, input: Thread) -> Result<Reply, Error> {
+        runtime.run_agent(self, input).await
+    }
+
+    async fn check(&self, runtime: &Runtime) -> Vec<agentkit::Problem> {
+        runtime.check_agent(self).await
+    }
+}
+
+/// The share of word trigrams in `text` that repeat an earlier one.
+fn repeated_trigrams(text: &str) -> (usize, usize) {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut seen = HashSet::new();
+    let mut repeated = 0;
+    let trigrams = words.windows(3);
+    let total = trigrams.len();
+    for t in trigrams {
+        if !seen.insert(t.join(" ").to_lowercase()) {
+            repeated += 1;
+        }
+    }
+    (repeated, total)
+}
+
+/// What one variant did over all threads.
+#[derive(Default)]
+struct Tally {
+    repeated: usize,
+    trigrams: usize,
+    at_bound: usize,
+    drafts: usize,
+    failed: usize,
+    seconds: f64,
+}
+
+async fn tally<S: Step<Thread> + Yields<Output = Reply>>(
+    step: &S,
+    runtime: &Runtime,
+    threads: &[Thread],
+) -> Tally {
+    let mut t = Tally::default();
+    let started = Instant::now();
+    for thread in threads {
+        match step.run(runtime, thread.clone()).await {
+            Ok(reply) => {
+                let (r, n) = repeated_trigrams(&reply.reply);
+                t.repeated += r;
+                t.trigrams += n;
+                // The schema bounds the reply at 200 characters.
+                t.at_bound += usize::from(reply.reply.chars().count() >= 195);
+                t.drafts += 1;
+            }
+            Err(_) => t.failed += 1,
+        }
+    }
+    t.seconds = started.elapsed().as_secs_f64();
+    t
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let threads: Vec<Thread> = forum::load(args.split)?
+        .iter()
+        .map(|t| t.thread())
+        .collect();
+    let runtime = forum::runtime()?;
+    println!(
+        "Draft on {} threads, SmolLM2-135M-Instruct Q4_1, {} llama.cpp threads, one run:",
+        threads.len(),
+        agentkit_examples::threads().unwrap_or(2)
+    );
+    let tallies = [
+        tally(&DraftWith::<0>, &runtime, &threads).await,
+        tally(&DraftWith::<1>, &runtime, &threads).await,
+        tally(&DraftWith::<2>, &runtime, &threads).await,
+        tally(&DraftWith::<3>, &runtime, &threads).await,
+    ];
+    println!(
+        "| sampling | repeated word trigrams | drafts at the 200-char bound | failed | time |"
+    );
+    println!("|---|---|---|---|---|");
+    for ((name, _), t) in VARIANTS.iter().zip(&tallies) {
+        println!(
+            "| {name} | {:.0}% ({}/{}) | {}/{} | {} | {:.0} s |",
+            100.0 * t.repeated as f64 / t.trigrams.max(1) as f64,
+            t.repeated,
+            t.trigrams,
+            t.at_bound,
+            t.drafts,
+            t.failed,
+            t.seconds
+        );
+    }
+    Ok(())
+}
