@@ -142,6 +142,21 @@ pub enum Error {
         agent: String,
     },
 
+    /// A scripted backend has replies tied to inputs for an agent, and none
+    /// of them fits this call's input.
+    #[error(
+        "the scripted backend has no reply for agent `{agent}` given the input {input}: {reason}"
+    )]
+    ScriptUnmatched {
+        /// The agent that asked.
+        agent: String,
+        /// The call's input as the prompt showed it: compact JSON, or the
+        /// labelled text quoted.
+        input: String,
+        /// Why nothing fits, and what to add.
+        reason: String,
+    },
+
     /// A tool step (an async Rust function) failed.
     #[error("tool `{tool}` failed: {source}")]
     Tool {
@@ -259,6 +274,7 @@ impl Error {
             | Error::UnsupportedSchema { .. }
             | Error::ChatTemplate { .. }
             | Error::ScriptExhausted { .. }
+            | Error::ScriptUnmatched { .. }
             | Error::Preflight { .. }
             | Error::Dataset { .. }
             | Error::Manifest { .. } => ErrorKind::Configuration,
@@ -284,6 +300,7 @@ impl Error {
             | Error::ContextOverflow { agent, .. }
             | Error::Truncated { agent, .. }
             | Error::ScriptExhausted { agent }
+            | Error::ScriptUnmatched { agent, .. }
             | Error::Invalid { agent, .. }
             | Error::Rejected { agent, .. }
             | Error::Backend { agent, .. } => Some(agent),

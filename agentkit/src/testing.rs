@@ -1,12 +1,28 @@
 //! A scripted backend for unit-testing pipelines without a model.
 //!
-//! It answers each agent with canned outputs, in order, checks every canned
+//! Needs agentkit's `testing` feature, which is off by default so that the
+//! scripted backend and its schema validator stay out of release builds.
+//! Turn it on for tests only:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! agentkit = { version = "0.1", features = ["testing"] }
+//! ```
+//!
+//! It answers each agent with canned outputs, checks every canned
 //! output against the schema the real, constrained backend enforces
 //! ([`grammar_schema`](crate::grammar_schema) of the output schema), so a test
 //! can neither feed a pipeline something that backend could never produce nor
 //! be refused what it can (a repeated item in a set), and records
 //! every request it saw. It is a test aid: it proves the wiring of a pipeline,
 //! not the behaviour of a model.
+//!
+//! A canned output is either queued ([`reply`](ScriptedBackend::reply): the
+//! agent's next call gets it, whatever its input) or tied to an input
+//! ([`reply_when`](ScriptedBackend::reply_when) with a predicate on the typed
+//! input, [`reply_for`](ScriptedBackend::reply_for) with the input itself), so
+//! it reaches the call it was written for in whatever order concurrent calls
+//! arrive.
 //!
 //! ```
 //! use agentkit::prelude::*;
@@ -23,11 +39,14 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
-//! let script = ScriptedBackend::new().reply::<Sentiment>(serde_json::json!({ "positive": true }));
+//! let script = ScriptedBackend::new()
+//!     .reply_when::<Sentiment>(|t| t.text.contains("awful"), serde_json::json!({ "positive": false }))
+//!     .reply::<Sentiment>(serde_json::json!({ "positive": true }));
 //! let runtime = Runtime::builder().backend(script.clone()).build();
-//! let mood = Sentiment.run(&runtime, Text { text: "lovely".into() }).await?;
-//! assert_eq!(mood, Mood { positive: true });
-//! assert!(script.calls()[0].prompt.to_string().contains("lovely"));
+//! let bad = Sentiment.run(&runtime, Text { text: "awful".into() }).await?;
+//! let good = Sentiment.run(&runtime, Text { text: "lovely".into() }).await?;
+//! assert_eq!((bad, good), (Mood { positive: false }, Mood { positive: true }));
+//! assert!(script.calls()[1].prompt.to_string().contains("lovely"));
 //! # Ok::<(), agentkit::Error>(())
 //! # })?;
 //! # Ok(())
@@ -37,9 +56,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{Agent, Backend, Completion, Error, ModelSpec, Request};
+use crate::{Agent, Backend, Completion, Error, InputFormat, ModelSpec, Request, Role};
 
 /// A backend that returns canned outputs per agent and records what it was asked.
 #[derive(Clone, Default)]
@@ -50,17 +70,42 @@ pub struct ScriptedBackend {
 #[derive(Default)]
 struct Script {
     replies: HashMap<&'static str, VecDeque<String>>,
+    tied: HashMap<&'static str, Tied>,
     scores: HashMap<&'static str, VecDeque<Vec<Vec<f64>>>>,
     calls: Vec<Request>,
     /// Whether only models registered with the runtime resolve.
     registered_only: bool,
 }
 
+/// Whether a call fits a tied reply. User code, so it runs outside the lock.
+type Fits = dyn Fn(&Request) -> Result<bool, Error> + Send + Sync;
+
+/// The replies tied to inputs of one agent, in the order they were added.
+struct Tied {
+    /// Shows a call's input in an error (typed by the agent, erased here).
+    show: fn(&Request) -> String,
+    replies: Vec<TiedReply>,
+}
+
+struct TiedReply {
+    fits: Arc<Fits>,
+    text: String,
+    /// Answers every call that fits, not only the first.
+    always: bool,
+    used: bool,
+}
+
 impl std::fmt::Debug for ScriptedBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let script = self.lock();
+        let tied: HashMap<&str, usize> = script
+            .tied
+            .iter()
+            .map(|(agent, t)| (*agent, t.replies.len()))
+            .collect();
         f.debug_struct("ScriptedBackend")
             .field("pending", &script.replies)
+            .field("tied", &tied)
             .field("calls", &script.calls.len())
             .finish()
     }
@@ -72,7 +117,12 @@ impl ScriptedBackend {
         Self::default()
     }
 
-    /// Queues `output` as the next answer of agent `A`.
+    /// Queues `output` as the next answer of agent `A`, whatever its input.
+    ///
+    /// Queued replies go to calls in the order the calls reach the backend,
+    /// which under `.each(..).concurrency(n)` or `both` need not be the order
+    /// of the items: tie a reply to its input with
+    /// [`reply_when`](Self::reply_when) or [`reply_for`](Self::reply_for) there.
     pub fn reply<A: Agent>(self, output: Value) -> Self {
         self.reply_raw::<A>(output.to_string())
     }
@@ -85,6 +135,80 @@ impl ScriptedBackend {
             .entry(A::NAME)
             .or_default()
             .push_back(text.into());
+        self
+    }
+
+    /// Answers `output` to one call of agent `A` whose input satisfies
+    /// `when`, in whatever order the calls arrive. Used once, like
+    /// [`reply`](Self::reply); [`always_when`](Self::always_when) answers every
+    /// call that fits.
+    ///
+    /// A call is answered by the first unused tied reply (in the order they
+    /// were added) that fits its input, else by the next queued
+    /// [`reply`](Self::reply); with neither it fails with
+    /// [`Error::ScriptUnmatched`], which shows the input.
+    ///
+    /// The input is read back from the request's prompt, so `A::Input` must
+    /// deserialize from the JSON it serializes to, and `A` must render its
+    /// input as JSON (the default); for an agent with
+    /// `input_format = "labelled"` use [`reply_for`](Self::reply_for).
+    pub fn reply_when<A: Agent>(
+        self,
+        when: impl Fn(&A::Input) -> bool + Send + Sync + 'static,
+        output: Value,
+    ) -> Self
+    where
+        A::Input: DeserializeOwned,
+    {
+        self.tie::<A>(predicate::<A>(when), output, false)
+    }
+
+    /// Answers `output` to every call of agent `A` whose input satisfies
+    /// `when`: for calls that repeat an input (retries, `samples`, a chain
+    /// run twice). Otherwise as [`reply_when`](Self::reply_when); a reply
+    /// added earlier that fits is used first, so
+    /// `.reply_when::<A>(p, bad).always_when::<A>(p, good)` answers `bad`
+    /// once and `good` from then on.
+    pub fn always_when<A: Agent>(
+        self,
+        when: impl Fn(&A::Input) -> bool + Send + Sync + 'static,
+        output: Value,
+    ) -> Self
+    where
+        A::Input: DeserializeOwned,
+    {
+        self.tie::<A>(predicate::<A>(when), output, true)
+    }
+
+    /// Answers `output` to one call of agent `A` given exactly `input` (as
+    /// the prompt shows it), in whatever order the calls arrive. Works for
+    /// every input format and needs no `Deserialize` on the input; otherwise
+    /// as [`reply_when`](Self::reply_when).
+    pub fn reply_for<A: Agent>(self, input: &A::Input, output: Value) -> Self {
+        self.tie::<A>(key::<A>(input), output, false)
+    }
+
+    /// Answers `output` to every call of agent `A` given exactly `input`;
+    /// see [`always_when`](Self::always_when) and [`reply_for`](Self::reply_for).
+    pub fn always_for<A: Agent>(self, input: &A::Input, output: Value) -> Self {
+        self.tie::<A>(key::<A>(input), output, true)
+    }
+
+    fn tie<A: Agent>(self, fits: Arc<Fits>, output: Value, always: bool) -> Self {
+        self.lock()
+            .tied
+            .entry(A::NAME)
+            .or_insert_with(|| Tied {
+                show: show_input::<A>,
+                replies: Vec::new(),
+            })
+            .replies
+            .push(TiedReply {
+                fits,
+                text: output.to_string(),
+                always,
+                used: false,
+            });
         self
     }
 
@@ -124,14 +248,169 @@ impl ScriptedBackend {
         self
     }
 
-    /// How many canned replies are still queued, over all agents.
+    /// How many canned replies are still unused, over all agents: queued
+    /// ones and tied ones used once (an `always_` reply never counts).
     pub fn pending(&self) -> usize {
-        self.lock().replies.values().map(VecDeque::len).sum()
+        let script = self.lock();
+        let queued: usize = script.replies.values().map(VecDeque::len).sum();
+        let tied = script
+            .tied
+            .values()
+            .flat_map(|t| &t.replies)
+            .filter(|r| !r.always && !r.used)
+            .count();
+        queued + tied
+    }
+
+    /// The reply for `request`: the first unused tied reply that fits its
+    /// input, else the next queued one.
+    fn take_reply(&self, request: &Request) -> Result<String, Error> {
+        let agent = request.agent;
+        let candidates: Vec<(usize, Arc<Fits>)> = match self.lock().tied.get(agent) {
+            Some(tied) => tied
+                .replies
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.always || !r.used)
+                .map(|(i, r)| (i, Arc::clone(&r.fits)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut fitting = Vec::new();
+        for (i, fits) in candidates {
+            if fits(request)? {
+                fitting.push(i);
+            }
+        }
+        let mut script = self.lock();
+        // Another call may have used a once-reply since it was looked at;
+        // replies are only ever appended, so the indices still hold.
+        if let Some(tied) = script.tied.get_mut(agent) {
+            for i in fitting {
+                let reply = &mut tied.replies[i];
+                if reply.always || !reply.used {
+                    reply.used = true;
+                    return Ok(reply.text.clone());
+                }
+            }
+        }
+        if let Some(text) = script.replies.get_mut(agent).and_then(VecDeque::pop_front) {
+            return Ok(text);
+        }
+        match script.tied.get(agent) {
+            Some(tied) => Err(Error::ScriptUnmatched {
+                agent: agent.to_string(),
+                input: (tied.show)(request),
+                reason: format!(
+                    "no unused reply is tied to it and none is queued; tie one to it with \
+                     `.reply_when::<{agent}>(|input| ..., json!(...))` or \
+                     `.reply_for::<{agent}>(&input, json!(...))`, or queue one with \
+                     `.reply::<{agent}>(json!(...))`"
+                ),
+            }),
+            None => Err(Error::ScriptExhausted {
+                agent: agent.to_string(),
+            }),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Script> {
         // A panic in another test thread must not hide this one's results.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Fits the calls whose input, decoded into `A::Input`, satisfies `when`.
+fn predicate<A: Agent>(when: impl Fn(&A::Input) -> bool + Send + Sync + 'static) -> Arc<Fits>
+where
+    A::Input: DeserializeOwned,
+{
+    Arc::new(move |request: &Request| Ok(when(&typed_input::<A>(request)?)))
+}
+
+/// Fits the calls given exactly `input`: its rendering is compared with the
+/// prompt's, so any input format works.
+fn key<A: Agent>(input: &A::Input) -> Arc<Fits> {
+    let expected = serde_json::to_value(input)
+        .map(|v| crate::render_input(&v, A::INPUT_FORMAT))
+        .map_err(|e| e.to_string());
+    Arc::new(move |request: &Request| match &expected {
+        Ok(expected) => Ok(input_message::<A>(request) == Some(expected.as_str())),
+        Err(e) => Err(unmatched::<A>(
+            request,
+            format!(
+                "the input given to `reply_for::<{}>` could not be serialized: {e}",
+                A::NAME
+            ),
+        )),
+    })
+}
+
+/// The user message that holds the input of a call of `A`: the one after
+/// the system message and the few-shot turns. Retries append turns after it,
+/// so it is not always the last.
+fn input_message<A: Agent>(request: &Request) -> Option<&str> {
+    let shots = A::examples().map(|s| s.len()).unwrap_or(0);
+    request
+        .prompt
+        .messages
+        .get(1 + 2 * shots)
+        .filter(|m| m.role == Role::User)
+        .map(|m| m.content.as_str())
+}
+
+/// The input of a call of `A`, decoded from its prompt.
+fn typed_input<A: Agent>(request: &Request) -> Result<A::Input, Error>
+where
+    A::Input: DeserializeOwned,
+{
+    let instead = format!(
+        "tie the reply with `.reply_for::<{}>(&input, json!(...))` instead",
+        A::NAME
+    );
+    let Some(message) = input_message::<A>(request) else {
+        return Err(unmatched::<A>(
+            request,
+            "the request has no input message".into(),
+        ));
+    };
+    if A::INPUT_FORMAT != InputFormat::Json {
+        return Err(unmatched::<A>(
+            request,
+            format!(
+                "`reply_when` cannot read it back: agent `{}` writes its input as labelled text, which does not decode into `{}`; {instead}",
+                A::NAME,
+                std::any::type_name::<A::Input>()
+            ),
+        ));
+    }
+    serde_json::from_str(message).map_err(|e| {
+        unmatched::<A>(
+            request,
+            format!(
+                "`reply_when` cannot read it back as `{}`: {e}; {instead}",
+                std::any::type_name::<A::Input>()
+            ),
+        )
+    })
+}
+
+fn unmatched<A: Agent>(request: &Request, reason: String) -> Error {
+    Error::ScriptUnmatched {
+        agent: A::NAME.to_string(),
+        input: show_input::<A>(request),
+        reason,
+    }
+}
+
+/// A call's input for an error message: compact JSON, or the labelled text quoted.
+fn show_input<A: Agent>(request: &Request) -> String {
+    match input_message::<A>(request) {
+        Some(message) => match serde_json::from_str::<Value>(message) {
+            Ok(value) if A::INPUT_FORMAT == InputFormat::Json => value.to_string(),
+            _ => format!("{message:?}"),
+        },
+        None => "(none)".into(),
     }
 }
 
@@ -142,18 +421,10 @@ impl Backend for ScriptedBackend {
     }
 
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
-        let mut script = self.lock();
-        let text = script
-            .replies
-            .get_mut(request.agent)
-            .and_then(VecDeque::pop_front)
-            .ok_or_else(|| Error::ScriptExhausted {
-                agent: request.agent.to_string(),
-            })?;
+        let text = self.take_reply(&request)?;
         let agent = request.agent;
         let schema = crate::grammar_schema(&request.schema);
-        script.calls.push(request);
-        drop(script);
+        self.lock().calls.push(request);
         // Text that is not JSON is passed through: the runtime's parser reports it.
         if let Ok(value) = serde_json::from_str::<Value>(&text) {
             check_schema(agent, &schema, &value, &text)?;
