@@ -213,10 +213,18 @@ fn agent_extras(m: &AgentModel, private: &TokenStream) -> TokenStream {
         None => {}
     }
     if let Some(v) = &m.validate {
+        let input = m.input.as_ref();
         let output = m.output.as_ref();
-        let call = quote_spanned!(v.span()=> #v(output));
+        // `validate_with` accepts `fn(&Output)` and `fn(&Input, &Output)`
+        // alike; spanned at the path, so a function of another shape is
+        // reported where it was named.
+        let call =
+            quote_spanned!(v.span()=> #private::validate_with::<Self, _, _>(#v, input, output));
         out.extend(quote! {
-            fn validate(output: &#output) -> #private::Result<(), #private::String> {
+            fn validate(
+                input: &#input,
+                output: &#output,
+            ) -> #private::Result<(), #private::String> {
                 #call
             }
         });

@@ -135,7 +135,7 @@ impl AgentModel {
                     Ok(p) => m.validate = Some(p),
                     Err(_) => errors.spanned(
                         &value,
-                        "`validate` takes the path of a function `fn(&Output) -> Result<(), String>`, e.g. `validate = check_verdict`",
+                        "`validate` takes the path of a function `fn(&Output) -> Result<(), String>` or `fn(&Input, &Output) -> Result<(), String>`, e.g. `validate = check_verdict`",
                     ),
                 },
                 "examples" => {

@@ -73,12 +73,73 @@ pub trait Agent: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
-    /// Checks beyond the schema (`#[agent(validate = path)]`): `Err` says what
-    /// is wrong, in words the model can act on when it is asked again.
-    fn validate(output: &Self::Output) -> Result<(), String> {
-        let _ = output;
+    /// Checks beyond the schema (`#[agent(validate = path)]`), with the input
+    /// at hand for rules that relate the two ("the quote must appear in the
+    /// thread"): `Err` says what is wrong, in words the model can act on when
+    /// it is asked again.
+    fn validate(input: &Self::Input, output: &Self::Output) -> Result<(), String> {
+        let _ = (input, output);
         Ok(())
     }
+}
+
+/// A function `#[agent(validate = path)]` accepts: one that checks the
+/// output alone, `fn(&Output) -> Result<(), String>`, or one that checks it
+/// against the input, `fn(&Input, &Output) -> Result<(), String>`.
+///
+/// `Marker` tells the two apart (it is [`OutputOnly`] or [`InputAndOutput`]),
+/// so the compiler picks the right one from the function's signature and the
+/// attribute needs no second key. Not a public API: the generated code calls
+/// it through [`validate_with`].
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the `validate` function of an agent with input `{I}` and output `{O}` must be `fn(&{O}) -> Result<(), String>` or `fn(&{I}, &{O}) -> Result<(), String>`",
+    label = "this function has another signature",
+    note = "`Err` says what is wrong with the output, in words the model can act on when it is asked again"
+)]
+pub trait Validate<I, O, Marker> {
+    /// Checks `output`, given `input`.
+    fn check(&self, input: &I, output: &O) -> Result<(), String>;
+}
+
+/// [`Validate`]'s marker for `fn(&Output) -> Result<(), String>`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum OutputOnly {}
+
+/// [`Validate`]'s marker for `fn(&Input, &Output) -> Result<(), String>`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum InputAndOutput {}
+
+impl<F, I, O> Validate<I, O, OutputOnly> for F
+where
+    F: Fn(&O) -> Result<(), String>,
+{
+    fn check(&self, _input: &I, output: &O) -> Result<(), String> {
+        self(output)
+    }
+}
+
+impl<F, I, O> Validate<I, O, InputAndOutput> for F
+where
+    F: Fn(&I, &O) -> Result<(), String>,
+{
+    fn check(&self, input: &I, output: &O) -> Result<(), String> {
+        self(input, output)
+    }
+}
+
+/// Runs the `validate` function `f` of agent `A`, whichever of the two
+/// signatures it has. What the `Agent::validate` that `#[agent]` generates
+/// calls.
+#[doc(hidden)]
+pub fn validate_with<A, F, Marker>(f: F, input: &A::Input, output: &A::Output) -> Result<(), String>
+where
+    A: Agent,
+    F: Validate<A::Input, A::Output, Marker>,
+{
+    f.check(input, output)
 }
 
 /// One try of an agent: what the model said and why it was not accepted.

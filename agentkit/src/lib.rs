@@ -49,7 +49,7 @@ pub mod prelude {
 /// Paths used by code that `#[agent]` generates. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::agent::{shots, shots_from_jsonl};
+    pub use crate::agent::{shots, shots_from_jsonl, validate_with, Validate};
     pub use crate::run::{check_agent, run_agent};
     pub use crate::{Agent, Error, InputFormat, Problem, Runtime, Sampling, Shot, Step, Yields};
     pub use core::future::Future;

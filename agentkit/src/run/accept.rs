@@ -14,10 +14,14 @@ pub(crate) struct Rejection {
     pub raw: String,
 }
 
-/// Parses `text` into `A::Output` and applies [`Agent::validate`].
-pub(crate) fn accept<A: Agent>(text: String) -> Result<A::Output, Box<Rejection>> {
+/// Parses `text` into `A::Output` and applies [`Agent::validate`], which
+/// sees the `input` the answer was given for.
+pub(crate) fn accept<A: Agent>(
+    input: &A::Input,
+    text: String,
+) -> Result<A::Output, Box<Rejection>> {
     match crate::schema::parse_output::<A::Output>(A::NAME, &text) {
-        Ok(output) => match A::validate(&output) {
+        Ok(output) => match A::validate(input, &output) {
             Ok(()) => Ok(output),
             Err(problem) => Err(Box::new(Rejection {
                 error: Error::Invalid {

@@ -6,7 +6,7 @@
 //! - [`retry`]: for one answer, ask the backend, and when the answer is
 //!   rejected ask again (up to `A::RETRIES` times) with the problem spelled out;
 //! - [`accept`]: parse the text into the output type and apply the agent's
-//!   own check.
+//!   own check, which sees the input too.
 //!
 //! Before any of that, the agent is pre-flighted once per runtime
 //! ([`Runtime::preflight`]), however the agent is wrapped.
@@ -42,7 +42,7 @@ pub async fn run_agent<A: Agent>(
             runtime.preflight::<A>().await?;
             let prompt = Prompt::render::<A>(&input)?;
             tracing::debug!(prompt = %prompt, "rendered prompt");
-            let (output, _) = vote::vote::<A>(runtime, &prompt, A::SAMPLES, &span).await?;
+            let (output, _) = vote::vote::<A>(runtime, &input, &prompt, A::SAMPLES, &span).await?;
             Ok(output)
         },
         span.clone(),

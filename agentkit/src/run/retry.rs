@@ -2,10 +2,12 @@
 
 use crate::{Agent, Attempt, Error, Message, Prompt, Request, Role, Runtime};
 
-/// One answer: generate, accept; ask again with feedback up to `A::RETRIES`
-/// times. Returns the accepted text and its value.
+/// One answer to `input` (rendered as `base`): generate, accept; ask again
+/// with feedback up to `A::RETRIES` times. Returns the accepted text and its
+/// value.
 pub(crate) async fn answer<A: Agent>(
     runtime: &Runtime,
+    input: &A::Input,
     base: &Prompt,
     seed_offset: u32,
     span: &tracing::Span,
@@ -38,7 +40,7 @@ pub(crate) async fn answer<A: Agent>(
         span.record("retries", tried.len());
         tracing::debug!(output = %completion.text, attempt = tried.len() + 1, "model output");
         let text = completion.text;
-        let rejection = match super::accept::accept::<A>(text.clone()) {
+        let rejection = match super::accept::accept::<A>(input, text.clone()) {
             Ok(output) => return Ok((text, output)),
             Err(rejection) => rejection,
         };

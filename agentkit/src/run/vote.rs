@@ -2,12 +2,13 @@
 
 use crate::{Agent, Error, Prompt, Runtime};
 
-/// Draws `samples` answers (seeds `seed`, `seed + 1000`, ...) and returns the
-/// one given most often with the share of samples that agree with it. Ties go
-/// to the answer seen first. Answers are compared as JSON values, so two that
+/// Draws `samples` answers to `input`, rendered as `prompt` (seeds `seed`,
+/// `seed + 1000`, ...), and returns the one given most often with the share
+/// of samples that agree with it. Ties go to the answer seen first. Answers are compared as JSON values, so two that
 /// differ only in whitespace or key order are the same answer.
 pub(crate) async fn vote<A: Agent>(
     runtime: &Runtime,
+    input: &A::Input,
     prompt: &Prompt,
     samples: u32,
     span: &tracing::Span,
@@ -16,7 +17,7 @@ pub(crate) async fn vote<A: Agent>(
     let mut answers: Vec<(serde_json::Value, A::Output, u32)> = Vec::new();
     for i in 0..samples {
         let (raw, output) =
-            super::retry::answer::<A>(runtime, prompt, i.wrapping_mul(1000), span).await?;
+            super::retry::answer::<A>(runtime, input, prompt, i.wrapping_mul(1000), span).await?;
         // The raw text parsed into `A::Output`, so it is JSON.
         let value = serde_json::from_str(raw.trim()).unwrap_or(serde_json::Value::String(raw));
         match answers.iter_mut().find(|(v, _, _)| *v == value) {
