@@ -112,11 +112,13 @@ fn the_prompt_asks_for_no_duplicates() {
     let prompt = Prompt::render::<Label>(&thread()).unwrap();
     let system = prompt.message(Role::System).unwrap();
     assert!(
-        system.contains(r#""tags": string[], // the topics the thread touches (no duplicates)"#),
+        system.contains(
+            r#""tags": string[] (at most 4 items), // the topics the thread touches (no duplicates)"#
+        ),
         "{system}"
     );
     assert!(
-        system.contains(r#""ratings": integer[] // (no duplicates)"#),
+        system.contains(r#""ratings": (integer 0..=255)[] (at most 4 items) // (no duplicates)"#),
         "{system}"
     );
 }
