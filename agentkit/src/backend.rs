@@ -147,7 +147,7 @@ pub struct Choice {
 }
 
 /// Runs prompts on models. Implemented by the llama.cpp backend in
-/// `agentkit-backends` and by [`ScriptedBackend`](crate::testing::ScriptedBackend).
+/// `agentkit-backends` and by the scripted test backend (`agentkit::testing::ScriptedBackend`, feature `testing`).
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + 'static {
     /// Generate the output for one request.

@@ -31,7 +31,7 @@ pub struct Sampling {
     /// Keep only tokens at least this likely relative to the likeliest one
     /// (`0.05`: drop tokens under 5% of the top token's probability).
     pub min_p: Option<f32>,
-    /// Repetition control over the last [`repeat_window`](Self::repeat_window)
+    /// Repetition control over the last [`Repetition::window`]
     /// generated tokens; `None` leaves decoding untouched. See [`Repetition`].
     pub repetition: Option<Repetition>,
 }
