@@ -100,6 +100,30 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
             let v = s.value as u32;
             fields.push(quote!(.with_seed(#v)));
         }
+        if let Some(p) = &m.min_p {
+            let v = p.value as f32;
+            fields.push(quote!(.with_min_p(#v)));
+        }
+        let mut repetition = Vec::new();
+        if let Some(w) = &m.repeat_window {
+            let v = w.value as u32;
+            repetition.push(quote!(.with_window(#v)));
+        }
+        if let Some(p) = &m.repeat_penalty {
+            let v = p.value as f32;
+            repetition.push(quote!(.with_repeat_penalty(#v)));
+        }
+        if let Some(p) = &m.frequency_penalty {
+            let v = p.value as f32;
+            repetition.push(quote!(.with_frequency_penalty(#v)));
+        }
+        if let Some(p) = &m.presence_penalty {
+            let v = p.value as f32;
+            repetition.push(quote!(.with_presence_penalty(#v)));
+        }
+        if !repetition.is_empty() {
+            fields.push(quote!(.with_repetition(#private::Repetition::DEFAULT #(#repetition)*)));
+        }
         quote!(#private::Sampling::DEFAULT #(#fields)*)
     } else {
         quote!(#private::Sampling::DEFAULT)

@@ -51,6 +51,54 @@ pub fn check(m: &AgentModel, errors: &mut Errors) {
             );
         }
     }
+    if let Some(p) = &m.min_p {
+        if !(0.0..=1.0).contains(&p.value) {
+            errors.spanned(
+                &p.tokens,
+                format!("`min_p` must be between 0.0 and 1.0, got {:?}", p.value),
+            );
+        }
+    }
+    if let Some(p) = &m.repeat_penalty {
+        if !(p.value > 0.0 && p.value <= 2.0) {
+            errors.spanned(
+                &p.tokens,
+                format!(
+                    "`repeat_penalty` must be above 0.0 and at most 2.0 (1.0 is off; 1.1 to 1.3 is usual), got {:?}",
+                    p.value
+                ),
+            );
+        }
+    }
+    for (key, p) in [
+        ("frequency_penalty", &m.frequency_penalty),
+        ("presence_penalty", &m.presence_penalty),
+    ] {
+        if let Some(p) = p {
+            if !(-2.0..=2.0).contains(&p.value) {
+                errors.spanned(
+                    &p.tokens,
+                    format!(
+                        "`{key}` must be between -2.0 and 2.0 (0.0 is off), got {:?}",
+                        p.value
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(w) = &m.repeat_window {
+        if w.value == 0 {
+            errors.spanned(&w.tokens, "`repeat_window` must be at least 1 token");
+        } else if m.repeat_penalty.is_none()
+            && m.frequency_penalty.is_none()
+            && m.presence_penalty.is_none()
+        {
+            errors.spanned(
+                &w.tokens,
+                "`repeat_window` does nothing on its own: add `repeat_penalty`, `frequency_penalty` or `presence_penalty`",
+            );
+        }
+    }
     if let Some(k) = &m.top_k {
         if k.value == 0 {
             errors.spanned(

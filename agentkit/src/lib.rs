@@ -51,7 +51,9 @@ pub mod prelude {
 pub mod __private {
     pub use crate::agent::{shots, shots_from_jsonl, validate_with, Validate};
     pub use crate::run::{check_agent, run_agent};
-    pub use crate::{Agent, Error, InputFormat, Problem, Runtime, Sampling, Shot, Step, Yields};
+    pub use crate::{
+        Agent, Error, InputFormat, Problem, Repetition, Runtime, Sampling, Shot, Step, Yields,
+    };
     pub use core::future::Future;
     pub use core::result::Result;
     pub use std::string::String;

@@ -169,6 +169,12 @@ impl Sampling {
         self
     }
 
+    /// With no repetition control.
+    pub const fn without_repetition(mut self) -> Self {
+        self.repetition = None;
+        self
+    }
+
     /// With repetition control `repetition`.
     pub const fn with_repetition(mut self, repetition: Repetition) -> Self {
         self.repetition = Some(repetition);

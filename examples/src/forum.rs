@@ -206,9 +206,13 @@ pub struct Classify;
 
 /// Write a short, friendly reply to this forum thread that helps the poster
 /// with their question about running language models locally. Be concrete.
+///
+/// `repeat_penalty` stops the loops SmolLM2 falls into under a length bound
+/// ("128GB RAM, 128GB RAM, ..."): see `--example repetition`.
 #[agent(
     model = "draft",
     temperature = 0.3,
+    repeat_penalty = 1.3,
     max_tokens = 240,
     input = Thread,
     output = Reply,

@@ -21,9 +21,18 @@ struct Mood {
     top_k = 40,
     max_tokens = 64,
     seed = 7,
+    min_p = 0.05,
+    repeat_penalty = 1.3,
+    frequency_penalty = 0.5,
+    presence_penalty = 0.25,
+    repeat_window = 32,
     prompt = "Say whether the text is positive.",
 )]
 struct Sentiment;
+
+/// Only one penalty: the others stay off, the window at its default.
+#[agent(model = "smollm2-135m", input = Text, output = Mood, repeat_penalty = 1.2)]
+struct Gentle;
 
 /// Multi-line instructions
 /// keep their line breaks.
@@ -37,6 +46,15 @@ fn main() {
     assert_eq!(s.top_k, Some(40));
     assert_eq!(s.max_tokens, 64);
     assert_eq!(s.seed, 7);
+    assert_eq!(s.min_p, Some(0.05));
+    let r = s.repetition.expect("penalties were given");
+    assert_eq!(
+        (r.window, r.repeat_penalty, r.frequency_penalty, r.presence_penalty),
+        (32, 1.3, 0.5, 0.25)
+    );
+    let gentle = <Gentle as Agent>::SAMPLING.repetition.expect("a penalty was given");
+    assert_eq!(gentle, agentkit::Repetition::DEFAULT.with_repeat_penalty(1.2));
+    assert_eq!(<Defaults as Agent>::SAMPLING.repetition, None);
     assert_eq!(<Sentiment as Agent>::INSTRUCTIONS, "Say whether the text is positive.");
 
     assert_eq!(<Defaults as Agent>::SAMPLING, agentkit::Sampling::DEFAULT);
