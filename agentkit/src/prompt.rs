@@ -190,8 +190,8 @@ fn flatten_tuple(schema: &Value, value: Value, out: &mut Vec<(Option<String>, Va
 /// The name of the type a sub-schema stands for: the target of its `$ref`,
 /// or its `title`.
 fn type_name(schema: &Value) -> Option<String> {
-    if let Some(Value::String(r)) = schema.get("$ref") {
-        return r.rsplit('/').next().map(str::to_owned);
+    if let Some(name) = crate::schema::ref_name(schema) {
+        return Some(name.to_owned());
     }
     schema
         .get("title")
@@ -274,8 +274,7 @@ impl Describer<'_> {
             });
             return;
         };
-        if let Some(Value::String(r)) = obj.get("$ref") {
-            let name = r.rsplit('/').next().unwrap_or(r);
+        if let Some(name) = crate::schema::ref_name(schema) {
             match self.defs.get(name) {
                 Some(def) if depth < MAX_DEPTH => self.write(def, depth, out),
                 _ => out.push_str(name),

@@ -79,20 +79,8 @@ struct Field {
     options: Vec<String>,
 }
 
-fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
-    match schema.get("$ref").and_then(Value::as_str) {
-        Some(r) => {
-            let name = r.rsplit('/').next().unwrap_or(r);
-            root.get("$defs")
-                .and_then(|d| d.get(name))
-                .unwrap_or(schema)
-        }
-        None => schema,
-    }
-}
-
 fn options_of(schema: &Value, root: &Value) -> Option<Vec<String>> {
-    let schema = resolve(schema, root);
+    let schema = crate::schema::deref(schema, root);
     if schema.get("type").and_then(Value::as_str) == Some("boolean") {
         return Some(vec!["true".into(), "false".into()]);
     }
