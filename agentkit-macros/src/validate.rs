@@ -64,7 +64,7 @@ pub fn check(m: &AgentModel, errors: &mut Errors) {
             errors.spanned(
                 &p.tokens,
                 format!(
-                    "`repeat_penalty` must be above 0.0 and at most 2.0 (1.0 is off; 1.1 to 1.3 is usual), got {:?}",
+                    "`repeat_penalty` must be above 0.0 and at most 2.0 (1.0 is off; 1.1 is a safe start), got {:?}",
                     p.value
                 ),
             );

@@ -47,7 +47,7 @@ pub struct Sampling {
 ///
 /// const DRAFT: Sampling = Sampling::DEFAULT
 ///     .with_temperature(0.7)
-///     .with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.3));
+///     .with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.1));
 /// assert_eq!(DRAFT.repetition.map(|r| r.window), Some(64));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,7 +56,7 @@ pub struct Repetition {
     /// How many of the most recent generated tokens count.
     pub window: u32,
     /// Divides a positive logit (multiplies a negative one) of every token
-    /// seen in the window: `1.0` is off, `1.1`-`1.3` is the usual range; a
+    /// seen in the window: `1.0` is off, `1.1` a safe start; a
     /// small model's JSON punctuation repeats by nature, so stay low.
     pub repeat_penalty: f32,
     /// Subtracted from a token's logit once per time it occurs in the

@@ -165,7 +165,7 @@ fn report(entries: &[Entry], outcomes: &[Outcome], seconds: f64, usage: Usage) {
     }
     println!();
     println!(
-        "{seconds:.0} s, {} generating calls, {} prompt tokens, {} generated (scored choices generate none)",
+        "{seconds:.0} s, {} model calls (scored ones included), {} prompt tokens and {} generated in the generating ones",
         usage.calls, usage.prompt_tokens, usage.generated_tokens
     );
 }

@@ -1,6 +1,6 @@
 //! Repetition control on the flagship's drafts: the `Draft` agent without
 //! any penalty, and with each kind of penalty (its own setting,
-//! `repeat_penalty = 1.3`, among them), over the same threads, side by side
+//! `repeat_penalty = 1.1`, among them), over the same threads, side by side
 //! in one run. Prints, per variant, the share of repeated word
 //! trigrams in the drafts, how many drafts ran into the reply's length bound,
 //! and the time taken.
@@ -32,11 +32,15 @@ struct DraftWith<const V: usize>;
 const NO_PENALTY: Sampling = <Draft as Agent>::SAMPLING.without_repetition();
 
 /// The variants compared, by index: name and sampling.
-const VARIANTS: [(&str, Sampling); 4] = [
+const VARIANTS: [(&str, Sampling); 5] = [
     ("no penalty", NO_PENALTY),
     (
-        "repeat_penalty 1.3 (the flagship's)",
+        "repeat_penalty 1.3",
         NO_PENALTY.with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.3)),
+    ),
+    (
+        "repeat_penalty 1.1",
+        NO_PENALTY.with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.1)),
     ),
     (
         "frequency_penalty 0.8",
@@ -97,7 +101,13 @@ struct Tally {
     repeated: usize,
     trigrams: usize,
     at_bound: usize,
+    /// Drafts with fewer than 20 characters: a penalty can push a small
+    /// model to close the string at once.
+    short: usize,
+    chars: usize,
     drafts: usize,
+    /// The first draft, to read.
+    sample: String,
     failed: usize,
     seconds: f64,
 }
@@ -116,7 +126,13 @@ async fn tally<S: Step<Thread> + Yields<Output = Reply>>(
                 t.repeated += r;
                 t.trigrams += n;
                 // The schema bounds the reply at 200 characters.
-                t.at_bound += usize::from(reply.reply.chars().count() >= 195);
+                let chars = reply.reply.chars().count();
+                t.at_bound += usize::from(chars >= 195);
+                t.short += usize::from(chars < 20);
+                t.chars += chars;
+                if t.drafts == 0 {
+                    t.sample = reply.reply.clone();
+                }
                 t.drafts += 1;
             }
             Err(_) => t.failed += 1,
@@ -144,22 +160,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tally(&DraftWith::<1>, &runtime, &threads).await,
         tally(&DraftWith::<2>, &runtime, &threads).await,
         tally(&DraftWith::<3>, &runtime, &threads).await,
+        tally(&DraftWith::<4>, &runtime, &threads).await,
     ];
-    println!(
-        "| sampling | repeated word trigrams | drafts at the 200-char bound | failed | time |"
-    );
-    println!("|---|---|---|---|---|");
+    println!("| sampling | repeated word trigrams | drafts at the 200-char bound | drafts under 20 chars | mean length | failed | time |");
+    println!("|---|---|---|---|---|---|---|");
     for ((name, _), t) in VARIANTS.iter().zip(&tallies) {
         println!(
-            "| {name} | {:.0}% ({}/{}) | {}/{} | {} | {:.0} s |",
+            "| {name} | {:.0}% ({}/{}) | {}/{} | {}/{} | {:.0} chars | {} | {:.0} s |",
             100.0 * t.repeated as f64 / t.trigrams.max(1) as f64,
             t.repeated,
             t.trigrams,
             t.at_bound,
             t.drafts,
+            t.short,
+            t.drafts,
+            t.chars as f64 / t.drafts.max(1) as f64,
             t.failed,
             t.seconds
         );
+    }
+    println!();
+    println!("The first thread's draft under each setting:");
+    for ((name, _), t) in VARIANTS.iter().zip(&tallies) {
+        println!("  {name}: {:?}", t.sample);
     }
     Ok(())
 }

@@ -212,7 +212,7 @@ pub struct Classify;
 #[agent(
     model = "draft",
     temperature = 0.3,
-    repeat_penalty = 1.3,
+    repeat_penalty = 1.1,
     max_tokens = 240,
     input = Thread,
     output = Reply,
