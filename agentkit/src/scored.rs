@@ -7,6 +7,10 @@
 //! (normalised over the allowed answers) is reported, so callers can set
 //! thresholds and see how sure a small model is.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
 
 use crate::{Agent, Choice, Error, Prompt, Request, Runtime, Step, Yields};
@@ -60,16 +64,69 @@ impl<T> Scored<T> {
 }
 
 /// Wraps an agent so it decides by scored choices; built by [`scored`].
-#[derive(Debug, Clone, Copy)]
-pub struct ScoredAgent<A> {
+pub struct ScoredAgent<A: Agent> {
     agent: A,
+    calibration: Option<Arc<Calibration<A::Input>>>,
+}
+
+impl<A: Agent + Clone> Clone for ScoredAgent<A> {
+    fn clone(&self) -> Self {
+        ScoredAgent {
+            agent: self.agent.clone(),
+            calibration: self.calibration.clone(),
+        }
+    }
+}
+
+impl<A: Agent + std::fmt::Debug> std::fmt::Debug for ScoredAgent<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScoredAgent")
+            .field("agent", &self.agent)
+            .field("calibrated", &self.calibration.is_some())
+            .finish()
+    }
+}
+
+/// Contextual calibration: content-free inputs, and per model file the mean
+/// probability of every answer over them (the model's prior, whatever the
+/// input), computed on first use.
+struct Calibration<I> {
+    inputs: Vec<I>,
+    priors: Mutex<HashMap<PathBuf, Vec<Vec<f64>>>>,
 }
 
 /// Runs `agent` by scored choices instead of sampling. Its output must be a
 /// `bool`, a fieldless enum, or a struct whose fields are such; anything else
 /// fails with [`Error::UnsupportedSchema`] before the model is asked.
 pub fn scored<A: Agent>(agent: A) -> ScoredAgent<A> {
-    ScoredAgent { agent }
+    ScoredAgent {
+        agent,
+        calibration: None,
+    }
+}
+
+impl<A: Agent> ScoredAgent<A> {
+    /// Contextual calibration ("Calibrate Before Use", Zhao et al. 2021):
+    /// small models lean towards one answer whatever the input. Scoring
+    /// `content_free` inputs (an empty thread, one that says "N/A") measures
+    /// that lean; every answer's probability is then divided by it and the
+    /// field renormalised, and the likeliest calibrated answer is chosen.
+    ///
+    /// The lean is measured once per model file, on the first call (one
+    /// scored call per content-free input), and kept. For an output with
+    /// several fields each field is calibrated on its own; the backend scored
+    /// later fields after the uncalibrated choice of earlier ones, so this is
+    /// exact for one field and an approximation for more. An empty
+    /// `content_free` leaves the agent uncalibrated.
+    pub fn calibrate(mut self, content_free: Vec<A::Input>) -> Self {
+        self.calibration = (!content_free.is_empty()).then(|| {
+            Arc::new(Calibration {
+                inputs: content_free,
+                priors: Mutex::new(HashMap::new()),
+            })
+        });
+        self
+    }
 }
 
 /// A field to decide: its JSON path, name (for the lead), and allowed answers.
@@ -148,42 +205,119 @@ impl<A: Agent> Yields for ScoredAgent<A> {
     type Output = Scored<A::Output>;
 }
 
+/// The model's probabilities of every allowed answer of every field, for
+/// one input: one scored call.
+async fn probabilities<A: Agent>(
+    runtime: &Runtime,
+    fields: &[Field],
+    schema: &Value,
+    input: &A::Input,
+) -> Result<Vec<Vec<f64>>, Error> {
+    let span = tracing::info_span!("agent", agent = A::NAME, model = A::MODEL, mode = "scored");
+    let request = Request::new(
+        A::NAME,
+        runtime.resolve(A::NAME, A::MODEL)?,
+        Prompt::render::<A>(input)?,
+        schema.clone(),
+        A::SAMPLING,
+    );
+    let choices: Vec<Choice> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Choice {
+            lead: match &f.name {
+                Some(name) => format!(
+                    "{}{}:",
+                    if i == 0 { "{" } else { "," },
+                    Value::String(name.clone())
+                ),
+                None => String::new(),
+            },
+            options: f.options.clone(),
+        })
+        .collect();
+    let backend = runtime.backend()?;
+    let scores = tracing::Instrument::instrument(backend.choose(request, choices), span).await?;
+    runtime.record_call();
+    Ok(scores.iter().map(|l| normalise(l)).collect())
+}
+
+impl<A: Agent> ScoredAgent<A> {
+    /// The model's mean probabilities over the content-free inputs, measured
+    /// once per model file.
+    async fn prior(
+        &self,
+        calibration: &Calibration<A::Input>,
+        runtime: &Runtime,
+        fields: &[Field],
+        schema: &Value,
+    ) -> Result<Vec<Vec<f64>>, Error> {
+        let model = runtime.resolve(A::NAME, A::MODEL)?.path;
+        let cached = calibration
+            .priors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&model)
+            .cloned();
+        if let Some(prior) = cached {
+            return Ok(prior);
+        }
+        let mut sum: Vec<Vec<f64>> = fields.iter().map(|f| vec![0.0; f.options.len()]).collect();
+        for input in &calibration.inputs {
+            let probs = probabilities::<A>(runtime, fields, schema, input).await?;
+            for (total, field) in sum.iter_mut().zip(&probs) {
+                for (t, p) in total.iter_mut().zip(field) {
+                    *t += p;
+                }
+            }
+        }
+        let n = calibration.inputs.len() as f64;
+        let prior: Vec<Vec<f64>> = sum
+            .into_iter()
+            .map(|f| f.into_iter().map(|t| t / n).collect())
+            .collect();
+        calibration
+            .priors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(model, prior.clone());
+        Ok(prior)
+    }
+}
+
+/// `probs` divided by `prior` and renormalised: the answer the input itself
+/// supports. A prior of zero (never seen) leaves the probability as it is.
+fn divide(probs: &[f64], prior: &[f64]) -> Vec<f64> {
+    let raw: Vec<f64> = probs
+        .iter()
+        .zip(prior)
+        .map(|(p, q)| if *q > 0.0 { p / q } else { *p })
+        .collect();
+    let sum: f64 = raw.iter().sum();
+    if sum > 0.0 {
+        raw.iter().map(|r| r / sum).collect()
+    } else {
+        probs.to_vec()
+    }
+}
+
 impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
     async fn run(&self, runtime: &Runtime, input: A::Input) -> Result<Scored<A::Output>, Error> {
-        let span = tracing::info_span!("agent", agent = A::NAME, model = A::MODEL, mode = "scored");
         runtime.preflight::<A>().await?;
         let schema = crate::schema::output_schema::<A::Output>();
         let fields = plan(A::NAME, &schema)?;
-        let request = Request {
-            agent: A::NAME,
-            model: runtime.resolve(A::NAME, A::MODEL)?,
-            prompt: Prompt::render::<A>(&input)?,
-            schema,
-            sampling: A::SAMPLING,
-        };
-        let choices: Vec<Choice> = fields
-            .iter()
-            .enumerate()
-            .map(|(i, f)| Choice {
-                lead: match &f.name {
-                    Some(name) => format!(
-                        "{}{}:",
-                        if i == 0 { "{" } else { "," },
-                        Value::String(name.clone())
-                    ),
-                    None => String::new(),
-                },
-                options: f.options.clone(),
-            })
-            .collect();
-        let backend = runtime.backend()?;
-        let scores =
-            tracing::Instrument::instrument(backend.choose(request, choices), span).await?;
-        runtime.record_call();
+        let mut probs = probabilities::<A>(runtime, &fields, &schema, &input).await?;
+        if let Some(calibration) = &self.calibration {
+            let prior = self.prior(calibration, runtime, &fields, &schema).await?;
+            probs = probs
+                .iter()
+                .zip(&prior)
+                .map(|(p, q)| divide(p, q))
+                .collect();
+        }
         let mut text = String::new();
         let mut report = Vec::with_capacity(fields.len());
-        for (i, (field, log_probs)) in fields.iter().zip(&scores).enumerate() {
-            let probs = normalise(log_probs);
+        for (i, (field, probs)) in fields.iter().zip(probs).enumerate() {
             let mut ranked: Vec<(String, f64)> = field.options.iter().cloned().zip(probs).collect();
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
             if let Some(name) = &field.name {

@@ -5,7 +5,7 @@ mod common;
 
 use agentkit::prelude::*;
 use agentkit::testing::ScriptedBackend;
-use common::{runtime_for, thread, Thread};
+use common::{runtime_for, thread, thread_titled, Thread};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -93,4 +93,66 @@ async fn scripted_scores_of_the_wrong_shape_are_reported() {
         err.to_string().contains("2 fields with [2, 3] answers"),
         "{err}"
     );
+}
+
+/// Decide whether the thread is relevant.
+#[agent(model = "smollm2-135m", input = Thread, output = bool)]
+struct Relevant;
+
+/// Natural-log scores for a `bool` answer: `[true, false]`.
+fn bool_scores(p_true: f64) -> Vec<Vec<f64>> {
+    vec![vec![p_true.ln(), (1.0 - p_true).ln()]]
+}
+
+#[tokio::test]
+async fn calibration_divides_out_the_lean_measured_on_content_free_inputs() {
+    // The model says `false` for this thread (0.4 true), but it says `false`
+    // for anything (0.2 true on both content-free inputs): relative to that
+    // lean, this thread is evidence for `true`.
+    let script = ScriptedBackend::new()
+        .scores::<Relevant>(bool_scores(0.4)) // the real input, scored first
+        .scores::<Relevant>(bool_scores(0.2)) // content-free: empty
+        .scores::<Relevant>(bool_scores(0.2)) // content-free: "N/A"
+        .scores::<Relevant>(bool_scores(0.1)); // a second real input
+    let runtime = runtime_for(&script);
+    let empty = Thread {
+        title: String::new(),
+        body: String::new(),
+    };
+    let na = Thread {
+        title: "N/A".into(),
+        body: "N/A".into(),
+    };
+    let calibrated = scored(Relevant).calibrate(vec![empty, na]);
+
+    let s = calibrated.run(&runtime, thread()).await.unwrap();
+    assert!(s.value, "calibrated, the answer flips to true");
+    // true: 0.4 / 0.2 = 2; false: 0.6 / 0.8 = 0.75; normalised.
+    let p_true = s.probability("", &true).unwrap();
+    assert!((p_true - 2.0 / 2.75).abs() < 1e-9, "{p_true}");
+    assert_eq!(
+        script.calls().len(),
+        3,
+        "the input, then both content-free inputs"
+    );
+
+    // The lean is measured once: the next call costs one scored call.
+    let s = calibrated
+        .run(&runtime, thread_titled("other"))
+        .await
+        .unwrap();
+    // true: 0.1 / 0.2 = 0.5; false: 0.9 / 0.8 = 1.125.
+    assert!(!s.value);
+    let p_true = s.probability("", &true).unwrap();
+    assert!((p_true - 0.5 / 1.625).abs() < 1e-9, "{p_true}");
+    assert_eq!(script.calls().len(), 4);
+    assert_eq!(runtime.usage().calls, 4, "scored calls count in usage");
+
+    // Uncalibrated, the same scores give the raw answer.
+    let script = ScriptedBackend::new().scores::<Relevant>(bool_scores(0.4));
+    let plain = scored(Relevant)
+        .run(&runtime_for(&script), thread())
+        .await
+        .unwrap();
+    assert!(!plain.value);
 }
