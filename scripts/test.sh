@@ -17,6 +17,14 @@ cargo test --workspace
 echo "[test] cargo doc -D warnings (API docs of every workspace crate)" >&2
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 echo "[test] cargo package (the publishable crates, each built from its package alone; ~7 min the first time)" >&2
+# cargo unpacks the packaged crates from a local registry into
+# $CARGO_HOME/registry/src/-<hash>/ and reuses an unpacked copy of the same
+# version, so a second run on one machine would verify stale sources: drop
+# those copies of our own crates first (crates.io's sources are not touched).
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+for crate in agentkit-manifest agentkit-macros agentkit agentkit-backends; do
+  rm -rf "$cargo_home"/registry/src/-*/"$crate"-[0-9]*
+done
 cargo package --allow-dirty -p agentkit-manifest -p agentkit-macros -p agentkit -p agentkit-backends
 echo "[test] mdbook build book (the user guide; its code is tested above by agentkit-book-tests)" >&2
 mdbook build book
