@@ -14,7 +14,16 @@ fn llama(reuse_prefix: bool) -> Llama {
 
 #[tokio::test]
 async fn a_repeated_prompt_evaluates_only_its_last_token() {
-    let llama = llama(true);
+    repeated_prompt_on(llama(true)).await;
+}
+
+#[tokio::test]
+async fn without_batching_a_kept_context_serves_the_repeat() {
+    repeated_prompt_on(Llama::new(LlamaConfig::default().threads(1).batching(false)).unwrap())
+        .await;
+}
+
+async fn repeated_prompt_on(llama: Llama) {
     let schema = serde_json::json!({"type": "boolean"});
     let first = llama
         .generate(fixture_request(schema.clone(), Sampling::DEFAULT))
@@ -32,15 +41,25 @@ async fn a_repeated_prompt_evaluates_only_its_last_token() {
 
 #[tokio::test]
 async fn without_prefix_reuse_every_prompt_is_evaluated_in_full() {
-    let llama = llama(false);
-    for _ in 0..2 {
-        let c = llama
-            .generate(fixture_request(
-                serde_json::json!({"type": "boolean"}),
-                Sampling::DEFAULT,
-            ))
-            .await
-            .unwrap();
-        assert_eq!(c.cached_prompt_tokens, 0);
+    for llama in [
+        llama(false),
+        Llama::new(
+            LlamaConfig::default()
+                .threads(1)
+                .batching(false)
+                .reuse_prefix(false),
+        )
+        .unwrap(),
+    ] {
+        for _ in 0..2 {
+            let c = llama
+                .generate(fixture_request(
+                    serde_json::json!({"type": "boolean"}),
+                    Sampling::DEFAULT,
+                ))
+                .await
+                .unwrap();
+            assert_eq!(c.cached_prompt_tokens, 0);
+        }
     }
 }

@@ -1,23 +1,18 @@
-//! The decode loop: prompt evaluation, then one token at a time, each sampled
-//! from the candidates the grammar allows.
+//! Generation: after the prompt, one token at a time, each sampled from the
+//! candidates the grammar allows. [`Generate`] is the per-sequence state the
+//! batching engine advances one token per step.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
-
-use agentkit::{Completion, Error, Request};
-use llama_cpp_2::context::LlamaContext;
-use llama_cpp_2::llama_batch::LlamaBatch;
+use agentkit::{Error, Request};
+use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::data::LlamaTokenData;
 use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use llguidance::Matcher;
 
+use super::engine::{Next, Outcome};
 use super::model::LoadedModel;
 use super::{backend_error, Shared};
-
-/// Prompt tokens are evaluated in batches of this many.
-pub(super) const BATCH: usize = 512;
 
 /// Whether decoding is restricted by the request's schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,30 +22,6 @@ pub(super) enum Constraint {
     /// No grammar: for benchmarks and comparisons only.
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     Free,
-}
-
-/// Evaluates `tokens` at positions `start..`, in batches, with logits for the
-/// last one only (left in `batch` at index `batch.n_tokens() - 1`).
-pub(super) fn evaluate(
-    ctx: &mut LlamaContext<'_>,
-    batch: &mut LlamaBatch,
-    tokens: &[LlamaToken],
-    start: usize,
-    agent: &str,
-) -> Result<(), Error> {
-    for (chunk_index, chunk) in tokens.chunks(BATCH).enumerate() {
-        batch.clear();
-        for (i, token) in chunk.iter().enumerate() {
-            let offset = chunk_index * BATCH + i;
-            let last = offset == tokens.len() - 1;
-            batch
-                .add(*token, (start + offset) as i32, &[0], last)
-                .map_err(|e| backend_error(agent, "could not fill the batch", e))?;
-        }
-        ctx.decode(batch)
-            .map_err(|e| backend_error(agent, "llama.cpp failed to evaluate tokens", e))?;
-    }
-    Ok(())
 }
 
 /// The sampler applied to the grammar-allowed candidates only. Because the
@@ -109,114 +80,73 @@ pub(super) fn check(shared: &Shared, model: &LoadedModel, request: &Request) -> 
     Ok(())
 }
 
-/// Generates for `request`: the prompt through a leased context, then tokens
-/// until the grammar stops, the model ends, or `max_tokens` is reached.
-pub(super) fn generate(
-    shared: &Shared,
-    model: &LoadedModel,
-    request: &Request,
-    constraint: Constraint,
-    cancelled: &AtomicBool,
-) -> Result<Completion, Error> {
-    let agent = request.agent;
-    let max_tokens = request.sampling.max_tokens;
-    let mut matcher = match constraint {
-        Constraint::Schema => Some(model.matcher(agent, &request.schema)?),
-        Constraint::Free => None,
-    };
-    let tokens = model.prompt_tokens(request)?;
-    let n_ctx = model.context_size(shared.config.context_size);
-    if tokens.is_empty() {
-        return Err(backend_error(agent, "the prompt", "tokenized to nothing"));
-    }
-    if tokens.len() + max_tokens as usize > n_ctx {
-        return Err(Error::ContextOverflow {
-            agent: agent.to_string(),
-            model: model.alias().to_string(),
-            prompt_tokens: tokens.len(),
-            max_tokens,
-            context: n_ctx,
-        });
-    }
-    let started = Instant::now();
-    let mut batch = LlamaBatch::new(BATCH, 1);
-    let mut lease = model.lease(shared, agent, n_ctx, &tokens, &mut batch)?;
-    let prompt_time = started.elapsed();
-    let cached_prompt_tokens = lease.reused();
-
-    let gen_started = Instant::now();
-    let (out, generated, complete) = lease.with_context(|ctx| {
-        run(
-            ctx,
-            &mut batch,
-            model,
-            request,
-            matcher.as_mut(),
-            tokens.len(),
-            cancelled,
-        )
-    })?;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let accepting = match matcher.as_mut() {
-        Some(m) => m.is_accepting().unwrap_or(false),
-        None => true,
-    };
-    if !complete && !accepting {
-        return Err(Error::Truncated {
-            agent: agent.to_string(),
-            max_tokens,
-            partial: text,
-        });
-    }
-    let generate_time = gen_started.elapsed();
-    let gen_s = generate_time.as_secs_f64();
-    tracing::debug!(
-        agent,
-        prompt_tokens = tokens.len(),
-        prompt_ms = prompt_time.as_millis() as u64,
-        generated,
-        tokens_per_s = if gen_s > 0.0 {
-            generated as f64 / gen_s
-        } else {
-            0.0
-        },
-        "generated"
-    );
-    lease.keep(tokens.clone(), shared);
-    Ok(Completion::new(text)
-        .with_tokens(tokens.len(), cached_prompt_tokens, generated)
-        .with_times(prompt_time, generate_time))
+/// One generation in progress: its grammar matcher, its sampler (with its
+/// own seed and penalty history) and the bytes so far.
+pub(super) struct Generate {
+    agent: &'static str,
+    matcher: Option<Matcher>,
+    sampler: LlamaSampler,
+    max_tokens: u32,
+    out: Vec<u8>,
+    generated: usize,
 }
 
-/// The token loop on a context whose cache holds the prompt (`pos` tokens,
-/// logits of the last one in `batch`): the bytes generated, how many tokens,
-/// and whether the model or the grammar ended the output.
-fn run(
-    ctx: &mut LlamaContext<'_>,
-    batch: &mut LlamaBatch,
-    model: &LoadedModel,
-    request: &Request,
-    mut matcher: Option<&mut Matcher>,
-    mut pos: usize,
-    cancelled: &AtomicBool,
-) -> Result<(Vec<u8>, usize, bool), Error> {
-    let agent = request.agent;
-    let max_tokens = request.sampling.max_tokens;
-    let vocab = model.llama().vocab();
-    let n_vocab = usize::try_from(model.llama().n_vocab()).unwrap_or(0);
-    let mut sampler = sampler(request, model.llama().n_vocab());
-    let mut out: Vec<u8> = Vec::new();
-    let mut generated = 0usize;
-    let mut logits_index = batch.n_tokens() - 1;
-    let mut complete = false;
-    while generated < max_tokens as usize {
-        if cancelled.load(Ordering::Relaxed) {
-            return Err(backend_error(agent, "generation", "cancelled"));
+impl Generate {
+    /// The generation `request` asks for on `model`, constrained by its
+    /// schema unless `constraint` is [`Constraint::Free`].
+    pub(super) fn new(
+        model: &LoadedModel,
+        request: &Request,
+        constraint: Constraint,
+    ) -> Result<Generate, Error> {
+        let matcher = match constraint {
+            Constraint::Schema => Some(model.matcher(request.agent, &request.schema)?),
+            Constraint::Free => None,
+        };
+        Ok(Generate {
+            agent: request.agent,
+            matcher,
+            sampler: sampler(request, model.llama().n_vocab()),
+            max_tokens: request.sampling.max_tokens,
+            out: Vec::new(),
+            generated: 0,
+        })
+    }
+
+    /// Samples the next token from the logits of the last one, then asks for
+    /// it to be evaluated, or ends: on end-of-generation, when the grammar
+    /// is complete, or at `max_tokens` (an error unless the output is
+    /// complete by then).
+    pub(super) fn advance(&mut self, rows: &[&[f32]], model: &LlamaModel) -> Next {
+        match self.sample(rows, model) {
+            Ok(Some(token)) => Next::Feed {
+                rewind_to: None,
+                tokens: vec![token],
+                all_logits: false,
+            },
+            Ok(None) => Next::Done(Ok(Outcome::Text {
+                text: String::from_utf8_lossy(&self.out).into_owned(),
+                generated: self.generated,
+            })),
+            Err(e) => Next::Done(Err(e)),
         }
-        let logits = ctx.get_logits_ith(logits_index).iter().take(n_vocab);
-        let candidates =
+    }
+
+    /// The token to evaluate next, or `None` when the output is done.
+    fn sample(&mut self, rows: &[&[f32]], model: &LlamaModel) -> Result<Option<LlamaToken>, Error> {
+        let agent = self.agent;
+        if self.max_tokens == 0 {
+            return self.truncated();
+        }
+        let n_vocab = usize::try_from(model.n_vocab()).unwrap_or(0);
+        let logits = rows
+            .last()
+            .ok_or_else(|| backend_error(agent, "sampling", "no logits"))?
+            .iter()
+            .take(n_vocab);
+        let candidate =
             |(id, logit): (usize, &f32)| LlamaTokenData::new(LlamaToken(id as i32), *logit, 0.0);
-        let allowed: Vec<LlamaTokenData> = match matcher.as_mut() {
+        let allowed: Vec<LlamaTokenData> = match self.matcher.as_mut() {
             Some(matcher) => {
                 let mask = matcher
                     .compute_mask()
@@ -224,47 +154,58 @@ fn run(
                 logits
                     .enumerate()
                     .filter(|(id, _)| mask.is_allowed(*id as u32))
-                    .map(candidates)
+                    .map(candidate)
                     .collect()
             }
-            None => logits.enumerate().map(candidates).collect(),
+            None => logits.enumerate().map(candidate).collect(),
         };
         if allowed.is_empty() {
             return Err(backend_error(
                 agent,
                 "the grammar allows no token of this model's vocabulary",
-                format!("after {:?}", String::from_utf8_lossy(&out)),
+                format!("after {:?}", String::from_utf8_lossy(&self.out)),
             ));
         }
         let mut candidates = LlamaTokenDataArray::new(allowed, false);
-        candidates.apply_sampler(&mut sampler);
+        candidates.apply_sampler(&mut self.sampler);
         let token = candidates
             .selected_token()
             .ok_or_else(|| backend_error(agent, "sampling", "no token was selected"))?;
-        if vocab.is_eog(token) {
-            complete = true;
-            break;
+        if model.vocab().is_eog(token) {
+            return Ok(None);
         }
-        if let Some(matcher) = matcher.as_mut() {
+        if let Some(matcher) = self.matcher.as_mut() {
             matcher
                 .consume_token(token.0 as u32)
                 .map_err(|e| backend_error(agent, "the grammar rejected a sampled token", e))?;
         }
-        sampler.accept(token);
-        out.extend(vocab.token_to_piece(token, false, None));
-        generated += 1;
-        if matcher.as_ref().is_some_and(|m| m.is_stopped()) {
-            complete = true;
-            break;
+        self.sampler.accept(token);
+        self.out
+            .extend(model.vocab().token_to_piece(token, false, None));
+        self.generated += 1;
+        if self.matcher.as_ref().is_some_and(|m| m.is_stopped()) {
+            return Ok(None);
         }
-        batch.clear();
-        batch
-            .add(token, pos as i32, &[0], true)
-            .map_err(|e| backend_error(agent, "could not fill the batch", e))?;
-        pos += 1;
-        ctx.decode(batch)
-            .map_err(|e| backend_error(agent, "llama.cpp failed to decode", e))?;
-        logits_index = 0;
+        if self.generated >= self.max_tokens as usize {
+            return self.truncated();
+        }
+        Ok(Some(token))
     }
-    Ok((out, generated, complete))
+
+    /// At the token bound: done if the output is complete, else an error
+    /// carrying what was written.
+    fn truncated(&mut self) -> Result<Option<LlamaToken>, Error> {
+        let accepting = match self.matcher.as_mut() {
+            Some(m) => m.is_accepting().unwrap_or(false),
+            None => true,
+        };
+        if accepting {
+            return Ok(None);
+        }
+        Err(Error::Truncated {
+            agent: self.agent.to_string(),
+            max_tokens: self.max_tokens,
+            partial: String::from_utf8_lossy(&self.out).into_owned(),
+        })
+    }
 }

@@ -21,6 +21,7 @@
 mod chat;
 mod decode;
 mod defaults;
+mod engine;
 #[cfg(any(test, feature = "testing"))]
 pub mod fixture;
 mod grammar;
@@ -35,10 +36,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use agentkit::{Backend, Choice, Completion, Error, ModelSpec, Request};
 use llama_cpp_2::llama_backend::LlamaBackend;
+use tokio::sync::oneshot;
 
-use decode::Constraint;
+use decode::{Constraint, Generate};
 pub use defaults::{default_model, models_dir, DEFAULT_MODEL, DEFAULT_MODEL_FILE, FETCH_COMMAND};
+use engine::{Job, Reply, Running, Task};
 use model::LoadedModel;
+use score::Score;
 
 /// Settings for the llama.cpp backend.
 #[derive(Debug, Clone)]
@@ -62,6 +66,18 @@ pub struct LlamaConfig {
     /// them when a GPU backend is compiled in (cargo features `cuda`, `metal`,
     /// `vulkan`), none on a CPU-only build. `Some(0)` keeps everything on the CPU.
     pub gpu_layers: Option<u32>,
+    /// Decode concurrent requests for one model together, in one batch per
+    /// step (continuous batching; on by default). Off, each call runs on a
+    /// context of its own, as before batching: only for comparisons.
+    pub batching: bool,
+    /// With batching, how many requests to one model decode together at
+    /// most; the next ones wait for a slot.
+    pub parallel: usize,
+    /// With batching, the KV cache of each model in tokens, shared by all its
+    /// sequences (a shared prompt prefix counts once). A request waits until
+    /// its prompt plus `max_tokens` fits beside the running ones. At least
+    /// `context_size`.
+    pub kv_size: u32,
 }
 
 impl Default for LlamaConfig {
@@ -73,6 +89,9 @@ impl Default for LlamaConfig {
             llama_logs: false,
             reuse_prefix: true,
             gpu_layers: None,
+            batching: true,
+            parallel: 8,
+            kv_size: 8192,
         }
     }
 }
@@ -116,6 +135,24 @@ impl LlamaConfig {
         self
     }
 
+    /// Turns continuous batching on or off.
+    pub fn batching(mut self, on: bool) -> Self {
+        self.batching = on;
+        self
+    }
+
+    /// Sets how many requests to one model decode together at most.
+    pub fn parallel(mut self, sequences: usize) -> Self {
+        self.parallel = sequences;
+        self
+    }
+
+    /// Sets the KV cache size of each model in tokens (with batching).
+    pub fn kv_size(mut self, tokens: u32) -> Self {
+        self.kv_size = tokens;
+        self
+    }
+
     /// The layer count handed to llama.cpp: the configured one, else all
     /// layers where the build can offload and none where it cannot.
     fn gpu_layer_count(&self, can_offload: bool) -> u32 {
@@ -147,9 +184,8 @@ struct Shared {
     config: LlamaConfig,
     models: Mutex<HashMap<PathBuf, Arc<LoadedModel>>>,
     loads: AtomicUsize,
-    active: AtomicUsize,
-    /// llama-cpp-2 documents context creation as unsafe to run in parallel.
-    context_lock: Mutex<()>,
+    /// Requests submitted and not yet answered or cleared away.
+    active: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Llama {
@@ -196,14 +232,14 @@ impl Llama {
                 config,
                 models: Mutex::new(HashMap::new()),
                 loads: AtomicUsize::new(0),
-                active: AtomicUsize::new(0),
-                context_lock: Mutex::new(()),
+                active: Arc::new(AtomicUsize::new(0)),
             }),
         })
     }
 
-    /// How many generations are running on blocking threads right now. Drops
-    /// to zero promptly when the futures awaiting them are dropped.
+    /// How many requests (generations and scored choices) are queued or
+    /// running right now. Drops to zero promptly when the futures awaiting
+    /// them are dropped.
     pub fn active_generations(&self) -> usize {
         self.shared.active.load(Ordering::SeqCst)
     }
@@ -290,18 +326,74 @@ impl Llama {
     }
 
     async fn run(&self, request: Request, constraint: Constraint) -> Result<Completion, Error> {
+        let agent = request.agent;
+        let reply = self
+            .submit(request, move |model, request, n_ctx, prompt| {
+                let max_tokens = request.sampling.max_tokens;
+                if prompt + max_tokens as usize > n_ctx {
+                    return Err(Error::ContextOverflow {
+                        agent: request.agent.to_string(),
+                        model: model.alias().to_string(),
+                        prompt_tokens: prompt,
+                        max_tokens,
+                        context: n_ctx,
+                    });
+                }
+                let generate = Generate::new(model, request, constraint)?;
+                Ok((Task::Generate(Box::new(generate)), max_tokens as usize))
+            })
+            .await?;
+        match reply {
+            Reply::Completion(completion) => Ok(completion),
+            Reply::Scores(_) => Err(backend_error(agent, "generation", "got scores back")),
+        }
+    }
+
+    /// Runs one request on its model: the prompt rendered and tokenized, the
+    /// task made by `task` (given the model, the request, the context size
+    /// and the prompt's length; it returns the task and the tokens it may
+    /// add), then queued on the model's engine. Dropping the future cancels
+    /// the request at the engine's next step.
+    async fn submit(
+        &self,
+        request: Request,
+        task: impl FnOnce(&LoadedModel, &Request, usize, usize) -> Result<(Task, usize), Error>
+            + Send
+            + 'static,
+    ) -> Result<Reply, Error> {
+        let agent = request.agent;
         let cancelled = Arc::new(AtomicBool::new(false));
         let _guard = CancelOnDrop(Arc::clone(&cancelled));
+        let (reply, answer) = oneshot::channel();
         let this = self.clone();
-        run_blocking(request.agent, move || {
-            this.shared.active.fetch_add(1, Ordering::SeqCst);
-            let result = this.model(&request.model).and_then(|model| {
-                decode::generate(&this.shared, &model, &request, constraint, &cancelled)
-            });
-            this.shared.active.fetch_sub(1, Ordering::SeqCst);
-            result
+        run_blocking(agent, move || {
+            let running = Running::new(&this.shared.active);
+            let model = this.model(&request.model)?;
+            let prompt = model.prompt_tokens(&request)?;
+            if prompt.is_empty() {
+                return Err(backend_error(agent, "the prompt", "tokenized to nothing"));
+            }
+            let n_ctx = model.context_size(this.shared.config.context_size);
+            let (task, reserve) = task(&model, &request, n_ctx, prompt.len())?;
+            let job = Job {
+                agent,
+                prompt,
+                reserve,
+                task,
+                cancelled,
+                reply,
+                _running: running,
+            };
+            model.submit(&this.shared, job)
         })
-        .await
+        .await?;
+        answer.await.map_err(|_| {
+            backend_error(
+                agent,
+                "the request",
+                "was dropped by the engine without an answer",
+            )
+        })?
     }
 }
 
@@ -317,12 +409,26 @@ impl Backend for Llama {
     }
 
     async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
-        let this = self.clone();
-        run_blocking(request.agent, move || {
-            let model = this.model(&request.model)?;
-            score::choose(&this.shared, &model, &request, &choices)
-        })
-        .await
+        let agent = request.agent;
+        let reply = self
+            .submit(request, move |model, request, n_ctx, prompt| {
+                let (score, reserve) = Score::new(model, &choices, prompt);
+                if prompt + reserve > n_ctx {
+                    return Err(Error::ContextOverflow {
+                        agent: request.agent.to_string(),
+                        model: model.alias().to_string(),
+                        prompt_tokens: prompt,
+                        max_tokens: u32::try_from(reserve).unwrap_or(u32::MAX),
+                        context: n_ctx,
+                    });
+                }
+                Ok((Task::Score(Box::new(score)), reserve))
+            })
+            .await?;
+        match reply {
+            Reply::Scores(scores) => Ok(scores),
+            Reply::Completion(_) => Err(backend_error(agent, "scoring", "got text back")),
+        }
     }
 
     async fn check(&self, request: &Request) -> Result<(), Error> {

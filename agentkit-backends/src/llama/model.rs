@@ -1,13 +1,13 @@
 //! A GGUF file loaded once, with what every call on it shares: its chat
-//! template, its grammar engine and its warm contexts.
+//! template, its grammar engine and where its requests run (its batching
+//! engine, or its warm contexts with batching off).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use agentkit::{Error, Request};
 use llama_cpp_2::llama_backend::LlamaBackend;
-use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
@@ -15,7 +15,8 @@ use llguidance::{Matcher, ParserFactory};
 use serde_json::Value;
 
 use super::chat::ChatTemplate;
-use super::pool::{ContextPool, Lease};
+use super::engine::{EngineConfig, Job};
+use super::pool::{EnginePool, Scheduler};
 use super::{grammar, LlamaConfig, Shared};
 
 /// A loaded model and what every call on it shares.
@@ -27,7 +28,10 @@ pub(super) struct LoadedModel {
     template: ChatTemplate,
     /// Built on first use, then shared by every grammar.
     factory: OnceLock<Result<Arc<ParserFactory>, String>>,
-    pool: ContextPool,
+    /// The batching engine, started on first use.
+    scheduler: Mutex<Option<Scheduler>>,
+    /// Engines of one sequence each, with batching off.
+    pool: EnginePool,
 }
 
 impl LoadedModel {
@@ -61,7 +65,8 @@ impl LoadedModel {
             model: Arc::new(model),
             template,
             factory: OnceLock::new(),
-            pool: ContextPool::default(),
+            scheduler: Mutex::new(None),
+            pool: EnginePool::default(),
         })
     }
 
@@ -115,22 +120,41 @@ impl LoadedModel {
         n as usize
     }
 
-    /// How many contexts of the model are kept warm right now.
-    #[cfg(test)]
-    pub(super) fn warm_contexts(&self) -> usize {
-        self.pool.len()
-    }
-
-    /// A context whose cache holds `tokens` (see [`ContextPool::lease`]).
-    pub(super) fn lease(
-        &self,
-        shared: &Shared,
-        agent: &str,
-        n_ctx: usize,
-        tokens: &[LlamaToken],
-        batch: &mut LlamaBatch,
-    ) -> Result<Lease<'_>, Error> {
-        self.pool
-            .lease(shared, &self.model, agent, n_ctx, tokens, batch)
+    /// Runs `job`: queued on the model's batching engine (started on first
+    /// use), or, with batching off, to its end on an engine of its own.
+    pub(super) fn submit(&self, shared: &Shared, job: Job) -> Result<(), Error> {
+        let config = &shared.config;
+        let n_ctx = self.context_size(config.context_size);
+        if !config.batching {
+            let engine = EngineConfig {
+                threads: config.thread_count(),
+                slots: 1,
+                kv_size: n_ctx,
+                keep_prefixes: config.reuse_prefix,
+            };
+            return self.pool.run(shared.backend, &self.model, engine, job);
+        }
+        let mut scheduler = self.scheduler.lock().unwrap_or_else(|p| p.into_inner());
+        if scheduler.is_none() {
+            let engine = EngineConfig {
+                threads: config.thread_count(),
+                slots: config.parallel.max(1),
+                kv_size: (config.kv_size as usize).max(n_ctx),
+                keep_prefixes: config.reuse_prefix,
+            };
+            *scheduler = Some(Scheduler::start(
+                shared.backend,
+                Arc::clone(&self.model),
+                engine,
+                &self.alias,
+            )?);
+        }
+        match scheduler.as_ref() {
+            Some(s) => s.submit(job),
+            None => Err(Error::Backend {
+                agent: job.agent.to_string(),
+                reason: "the batching engine is not running".into(),
+            }),
+        }
     }
 }

@@ -1,14 +1,11 @@
 //! Scored choices: the log probability of each option, read from the logits
 //! instead of sampled.
 
-use agentkit::{Choice, Error, Request};
-use llama_cpp_2::context::LlamaContext;
-use llama_cpp_2::llama_batch::LlamaBatch;
+use agentkit::Choice;
 use llama_cpp_2::token::LlamaToken;
 
-use super::decode::{evaluate, BATCH};
+use super::engine::{Next, Outcome};
 use super::model::LoadedModel;
-use super::{backend_error, Shared};
 
 /// Log-softmax of one logit among all of them.
 fn log_prob(logits: &[f32], token: LlamaToken) -> f64 {
@@ -22,100 +19,172 @@ fn log_prob(logits: &[f32], token: LlamaToken) -> f64 {
     f64::from(logit - max) - sum.ln()
 }
 
-/// Scored choices: one pass over the prompt, then for each choice the log
-/// probability of every option after the choice's lead text; the likeliest
-/// option is appended before the next choice.
-pub(super) fn choose(
-    shared: &Shared,
-    model: &LoadedModel,
-    request: &Request,
-    choices: &[Choice],
-) -> Result<Vec<Vec<f64>>, Error> {
-    let agent = request.agent;
-    let tokens = model.prompt_tokens(request)?;
-    let tokenize = |s: &str| model.tokenize(s);
-    let longest: usize = choices
-        .iter()
-        .map(|c| {
-            tokenize(&c.lead).len()
-                + c.options
-                    .iter()
-                    .map(|o| tokenize(o).len())
-                    .max()
-                    .unwrap_or(0)
-        })
-        .sum();
-    let n_ctx = model.context_size(shared.config.context_size);
-    if tokens.is_empty() || tokens.len() + longest > n_ctx {
-        return Err(Error::ContextOverflow {
-            agent: agent.to_string(),
-            model: model.alias().to_string(),
-            prompt_tokens: tokens.len(),
-            max_tokens: u32::try_from(longest).unwrap_or(u32::MAX),
-            context: n_ctx,
-        });
-    }
-    let mut batch = LlamaBatch::new(BATCH, 1);
-    let mut lease = model.lease(shared, agent, n_ctx, &tokens, &mut batch)?;
-    let scores =
-        lease.with_context(|ctx| score(ctx, &mut batch, model, choices, tokens.len(), agent))?;
-    lease.keep(tokens, shared);
-    Ok(scores)
+/// A choice as tokens.
+struct Tokens {
+    lead: Vec<LlamaToken>,
+    options: Vec<Vec<LlamaToken>>,
 }
 
-/// The scores of `choices` on a context whose cache holds the prompt (`pos`
-/// tokens, logits of the last one in `batch`).
-fn score(
-    ctx: &mut LlamaContext<'_>,
-    batch: &mut LlamaBatch,
-    model: &LoadedModel,
-    choices: &[Choice],
-    mut pos: usize,
-    agent: &str,
-) -> Result<Vec<Vec<f64>>, Error> {
-    let tokenize = |s: &str| model.tokenize(s);
-    let mut scores = Vec::with_capacity(choices.len());
-    for choice in choices {
-        let lead = tokenize(&choice.lead);
-        if !lead.is_empty() {
-            evaluate(ctx, batch, &lead, pos, agent)?;
-            pos += lead.len();
+/// Where a scoring task is.
+enum Phase {
+    /// The logits that arrive are the prompt's (or the chosen option's):
+    /// they follow the text before the current choice's lead.
+    BeforeLead,
+    /// The logits that arrive follow the lead: the base for every option.
+    AfterLead,
+    /// The logits that arrive are those of option `option`'s tokens but the
+    /// last, one row per token.
+    InOption { option: usize },
+}
+
+/// Scored choices in progress: the state the batching engine advances.
+///
+/// After the prompt, for each choice: evaluate its lead, read each option's
+/// first token from those logits, evaluate the rest of each longer option
+/// (rewinding after each), then append the likeliest option.
+pub(super) struct Score {
+    choices: Vec<Tokens>,
+    choice: usize,
+    phase: Phase,
+    /// Logits after the lead of the current choice.
+    base: Vec<f32>,
+    /// Tokens in the sequence where the current choice's options start.
+    mark: usize,
+    current: Vec<f64>,
+    scores: Vec<Vec<f64>>,
+}
+
+impl Score {
+    /// Scoring of `choices` after a prompt of `prompt_len` tokens; also the
+    /// tokens it may add to the sequence at most.
+    pub(super) fn new(
+        model: &LoadedModel,
+        choices: &[Choice],
+        prompt_len: usize,
+    ) -> (Score, usize) {
+        let choices: Vec<Tokens> = choices
+            .iter()
+            .map(|c| Tokens {
+                lead: model.tokenize(&c.lead),
+                options: c.options.iter().map(|o| model.tokenize(o)).collect(),
+            })
+            .collect();
+        let reserve = choices
+            .iter()
+            .map(|c| c.lead.len() + c.options.iter().map(Vec::len).max().unwrap_or(0))
+            .sum();
+        let score = Score {
+            choices,
+            choice: 0,
+            phase: Phase::BeforeLead,
+            base: Vec::new(),
+            mark: prompt_len,
+            current: Vec::new(),
+            scores: Vec::new(),
+        };
+        (score, reserve)
+    }
+
+    /// Takes the logits asked for and says what to evaluate next.
+    pub(super) fn advance(&mut self, rows: &[&[f32]]) -> Next {
+        match self.phase {
+            Phase::BeforeLead => {
+                let Some(choice) = self.choices.get(self.choice) else {
+                    return self.done();
+                };
+                if !choice.lead.is_empty() {
+                    self.phase = Phase::AfterLead;
+                    return Next::Feed {
+                        rewind_to: None,
+                        tokens: choice.lead.clone(),
+                        all_logits: false,
+                    };
+                }
+                self.start_options(rows)
+            }
+            Phase::AfterLead => {
+                self.mark += self.choices[self.choice].lead.len();
+                self.start_options(rows)
+            }
+            Phase::InOption { option } => {
+                let tokens = &self.choices[self.choice].options[option];
+                let lp: f64 = rows
+                    .iter()
+                    .zip(&tokens[1..])
+                    .map(|(row, token)| log_prob(row, *token))
+                    .sum();
+                self.current[option] += lp;
+                self.next_option(option + 1)
+            }
         }
-        let base: Vec<f32> = ctx.get_logits_ith(batch.n_tokens() - 1).to_vec();
-        let mut option_scores = Vec::with_capacity(choice.options.len());
-        for option in &choice.options {
-            let option_tokens = tokenize(option);
-            let Some((first, rest)) = option_tokens.split_first() else {
-                option_scores.push(f64::NEG_INFINITY);
-                continue;
+    }
+
+    /// With the logits after the lead: every option's first token.
+    fn start_options(&mut self, rows: &[&[f32]]) -> Next {
+        let base = rows.last().copied().unwrap_or(&[]);
+        self.base = base.to_vec();
+        self.current = self.choices[self.choice]
+            .options
+            .iter()
+            .map(|o| o.first().map_or(f64::NEG_INFINITY, |t| log_prob(base, *t)))
+            .collect();
+        self.next_option(0)
+    }
+
+    /// The next option longer than one token is evaluated; when none is
+    /// left the likeliest option is appended.
+    fn next_option(&mut self, from: usize) -> Next {
+        let options = &self.choices[self.choice].options;
+        if let Some(option) = (from..options.len()).find(|&i| options[i].len() > 1) {
+            self.phase = Phase::InOption { option };
+            let tokens = &options[option];
+            return Next::Feed {
+                rewind_to: Some(self.mark),
+                tokens: tokens[..tokens.len() - 1].to_vec(),
+                all_logits: true,
             };
-            let mut lp = log_prob(&base, *first);
-            let mut previous = *first;
-            for (k, token) in rest.iter().enumerate() {
-                evaluate(ctx, batch, &[previous], pos + k, agent)?;
-                lp += log_prob(ctx.get_logits_ith(batch.n_tokens() - 1), *token);
-                previous = *token;
-            }
-            if !rest.is_empty() {
-                ctx.clear_kv_cache_seq(Some(0), Some(pos as u32), None)
-                    .map_err(|e| backend_error(agent, "could not rewind the KV cache", e))?;
-            }
-            option_scores.push(lp);
         }
-        let best = option_scores
+        let best = self
+            .current
             .iter()
             .enumerate()
             .max_by(|a, b| a.1.total_cmp(b.1))
             .map(|(i, _)| i)
             .unwrap_or(0);
-        if let Some(option) = choice.options.get(best) {
-            let chosen = tokenize(option);
-            if !chosen.is_empty() {
-                evaluate(ctx, batch, &chosen, pos, agent)?;
-                pos += chosen.len();
-            }
+        let chosen = options.get(best).cloned().unwrap_or_default();
+        self.scores.push(std::mem::take(&mut self.current));
+        self.choice += 1;
+        self.phase = Phase::BeforeLead;
+        if self.choice >= self.choices.len() {
+            return self.done();
         }
-        scores.push(option_scores);
+        if chosen.is_empty() {
+            // Nothing appended: the next lead follows the same logits, once
+            // the last option evaluated is cut off again.
+            let keep = self.mark;
+            let base = std::mem::take(&mut self.base);
+            return match self.advance(&[&base]) {
+                Next::Feed {
+                    rewind_to: None,
+                    tokens,
+                    all_logits,
+                } => Next::Feed {
+                    rewind_to: Some(keep),
+                    tokens,
+                    all_logits,
+                },
+                next => next,
+            };
+        }
+        self.mark += chosen.len();
+        Next::Feed {
+            rewind_to: Some(self.mark - chosen.len()),
+            tokens: chosen,
+            all_logits: false,
+        }
     }
-    Ok(scores)
+
+    fn done(&mut self) -> Next {
+        Next::Done(Ok(Outcome::Scores(std::mem::take(&mut self.scores))))
+    }
 }

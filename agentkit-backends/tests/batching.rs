@@ -1,0 +1,264 @@
+//! Continuous batching on the fixture model: concurrent requests share one
+//! context and one batch per step, and each still gets exactly the output it
+//! would get alone.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use agentkit::{Backend, Choice, Completion, Error, Sampling};
+use agentkit_backends::llama::{Llama, LlamaConfig};
+use common::fixture_request;
+use futures_util::future::join_all;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+#[derive(Deserialize, JsonSchema)]
+#[allow(dead_code)]
+struct Flat {
+    #[schemars(length(max = 12))]
+    name: String,
+    count: u8,
+    ok: bool,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[allow(dead_code)]
+struct Essay {
+    #[schemars(length(min = 300, max = 320))]
+    text: String,
+}
+
+fn backend(config: LlamaConfig) -> Llama {
+    Llama::new(config.threads(1)).unwrap()
+}
+
+/// The i-th of a mix of requests: two schemas, two agents, greedy and
+/// seeded sampling, inputs of different lengths.
+fn mixed(i: usize) -> agentkit::Request {
+    let (schema, agent) = if i.is_multiple_of(2) {
+        (agentkit::output_schema::<Flat>(), "Flat")
+    } else {
+        (agentkit::output_schema::<Vec<bool>>(), "Bools")
+    };
+    let sampling = if i.is_multiple_of(3) {
+        Sampling::DEFAULT.with_temperature(0.0)
+    } else {
+        Sampling::DEFAULT.with_temperature(0.8).with_seed(i as u32)
+    }
+    .with_max_tokens(120);
+    let mut request = fixture_request(schema, sampling);
+    request.agent = agent;
+    request.prompt.messages[1].content = format!("{{\"question\": \"{}\"}}", "why ".repeat(i));
+    request
+}
+
+async fn one_at_a_time(llama: &Llama, requests: &[agentkit::Request]) -> Vec<String> {
+    let mut texts = Vec::new();
+    for r in requests {
+        texts.push(llama.generate(r.clone()).await.unwrap().text);
+    }
+    texts
+}
+
+#[tokio::test]
+async fn mixed_agents_and_schemas_in_one_batch_match_their_runs_alone() {
+    let requests: Vec<_> = (0..12).map(mixed).collect();
+    let alone = one_at_a_time(&backend(LlamaConfig::default().batching(false)), &requests).await;
+    let batched = backend(LlamaConfig::default().parallel(12));
+    let together: Vec<Completion> = join_all(requests.iter().map(|r| batched.generate(r.clone())))
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    // llama.cpp's kernels may round differently for a batch of many rows, and
+    // the random fixture has near-ties everywhere: a rare flip is allowed.
+    let same = alone
+        .iter()
+        .zip(&together)
+        .filter(|(a, t)| **a == t.text)
+        .count();
+    assert!(same >= requests.len() - 2, "{alone:?}\nvs\n{together:?}");
+    for (r, c) in requests.iter().zip(&together) {
+        let value: serde_json::Value = serde_json::from_str(&c.text).unwrap();
+        assert!(jsonschema::is_valid(&r.schema, &value), "{}", c.text);
+    }
+}
+
+#[tokio::test]
+async fn more_requests_than_slots_and_cells_all_finish() {
+    // Two slots and a cache with room for about two requests: the rest wait.
+    let llama = backend(LlamaConfig::default().parallel(2).kv_size(512));
+    let requests: Vec<_> = (0..9).map(mixed).collect();
+    let alone = one_at_a_time(&backend(LlamaConfig::default().batching(false)), &requests).await;
+    let results = join_all(requests.iter().map(|r| llama.generate(r.clone()))).await;
+    let texts: Vec<String> = results.into_iter().map(|r| r.unwrap().text).collect();
+    let same = alone.iter().zip(&texts).filter(|(a, t)| a == t).count();
+    assert!(same >= requests.len() - 2, "{alone:?}\nvs\n{texts:?}");
+    for (r, text) in requests.iter().zip(&texts) {
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert!(jsonschema::is_valid(&r.schema, &value), "{text}");
+    }
+    assert_eq!(llama.active_generations(), 0);
+}
+
+#[tokio::test]
+async fn a_request_larger_than_the_cache_is_an_error_not_a_wait() {
+    let llama = backend(LlamaConfig::default().kv_size(64).context_size(64));
+    let err = llama.generate(mixed(4)).await.unwrap_err();
+    assert!(matches!(err, Error::ContextOverflow { .. }), "{err:?}");
+}
+
+/// A long generation (hundreds of tokens) and the time it took alone.
+fn essay() -> agentkit::Request {
+    let mut r = fixture_request(
+        agentkit::output_schema::<Essay>(),
+        Sampling::DEFAULT.with_max_tokens(440),
+    );
+    r.agent = "Essay";
+    r
+}
+
+/// Waits until a request is running on `llama`.
+async fn started(llama: &Llama) {
+    let since = Instant::now();
+    while llama.active_generations() == 0 {
+        assert!(since.elapsed() < Duration::from_secs(10), "nothing started");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_short_request_joins_a_running_long_one_and_leaves_first() {
+    let llama = backend(LlamaConfig::default().parallel(2));
+    let long = tokio::spawn({
+        let llama = llama.clone();
+        async move {
+            let c = llama.generate(essay()).await.unwrap();
+            (c, Instant::now())
+        }
+    });
+    // Let the long one start decoding.
+    started(&llama).await;
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let short = llama.generate(mixed(3)).await.unwrap();
+    let short_done = Instant::now();
+    let (long, long_done) = long.await.unwrap();
+    assert!(
+        short_done < long_done,
+        "the short request waited for the long one"
+    );
+    // Joining changed neither output.
+    let alone = backend(LlamaConfig::default().batching(false));
+    assert_eq!(long.text, alone.generate(essay()).await.unwrap().text);
+    assert_eq!(short.text, alone.generate(mixed(3)).await.unwrap().text);
+}
+
+#[tokio::test]
+async fn with_one_slot_the_short_request_waits_its_turn() {
+    // The control for the test above: the same two requests, one slot.
+    let llama = backend(LlamaConfig::default().parallel(1));
+    let long = tokio::spawn({
+        let llama = llama.clone();
+        async move {
+            llama.generate(essay()).await.unwrap();
+            Instant::now()
+        }
+    });
+    started(&llama).await;
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    llama.generate(mixed(3)).await.unwrap();
+    let short_done = Instant::now();
+    assert!(long.await.unwrap() < short_done);
+}
+
+#[tokio::test]
+async fn cancelling_one_request_frees_it_and_leaves_the_others_unchanged() {
+    let llama = backend(LlamaConfig::default().parallel(4));
+    let others: Vec<_> = (0..3).map(mixed).collect();
+    let expected = one_at_a_time(&backend(LlamaConfig::default().batching(false)), &others).await;
+    let handles: Vec<_> = others
+        .iter()
+        .map(|r| {
+            let llama = llama.clone();
+            let r = r.clone();
+            tokio::spawn(async move { llama.generate(r).await.unwrap().text })
+        })
+        .collect();
+    // The essay is dropped while it runs beside them.
+    let cut = tokio::time::timeout(Duration::from_millis(20), llama.generate(essay())).await;
+    assert!(cut.is_err(), "the essay cannot finish in 20 ms");
+    let mut texts = Vec::new();
+    for h in handles {
+        texts.push(h.await.unwrap());
+    }
+    assert_eq!(texts, expected);
+    let dropped = Instant::now();
+    while llama.active_generations() > 0 {
+        assert!(dropped.elapsed() < Duration::from_secs(2), "still running");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Its cells are free: a full-size request runs at once.
+    let c = llama.generate(essay()).await.unwrap();
+    assert!(c.text.len() >= 300);
+}
+
+#[tokio::test]
+async fn concurrent_calls_share_the_prompt_prefix_evaluated_once() {
+    let llama = backend(LlamaConfig::default().parallel(4));
+    // Same system prompt, different inputs, submitted together on a cold engine.
+    let requests: Vec<_> = (0..4)
+        .map(|i| {
+            let mut r = mixed(2);
+            r.prompt.messages[0].content = "Answer with JSON about the question. ".repeat(8);
+            r.prompt.messages[1].content = format!("{{\"question\": \"number {i}\"}}");
+            r
+        })
+        .collect();
+    let done: Vec<Completion> = join_all(requests.iter().map(|r| llama.generate(r.clone())))
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let cold = done.iter().filter(|c| c.cached_prompt_tokens == 0).count();
+    assert_eq!(
+        cold, 1,
+        "only the first to arrive evaluates the shared prefix"
+    );
+    for c in done.iter().filter(|c| c.cached_prompt_tokens > 0) {
+        assert!(
+            c.cached_prompt_tokens > c.prompt_tokens * 3 / 4,
+            "{} of {} prompt tokens reused",
+            c.cached_prompt_tokens,
+            c.prompt_tokens
+        );
+    }
+}
+
+#[tokio::test]
+async fn scored_choices_ride_in_the_same_batches_with_the_same_scores() {
+    let choices = vec![
+        Choice {
+            lead: "{\"ok\":".into(),
+            options: vec!["true".into(), "false".into()],
+        },
+        Choice {
+            lead: ",\"colour\":".into(),
+            options: vec!["\"red\"".into(), "\"dark green\"".into(), "\"\"".into()],
+        },
+    ];
+    let request = mixed(0);
+    let alone = backend(LlamaConfig::default().batching(false))
+        .choose(request.clone(), choices.clone())
+        .await
+        .unwrap();
+    let llama = backend(LlamaConfig::default().parallel(4));
+    let generations = join_all((1..4).map(|i| llama.generate(mixed(i))));
+    let (scores, texts) = tokio::join!(llama.choose(request, choices), generations);
+    let scores = scores.unwrap();
+    assert!(texts.iter().all(Result::is_ok));
+    assert_eq!(scores.len(), 2);
+    for (a, b) in alone.iter().flatten().zip(scores.iter().flatten()) {
+        assert!((a - b).abs() < 1e-3, "{alone:?} vs {scores:?}");
+    }
+}

@@ -1,0 +1,259 @@
+//! Batched decoding, measured: one agent over N = 1, 8 and 32 forum threads,
+//! three ways, side by side in one run:
+//!
+//! - sequential: one call at a time (batching off);
+//! - separate contexts: all N at once, each call on a context of its own
+//!   (batching off, as before batching existed);
+//! - batched: all N at once on the model's batching engine (the default).
+//!
+//! Each (way, N) runs in a child process of its own so that its peak memory
+//! (VmHWM) is its own. Prints whole-job throughput, per-request latency
+//! (p50/p95, from the moment all N are submitted), peak memory, how many
+//! batched outputs equal the sequential ones, and the prompt time of a warm
+//! call of the agent against a cold one.
+//!
+//! `cargo run --release -p agentkit-examples --example batching`
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use agentkit::prelude::*;
+use agentkit::{Backend, Completion, Request};
+use agentkit_backends::llama::{Llama, LlamaConfig};
+use agentkit_examples::forum::{self, Split, Thread, Topic};
+use clap::Parser;
+use futures_util::future::join_all;
+
+/// Batched decoding against one call at a time and separate contexts in
+/// parallel, on SmolLM2-135M (AGENTKIT_THREADS threads, 2 when unset).
+#[derive(Parser)]
+struct Args {
+    /// Run one measurement and print it as JSON (used by the parent run).
+    #[arg(long, hide = true)]
+    way: Option<Way>,
+    /// Inputs for `--way`.
+    #[arg(long, hide = true, default_value_t = 1)]
+    n: usize,
+    /// The sizes to measure.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 32])]
+    sizes: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Way {
+    Sequential,
+    Separate,
+    Batched,
+}
+
+impl Way {
+    fn label(self) -> &'static str {
+        match self {
+            Way::Sequential => "sequential",
+            Way::Separate => "separate contexts",
+            Way::Batched => "batched",
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+struct Gist {
+    topic: Topic,
+    /// the poster's question in a few words
+    #[schemars(length(max = 60))]
+    question: String,
+}
+
+/// Read the forum thread about running language models locally: say what it
+/// is mainly about and sum up the poster's question in a few words.
+#[agent(
+    model = "smollm2-135m",
+    temperature = 0.0,
+    max_tokens = 48,
+    input = Thread,
+    output = Gist,
+    input_format = "labelled"
+)]
+struct Summarise;
+
+/// What one child run reports.
+#[derive(Debug, Serialize, Deserialize)]
+struct Measured {
+    seconds: f64,
+    generated: usize,
+    latencies_ms: Vec<f64>,
+    peak_kib: u64,
+    texts: Vec<String>,
+    /// Prompt time of the first call and of the calls after it (sequential only).
+    cold_prompt_ms: f64,
+    warm_prompt_ms: Vec<f64>,
+}
+
+fn threads() -> usize {
+    agentkit_examples::threads().unwrap_or(2)
+}
+
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn measure(way: Way, n: usize) -> Result<Measured, Error> {
+    let config = LlamaConfig::default().threads(threads());
+    let config = match way {
+        Way::Sequential | Way::Separate => config.batching(false),
+        Way::Batched => config.parallel(n.max(1)).kv_size(16384),
+    };
+    let llama = Llama::new(config)?;
+    let runtime = Runtime::builder().backend(llama.clone()).build();
+    let model = runtime.resolve(Summarise::NAME, Summarise::MODEL)?;
+    llama.preload(&model).await?;
+    let threads: Vec<Thread> = forum::load(Split::All)?
+        .iter()
+        .take(n)
+        .map(|t| t.thread())
+        .collect();
+    let requests: Vec<Request> = threads
+        .iter()
+        .map(|t| Request::for_agent::<Summarise>(&runtime, t))
+        .collect::<Result<_, _>>()?;
+    let started = Instant::now();
+    let timed = |request: Request| {
+        let llama = llama.clone();
+        async move {
+            let c = llama.generate(request).await;
+            (c, started.elapsed())
+        }
+    };
+    let results: Vec<(Result<Completion, Error>, Duration)> = match way {
+        Way::Sequential => {
+            let mut out = Vec::new();
+            for r in requests {
+                out.push(timed(r).await);
+            }
+            out
+        }
+        Way::Separate | Way::Batched => join_all(requests.into_iter().map(timed)).await,
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let mut measured = Measured {
+        seconds,
+        generated: 0,
+        latencies_ms: Vec::new(),
+        peak_kib: peak_kib(),
+        texts: Vec::new(),
+        cold_prompt_ms: 0.0,
+        warm_prompt_ms: Vec::new(),
+    };
+    for (i, (completion, latency)) in results.into_iter().enumerate() {
+        let c = completion?;
+        measured.generated += c.generated_tokens;
+        measured.latencies_ms.push(latency.as_secs_f64() * 1e3);
+        let prompt_ms = c.prompt_time.as_secs_f64() * 1e3;
+        if i == 0 {
+            measured.cold_prompt_ms = prompt_ms;
+        } else {
+            measured.warm_prompt_ms.push(prompt_ms);
+        }
+        measured.texts.push(c.text);
+    }
+    Ok(measured)
+}
+
+fn percentile(xs: &[f64], p: f64) -> f64 {
+    let mut xs = xs.to_vec();
+    xs.sort_by(f64::total_cmp);
+    let rank = ((p * xs.len() as f64).ceil() as usize).clamp(1, xs.len().max(1));
+    xs.get(rank - 1).copied().unwrap_or(0.0)
+}
+
+fn median(xs: &[f64]) -> f64 {
+    percentile(xs, 0.5)
+}
+
+/// Runs one (way, n) in a child process and reads its report.
+fn child(way: Way, n: usize) -> Result<Measured, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let name = match way {
+        Way::Sequential => "sequential",
+        Way::Separate => "separate",
+        Way::Batched => "batched",
+    };
+    let out = Command::new(exe)
+        .args(["--way", name, "--n", &n.to_string()])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    if let Some(way) = args.way {
+        let measured = measure(way, args.n).await?;
+        println!("{}", serde_json::to_string(&measured)?);
+        return Ok(());
+    }
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    println!(
+        "Batched decoding: SmolLM2-135M-Instruct Q4_1, {} llama.cpp threads, {cpus} CPUs; agent Summarise \
+         (greedy, up to 48 tokens) over the first N forum threads",
+        threads()
+    );
+    println!(
+        "{:>3}  {:<18} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9}",
+        "N", "way", "wall s", "req/s", "tok/s", "p50 ms", "p95 ms", "peak MiB"
+    );
+    for &n in &args.sizes {
+        let mut runs = Vec::new();
+        for way in [Way::Sequential, Way::Separate, Way::Batched] {
+            let m = child(way, n)?;
+            println!(
+                "{n:>3}  {:<18} {:>8.2} {:>9.2} {:>8.1} {:>9.0} {:>9.0} {:>9.0}",
+                way.label(),
+                m.seconds,
+                n as f64 / m.seconds,
+                m.generated as f64 / m.seconds,
+                median(&m.latencies_ms),
+                percentile(&m.latencies_ms, 0.95),
+                m.peak_kib as f64 / 1024.0,
+            );
+            runs.push(m);
+        }
+        let (seq, sep, bat) = (&runs[0], &runs[1], &runs[2]);
+        let same = seq
+            .texts
+            .iter()
+            .zip(&bat.texts)
+            .filter(|(a, b)| a == b)
+            .count();
+        println!(
+            "     batched vs sequential: throughput {:.2}x, identical outputs {same}/{n}; \
+             peak memory batched/separate {:.2}",
+            seq.seconds / bat.seconds,
+            bat.peak_kib as f64 / sep.peak_kib.max(1) as f64,
+        );
+        for (a, b) in seq.texts.iter().zip(&bat.texts).filter(|(a, b)| a != b) {
+            println!("       differs: {a}\n            vs: {b}");
+        }
+        if n > 1 {
+            let warm = median(&seq.warm_prompt_ms);
+            println!(
+                "     prompt time, cold call {:.0} ms, warm calls (median) {warm:.0} ms: {:.2}x",
+                seq.cold_prompt_ms,
+                warm / seq.cold_prompt_ms.max(1e-9),
+            );
+        }
+    }
+    Ok(())
+}
