@@ -4,7 +4,9 @@
 //! - sequential: one call at a time (batching off);
 //! - separate contexts: all N at once, each call on a context of its own
 //!   (batching off, as before batching existed);
-//! - batched: all N at once on the model's batching engine (the default).
+//! - batched: all N at once on the model's batching engine, with the
+//!   backend's defaults (up to 8 sequences decode together; the rest wait
+//!   for a slot).
 //!
 //! Each (way, N) runs in a child process of its own so that its peak memory
 //! (VmHWM) is its own. Prints whole-job throughput, per-request latency
@@ -37,6 +39,10 @@ struct Args {
     /// The sizes to measure.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 32])]
     sizes: Vec<usize>,
+    /// With `--way batched`: submit one request at a time (isolates the
+    /// engine's cache sharing from multi-row batches).
+    #[arg(long, hide = true)]
+    one_by_one: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -69,7 +75,8 @@ struct Gist {
 #[agent(
     model = "smollm2-135m",
     temperature = 0.0,
-    max_tokens = 48,
+    repeat_penalty = 1.1,
+    max_tokens = 64,
     input = Thread,
     output = Gist,
     input_format = "labelled"
@@ -84,9 +91,13 @@ struct Measured {
     latencies_ms: Vec<f64>,
     peak_kib: u64,
     texts: Vec<String>,
-    /// Prompt time of the first call and of the calls after it (sequential only).
+    /// Prompt time of the first call and of the calls after it.
     cold_prompt_ms: f64,
     warm_prompt_ms: Vec<f64>,
+    /// The flagship's `Judge` (instructions and few-shot examples before the
+    /// input) on four threads in a row on a fresh backend: prompt time, prompt
+    /// tokens and cached prompt tokens of each call (sequential only).
+    judge: Vec<(f64, usize, usize)>,
 }
 
 fn threads() -> usize {
@@ -105,11 +116,13 @@ fn peak_kib() -> u64 {
         .unwrap_or(0)
 }
 
-async fn measure(way: Way, n: usize) -> Result<Measured, Error> {
+async fn measure(way: Way, n: usize, one_by_one: bool) -> Result<Measured, Error> {
     let config = LlamaConfig::default().threads(threads());
+    // Batched: the backend's defaults (up to 8 sequences at once, the rest
+    // wait for a slot; 8192 KV cells).
     let config = match way {
         Way::Sequential | Way::Separate => config.batching(false),
-        Way::Batched => config.parallel(n.max(1)).kv_size(16384),
+        Way::Batched => config,
     };
     let llama = Llama::new(config)?;
     let runtime = Runtime::builder().backend(llama.clone()).build();
@@ -133,14 +146,14 @@ async fn measure(way: Way, n: usize) -> Result<Measured, Error> {
         }
     };
     let results: Vec<(Result<Completion, Error>, Duration)> = match way {
-        Way::Sequential => {
+        _ if one_by_one || way == Way::Sequential => {
             let mut out = Vec::new();
             for r in requests {
                 out.push(timed(r).await);
             }
             out
         }
-        Way::Separate | Way::Batched => join_all(requests.into_iter().map(timed)).await,
+        _ => join_all(requests.into_iter().map(timed)).await,
     };
     let seconds = started.elapsed().as_secs_f64();
     let mut measured = Measured {
@@ -151,7 +164,11 @@ async fn measure(way: Way, n: usize) -> Result<Measured, Error> {
         texts: Vec::new(),
         cold_prompt_ms: 0.0,
         warm_prompt_ms: Vec::new(),
+        judge: Vec::new(),
     };
+    if way == Way::Sequential && n > 1 {
+        measured.judge = judge_prompts(&threads).await?;
+    }
     for (i, (completion, latency)) in results.into_iter().enumerate() {
         let c = completion?;
         measured.generated += c.generated_tokens;
@@ -167,6 +184,28 @@ async fn measure(way: Way, n: usize) -> Result<Measured, Error> {
     Ok(measured)
 }
 
+/// Prompt time, prompt tokens and cached prompt tokens of `Judge` on up to
+/// four threads, one after the other, starting cold.
+async fn judge_prompts(threads: &[Thread]) -> Result<Vec<(f64, usize, usize)>, Error> {
+    let llama = Llama::new(LlamaConfig::default().threads(self::threads()))?;
+    let runtime = forum::runtime_with(llama.clone())?;
+    llama
+        .preload(&runtime.resolve(forum::Judge::NAME, forum::Judge::MODEL)?)
+        .await?;
+    let mut out = Vec::new();
+    for thread in threads.iter().take(4) {
+        let c = llama
+            .generate(Request::for_agent::<forum::Judge>(&runtime, thread)?)
+            .await?;
+        out.push((
+            c.prompt_time.as_secs_f64() * 1e3,
+            c.prompt_tokens,
+            c.cached_prompt_tokens,
+        ));
+    }
+    Ok(out)
+}
+
 fn percentile(xs: &[f64], p: f64) -> f64 {
     let mut xs = xs.to_vec();
     xs.sort_by(f64::total_cmp);
@@ -179,17 +218,19 @@ fn median(xs: &[f64]) -> f64 {
 }
 
 /// Runs one (way, n) in a child process and reads its report.
-fn child(way: Way, n: usize) -> Result<Measured, String> {
+fn child(way: Way, n: usize, one_by_one: bool) -> Result<Measured, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let name = match way {
         Way::Sequential => "sequential",
         Way::Separate => "separate",
         Way::Batched => "batched",
     };
-    let out = Command::new(exe)
-        .args(["--way", name, "--n", &n.to_string()])
-        .output()
-        .map_err(|e| e.to_string())?;
+    let mut command = Command::new(exe);
+    command.args(["--way", name, "--n", &n.to_string()]);
+    if one_by_one {
+        command.arg("--one-by-one");
+    }
+    let out = command.output().map_err(|e| e.to_string())?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
@@ -200,14 +241,14 @@ fn child(way: Way, n: usize) -> Result<Measured, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     if let Some(way) = args.way {
-        let measured = measure(way, args.n).await?;
+        let measured = measure(way, args.n, args.one_by_one).await?;
         println!("{}", serde_json::to_string(&measured)?);
         return Ok(());
     }
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     println!(
         "Batched decoding: SmolLM2-135M-Instruct Q4_1, {} llama.cpp threads, {cpus} CPUs; agent Summarise \
-         (greedy, up to 48 tokens) over the first N forum threads",
+         (greedy, repeat_penalty 1.1, up to 64 tokens) over the first N forum threads",
         threads()
     );
     println!(
@@ -217,7 +258,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for &n in &args.sizes {
         let mut runs = Vec::new();
         for way in [Way::Sequential, Way::Separate, Way::Batched] {
-            let m = child(way, n)?;
+            let m = child(way, n, false)?;
             println!(
                 "{n:>3}  {:<18} {:>8.2} {:>9.2} {:>8.1} {:>9.0} {:>9.0} {:>9.0}",
                 way.label(),
@@ -247,11 +288,41 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("       differs: {a}\n            vs: {b}");
         }
         if n > 1 {
+            // The same engine fed one request at a time: how many outputs
+            // change from the cache layout alone, with no batch of many rows.
+            let alone = child(Way::Batched, n, true)?;
+            let same = seq
+                .texts
+                .iter()
+                .zip(&alone.texts)
+                .filter(|(a, b)| a == b)
+                .count();
+            println!(
+                "     batching engine fed one request at a time: identical outputs {same}/{n}"
+            );
+        }
+        if n > 1 {
             let warm = median(&seq.warm_prompt_ms);
             println!(
-                "     prompt time, cold call {:.0} ms, warm calls (median) {warm:.0} ms: {:.2}x",
+                "     Summarise prompt time, cold call {:.0} ms, warm calls (median) {warm:.0} ms: {:.2}x",
                 seq.cold_prompt_ms,
                 warm / seq.cold_prompt_ms.max(1e-9),
+            );
+        }
+        if let Some((cold, rest)) = seq.judge.split_first() {
+            let warm: Vec<f64> = rest.iter().map(|j| j.0).collect();
+            let tokens: Vec<String> = seq
+                .judge
+                .iter()
+                .map(|(_, p, c)| format!("{}/{p}", p - c))
+                .collect();
+            println!(
+                "     Judge (few-shot) prompt time, cold {:.0} ms, warm (median) {:.0} ms: {:.2}x; \
+                 tokens evaluated/prompt {}",
+                cold.0,
+                median(&warm),
+                median(&warm) / cold.0.max(1e-9),
+                tokens.join(", ")
             );
         }
     }

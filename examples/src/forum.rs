@@ -252,6 +252,10 @@ pub struct Outcome {
     pub reply: Option<String>,
 }
 
+/// Threads in flight per stage: as many as the llama.cpp backend decodes
+/// together by default (`LlamaConfig::parallel`).
+pub const CONCURRENCY: usize = 8;
+
 /// The research pipeline: find the relevant threads, score them, draft
 /// replies for the ones worth answering. Three chains, one per stage, so the
 /// outcome of every thread is kept for the report.
@@ -259,7 +263,9 @@ pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Out
     // 1. find: the subject of every thread, by scored choices.
     // `each` runs the pre-flight itself before its first item, so a broken
     // model alias or schema fails here before anything is generated.
-    let find = each(with_input(scored(Screen)));
+    // Each stage runs its threads concurrently: the llama.cpp backend decodes
+    // concurrent calls of one model together, in one batch per step.
+    let find = each(with_input(scored(Screen))).concurrency(CONCURRENCY);
     let calls = threads.len();
     let screened = find
         .run(runtime, threads)
@@ -275,6 +281,7 @@ pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Out
     // Two model calls per thread: Judge and Classify.
     let calls = 2 * relevant.len();
     let judged = each(with_input(both(Judge, scored(Classify))))
+        .concurrency(CONCURRENCY)
         .run(runtime, relevant)
         .instrument(progress::stage("score", calls))
         .await?;
@@ -287,6 +294,7 @@ pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Out
         .collect();
     let calls = worth.len();
     let drafted = each(with_input(Draft))
+        .concurrency(CONCURRENCY)
         .run(runtime, worth)
         .instrument(progress::stage("draft", calls))
         .await?;
