@@ -268,3 +268,30 @@ async fn dropping_a_running_call_stops_generation_promptly() {
     }
     println!("stopped {:?} after the drop", dropped.elapsed());
 }
+
+#[tokio::test]
+async fn a_fan_out_of_one_agent_is_decoded_in_one_batch_sharing_its_prefix() {
+    // Its own backend, so its usage and cache see only this test.
+    let llama = Llama::new(LlamaConfig::default().threads(2).parallel(8)).unwrap();
+    let runtime = Runtime::builder().backend(llama.clone()).build();
+    let threads: Vec<Thread> = (0..8)
+        .map(|i| Thread {
+            title: format!("Question {i}: which quantisation for a small laptop?"),
+            body: format!("I have {} GB of RAM and no GPU.", 8 + 2 * i),
+        })
+        .collect();
+    let verdicts = each(Score)
+        .concurrency(8)
+        .run(&runtime, threads)
+        .await
+        .unwrap();
+    assert_eq!(verdicts.len(), 8, "every item is answered and parsed");
+    assert!(verdicts.iter().all(|v| v.reason.chars().count() <= 160));
+    let usage = runtime.usage();
+    // The instructions and schema picture are evaluated once, then shared.
+    assert!(
+        usage.cached_prompt_tokens * 2 > usage.prompt_tokens,
+        "{usage:?}"
+    );
+    assert_eq!(llama.active_generations(), 0);
+}

@@ -26,6 +26,7 @@ pub struct Runtime {
 struct Counters {
     calls: AtomicU64,
     prompt_tokens: AtomicU64,
+    cached_prompt_tokens: AtomicU64,
     generated_tokens: AtomicU64,
 }
 
@@ -37,6 +38,9 @@ pub struct Usage {
     pub calls: u64,
     /// Prompt tokens over all calls that report them.
     pub prompt_tokens: u64,
+    /// Of those, the ones a backend took from a cache (a prefix shared with
+    /// another call) instead of evaluating them.
+    pub cached_prompt_tokens: u64,
     /// Generated tokens over all calls.
     pub generated_tokens: u64,
 }
@@ -159,6 +163,7 @@ impl Runtime {
         Usage {
             calls: self.usage.calls.load(Ordering::Relaxed),
             prompt_tokens: self.usage.prompt_tokens.load(Ordering::Relaxed),
+            cached_prompt_tokens: self.usage.cached_prompt_tokens.load(Ordering::Relaxed),
             generated_tokens: self.usage.generated_tokens.load(Ordering::Relaxed),
         }
     }
@@ -169,6 +174,9 @@ impl Runtime {
         self.usage
             .prompt_tokens
             .fetch_add(completion.prompt_tokens as u64, Ordering::Relaxed);
+        self.usage
+            .cached_prompt_tokens
+            .fetch_add(completion.cached_prompt_tokens as u64, Ordering::Relaxed);
         self.usage
             .generated_tokens
             .fetch_add(completion.generated_tokens as u64, Ordering::Relaxed);
