@@ -556,9 +556,17 @@ impl Engine {
         if placed.is_empty() {
             return;
         }
+        let started = Instant::now();
         let decoded = self
             .ctx
             .with_dependent_mut(|_, ctx| ctx.decode(&mut self.batch));
+        // One event per pass over the weights: where batched time goes.
+        tracing::trace!(
+            tokens = self.batch.n_tokens(),
+            sequences = placed.len(),
+            decode_ms = started.elapsed().as_secs_f64() * 1e3,
+            "batch step"
+        );
         if let Err(e) = decoded {
             for p in &placed {
                 let agent = self.agent(p.slot);
