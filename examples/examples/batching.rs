@@ -39,6 +39,9 @@ struct Args {
     /// The sizes to measure.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 32])]
     sizes: Vec<usize>,
+    /// Sequences the batching engine decodes together (the backend's default: 8).
+    #[arg(long)]
+    parallel: Option<usize>,
     /// With `--way batched`: submit one request at a time (isolates the
     /// engine's cache sharing from multi-row batches).
     #[arg(long, hide = true)]
@@ -116,8 +119,16 @@ fn peak_kib() -> u64 {
         .unwrap_or(0)
 }
 
-async fn measure(way: Way, n: usize, one_by_one: bool) -> Result<Measured, Error> {
-    let config = LlamaConfig::default().threads(threads());
+async fn measure(
+    way: Way,
+    n: usize,
+    one_by_one: bool,
+    parallel: Option<usize>,
+) -> Result<Measured, Error> {
+    let mut config = LlamaConfig::default().threads(threads());
+    if let Some(p) = parallel {
+        config = config.parallel(p);
+    }
     // Batched: the backend's defaults (up to 8 sequences at once, the rest
     // wait for a slot; 8192 KV cells).
     let config = match way {
@@ -218,7 +229,12 @@ fn median(xs: &[f64]) -> f64 {
 }
 
 /// Runs one (way, n) in a child process and reads its report.
-fn child(way: Way, n: usize, one_by_one: bool) -> Result<Measured, String> {
+fn child(
+    way: Way,
+    n: usize,
+    one_by_one: bool,
+    parallel: Option<usize>,
+) -> Result<Measured, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let name = match way {
         Way::Sequential => "sequential",
@@ -229,6 +245,9 @@ fn child(way: Way, n: usize, one_by_one: bool) -> Result<Measured, String> {
     command.args(["--way", name, "--n", &n.to_string()]);
     if one_by_one {
         command.arg("--one-by-one");
+    }
+    if let Some(p) = parallel {
+        command.args(["--parallel", &p.to_string()]);
     }
     let out = command.output().map_err(|e| e.to_string())?;
     if !out.status.success() {
@@ -241,7 +260,7 @@ fn child(way: Way, n: usize, one_by_one: bool) -> Result<Measured, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     if let Some(way) = args.way {
-        let measured = measure(way, args.n, args.one_by_one).await?;
+        let measured = measure(way, args.n, args.one_by_one, args.parallel).await?;
         println!("{}", serde_json::to_string(&measured)?);
         return Ok(());
     }
@@ -258,7 +277,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for &n in &args.sizes {
         let mut runs = Vec::new();
         for way in [Way::Sequential, Way::Separate, Way::Batched] {
-            let m = child(way, n, false)?;
+            let m = child(way, n, false, args.parallel)?;
             println!(
                 "{n:>3}  {:<18} {:>8.2} {:>9.2} {:>8.1} {:>9.0} {:>9.0} {:>9.0}",
                 way.label(),
@@ -290,7 +309,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if n > 1 {
             // The same engine fed one request at a time: how many outputs
             // change from the cache layout alone, with no batch of many rows.
-            let alone = child(Way::Batched, n, true)?;
+            let alone = child(Way::Batched, n, true, args.parallel)?;
             let same = seq
                 .texts
                 .iter()
