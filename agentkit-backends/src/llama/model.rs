@@ -135,26 +135,41 @@ impl LoadedModel {
             return self.pool.run(shared.backend, &self.model, engine, job);
         }
         let mut scheduler = self.scheduler.lock().unwrap_or_else(|p| p.into_inner());
-        if scheduler.is_none() {
-            let engine = EngineConfig {
-                threads: config.thread_count(),
-                slots: config.parallel.max(1),
-                kv_size: (config.kv_size as usize).max(n_ctx),
-                keep_prefixes: config.reuse_prefix,
+        let mut job = job;
+        // Started on first use, and again if its thread has stopped.
+        for _ in 0..2 {
+            let running = match scheduler.as_ref() {
+                Some(running) => running,
+                None => {
+                    let engine = EngineConfig {
+                        threads: config.thread_count(),
+                        slots: config.parallel.max(1),
+                        kv_size: (config.kv_size as usize).max(n_ctx),
+                        keep_prefixes: config.reuse_prefix,
+                    };
+                    scheduler.insert(Scheduler::start(
+                        shared.backend,
+                        Arc::clone(&self.model),
+                        engine,
+                        &self.alias,
+                    )?)
+                }
             };
-            *scheduler = Some(Scheduler::start(
-                shared.backend,
-                Arc::clone(&self.model),
-                engine,
-                &self.alias,
-            )?);
+            match running.submit(job) {
+                Ok(()) => return Ok(()),
+                Err(returned) => {
+                    tracing::warn!(model = %self.alias, "the batching thread had stopped; starting it again");
+                    *scheduler = None;
+                    job = returned;
+                }
+            }
         }
-        match scheduler.as_ref() {
-            Some(s) => s.submit(job),
-            None => Err(Error::Backend {
-                agent: job.agent.to_string(),
-                reason: "the batching engine is not running".into(),
-            }),
-        }
+        Err(Error::Backend {
+            agent: job.agent.to_string(),
+            reason: format!(
+                "the batching engine of model `{}` keeps stopping",
+                self.alias
+            ),
+        })
     }
 }

@@ -54,10 +54,9 @@ impl Scheduler {
     }
 
     /// Queues `job`; it starts as soon as a slot and its KV cells are free.
-    pub(super) fn submit(&self, job: Job) -> Result<(), Error> {
-        self.jobs.send(job).map_err(|rejected| {
-            backend_error(rejected.0.agent, "the batching thread", "has stopped")
-        })
+    /// Hands the job back if the engine thread has stopped.
+    pub(super) fn submit(&self, job: Job) -> Result<(), Job> {
+        self.jobs.send(job).map_err(|rejected| rejected.0)
     }
 }
 
