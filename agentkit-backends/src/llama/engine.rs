@@ -473,20 +473,21 @@ impl Engine {
             let Some(wait) = seq.wait else {
                 continue;
             };
-            let held = match &self.slots[wait.slot] {
-                Slot::Busy(src) if src.id == wait.id => Some(src.tokens.len()),
-                Slot::Cached { id, tokens, .. } if *id == wait.id => Some(tokens.len()),
-                // The source is gone (cancelled or evicted): evaluate in full.
-                _ => None,
-            };
-            let copied = match held {
-                Some(n) if n >= wait.upto => {
-                    self.copy_cells(wait.slot, slot, wait.upto);
+            let copied = match &self.slots[wait.slot] {
+                Slot::Busy(src) if src.id == wait.id => {
+                    if src.tokens.len() < wait.upto {
+                        continue;
+                    }
                     wait.upto
                 }
-                Some(_) => continue,
-                None => 0,
+                // Finished: it holds all it will ever hold (its prompt).
+                Slot::Cached { id, tokens, .. } if *id == wait.id => tokens.len().min(wait.upto),
+                // The source is gone (cancelled or evicted): evaluate in full.
+                _ => 0,
             };
+            if copied > 0 {
+                self.copy_cells(wait.slot, slot, copied);
+            }
             if let Slot::Busy(seq) = &mut self.slots[slot] {
                 seq.wait = None;
                 seq.tokens = seq.job.prompt[..copied].to_vec();
@@ -683,6 +684,9 @@ impl Engine {
         drop(running);
         let _ = answer.send(reply);
         if self.config.keep_prefixes && !failed && !tokens.is_empty() {
+            // The output's cells are kept too: freeing them would leave holes
+            // that running sequences fill out of position order, which makes
+            // llama.cpp's attention round differently (more flipped tokens).
             let used = self.tick();
             self.slots[slot] = Slot::Cached { id, tokens, used };
         } else {
