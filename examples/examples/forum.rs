@@ -1,8 +1,8 @@
 //! The flagship: forum research on a local model, in small typed agents.
 //!
-//! 1. find: `Screen` names each thread's subject by scored choices; a thread
-//!    is relevant when the model gives "running AI models locally" at least
-//!    `forum::SCREEN_THRESHOLD` probability;
+//! 1. find: `Screen` names each thread's subject by scored choices, with
+//!    one offset per subject tuned on the dev split; a thread is relevant
+//!    when that subject is "running AI models locally";
 //! 2. score: for the relevant ones, `KindOf` says what kind of post it is
 //!    (only an open question is worth answering) and `Classify` names its
 //!    topic, side by side, both by scored choices tuned on the dev split

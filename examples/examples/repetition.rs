@@ -145,7 +145,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tally(&DraftWith::<3>, &runtime, &threads).await,
         tally(&DraftWith::<4>, &runtime, &threads).await,
     ];
-    println!("| sampling | repeated word trigrams | drafts at the 200-char bound | drafts under 20 chars | mean length | failed | time |");
+    println!(
+        "| sampling | repeated word trigrams | drafts at the {}-char bound | drafts under 20 chars | mean length | failed | time |",
+        forum::REPLY_CHARS
+    );
     println!("|---|---|---|---|---|---|---|");
     for ((name, _), t) in VARIANTS.iter().zip(&tallies) {
         println!(

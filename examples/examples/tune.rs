@@ -1,8 +1,9 @@
 //! Tunes the flagship's scored agents on the dev split, in one call each:
-//! `Judge` (worth answering?) and its decoy version `KindOf` (open question,
+//! `Screen` (on all dev threads; its subjects other than `local_ai_models`
+//! are decoys), then `Judge` (worth answering?) and its decoy version `KindOf` (open question,
 //! answered question, showcase, announcement, poll or rant), `Classify`
-//! (topic) and its decoy version `ClassifyFine` (ten subtopics). Each is tuned
-//! on the dev threads it may see in the flagship (the relevant ones and the
+//! (topic) and its decoy version `ClassifyFine` (ten subtopics). Each of these
+//! is tuned on the dev threads it may see in the flagship (the relevant ones and the
 //! ones the screen passes by mistake) and reported on the same kind of test
 //! threads, and each tuning is written to `examples/tuned/<Agent>.json`; the
 //! flagship loads the tunings of the agents it runs.
@@ -29,8 +30,7 @@ struct Args {
     #[arg(long, value_enum, default_value_t = MetricArg::Balanced)]
     metric: MetricArg,
 
-    /// Tune the screen instead, to compare the tuner with its hand-picked
-    /// threshold (writes nothing).
+    /// Tune the screen only.
     #[arg(long)]
     screen: bool,
 }
@@ -44,10 +44,10 @@ enum MetricArg {
 }
 
 /// The threads of `split` that `Judge` and `Classify` may see: the ones
-/// about running models locally, and the ones the flagship's screen passes
-/// by mistake. As labelled examples of `worth_answering` and `topic`.
+/// about running models locally, and the ones the flagship's (tuned) screen
+/// passes by mistake. As labelled examples of `worth_answering` and `topic`.
 async fn screened(runtime: &Runtime, split: Split) -> Result<Vec<Example<Thread>>, Error> {
-    let screen = scored(Screen);
+    let screen = forum::screen()?;
     let mut out = Vec::new();
     for t in forum::load(split)? {
         if t.relevant || forum::is_relevant(&screen.run(runtime, t.thread()).await?) {
@@ -77,10 +77,9 @@ fn show(agent: &str, report: &TuneReport) -> Result<(), Error> {
     Ok(())
 }
 
-/// The screen's threshold, found by the tuner instead of by hand: `Screen`
-/// on every dev thread, `local_ai_models` counting as relevant and every
-/// other subject as not. Printed beside the hand-picked threshold, not
-/// written: the flagship keeps `forum::SCREEN_THRESHOLD`.
+/// The screen, tuned on all 30 dev threads: `local_ai_models` counts as
+/// relevant, every other subject (a decoy) as not. What its author once did
+/// by hand (a threshold of 0.82 on P(local_ai_models), 21/30 on test).
 async fn screen(runtime: &Runtime, metric: Metric) -> Result<(), Error> {
     let all = |split| -> Result<Vec<Example<Thread>>, Error> {
         Ok(forum::load(split)?
@@ -105,11 +104,7 @@ async fn screen(runtime: &Runtime, metric: Metric) -> Result<(), Error> {
         &all(Split::Test)?,
     )
     .await?;
-    println!(
-        "\nScreen (all 30 dev and 30 test threads; the flagship's hand-picked P >= {} gives 21/30 on test):\n{report}",
-        forum::SCREEN_THRESHOLD
-    );
-    Ok(())
+    show("Screen", &report)
 }
 
 #[tokio::main]
@@ -124,8 +119,9 @@ async fn main() -> Result<(), Error> {
         path: forum::tuned_dir(),
         reason: e.to_string(),
     })?;
+    screen(&runtime, metric).await?;
     if args.screen {
-        return screen(&runtime, metric).await;
+        return Ok(());
     }
     let dev = screened(&runtime, Split::Dev).await?;
     let test = screened(&runtime, Split::Test).await?;
