@@ -376,7 +376,7 @@ pub struct ClassifyFine;
 )]
 pub struct Draft;
 
-/// Threads that say nothing (empty, "N/A", "[MASK]"): what a scored agent
+/// Threads that say nothing (empty, "N/A", `"[MASK]"`): what a scored agent
 /// answers for them is its lean, whatever the input, which contextual
 /// calibration divides out.
 pub fn content_free() -> Vec<Thread> {
