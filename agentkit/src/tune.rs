@@ -225,7 +225,10 @@ struct Split {
 /// The output must be one field of choices (a `bool`, a fieldless enum, or
 /// a struct with one such field), and each example's `expected` must hold
 /// the search's label; examples without it are skipped. Costs one scored
-/// call per example and content-free input, per few-shot set.
+/// call per example and content-free input, per few-shot set. `agent` is
+/// taken for its type (instructions, model alias and output are all on
+/// [`Agent`]); apply the result with
+/// `scored(agent).tuned(&report.tuning)`.
 pub async fn tune<A: Agent>(
     agent: A,
     runtime: &Runtime,
