@@ -163,7 +163,7 @@ pub enum InputFormat {
 
 /// One worked example for few-shot prompting: an input and the output the
 /// agent should give for it, as JSON.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Shot {
     /// The example input.
     pub input: serde_json::Value,

@@ -206,6 +206,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// A tuning file (written by [`tune`](crate::tune)) could not be read,
+    /// written, or does not fit the agent it was given to.
+    #[error("tuning file `{}`: {reason}", path.display())]
+    Tuning {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong and what to do.
+        reason: String,
+    },
+
     /// The model manifest (`agentkit.toml`) could not be read or is not a
     /// valid manifest. Displays as `path:line:column: reason`.
     #[error("{}: {reason}", manifest_place(path, *line, *column))]
@@ -277,6 +287,7 @@ impl Error {
             | Error::ScriptUnmatched { .. }
             | Error::Preflight { .. }
             | Error::Dataset { .. }
+            | Error::Tuning { .. }
             | Error::Manifest { .. } => ErrorKind::Configuration,
             Error::Input { .. } | Error::ContextOverflow { .. } => ErrorKind::Input,
             Error::Parse { .. }

@@ -16,6 +16,7 @@ mod schema;
 mod scored;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tune;
 
 pub use agent::{Agent, Attempt, InputFormat, Shot};
 pub use agentkit_macros::agent;

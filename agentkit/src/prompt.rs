@@ -5,7 +5,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::{Agent, Error, InputFormat};
+use crate::{Agent, Error, InputFormat, Shot};
 
 /// Who speaks a chat message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,11 +62,18 @@ impl Prompt {
     /// (`String`, `u8`, `Vec<T>`) or with the same name are keyed by position
     /// instead: `"1"`, `"2"`, ...
     pub fn render<A: Agent>(input: &A::Input) -> Result<Prompt, Error> {
+        Prompt::render_with::<A>(input, &A::examples()?)
+    }
+
+    /// Renders the prompt for `agent` given `input`, with `shots` as the
+    /// few-shot examples in place of the agent's own (what a tuned scored
+    /// agent uses; see [`tune`](crate::tune)).
+    pub fn render_with<A: Agent>(input: &A::Input, shots: &[Shot]) -> Result<Prompt, Error> {
         let value = serde_json::to_value(input).map_err(|source| Error::Input {
             agent: A::NAME.to_string(),
             source,
         })?;
-        let mut prompt = Prompt::preamble::<A>()?;
+        let mut prompt = Prompt::with_shots::<A>(shots);
         prompt.messages.push(Message {
             role: Role::User,
             content: render_input(&input_value::<A>(value), A::INPUT_FORMAT),
@@ -78,8 +85,13 @@ impl Prompt {
     /// examples as earlier turns. Pre-flight checks measure it against the
     /// context, and fail on examples that do not load.
     pub(crate) fn preamble<A: Agent>() -> Result<Prompt, Error> {
+        Ok(Prompt::with_shots::<A>(&A::examples()?))
+    }
+
+    /// The system message, then `shots` as earlier turns.
+    fn with_shots<A: Agent>(shots: &[Shot]) -> Prompt {
         let mut prompt = Prompt::system_only::<A>();
-        for shot in A::examples()? {
+        for shot in shots.iter().cloned() {
             prompt.messages.push(Message {
                 role: Role::User,
                 content: render_input(&input_value::<A>(shot.input), A::INPUT_FORMAT),
@@ -89,7 +101,7 @@ impl Prompt {
                 content: shot.output.to_string(),
             });
         }
-        Ok(prompt)
+        prompt
     }
 
     /// The system message of `agent`'s prompt alone: its instructions and

@@ -7,13 +7,14 @@
 //! (normalised over the allowed answers) is reported, so callers can set
 //! thresholds and see how sure a small model is.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::{Agent, Choice, Error, Prompt, Request, Runtime, Step, Yields};
+use crate::tune::Tuning;
+use crate::{Agent, Choice, Error, Prompt, Request, Runtime, Shot, Step, Yields};
 
 /// An output with how sure the model was of it.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +68,8 @@ impl<T> Scored<T> {
 pub struct ScoredAgent<A: Agent> {
     agent: A,
     calibration: Option<Arc<Calibration<A::Input>>>,
+    shots: Option<Arc<Vec<Shot>>>,
+    offsets: Arc<Offsets>,
 }
 
 impl<A: Agent + Clone> Clone for ScoredAgent<A> {
@@ -74,8 +77,18 @@ impl<A: Agent + Clone> Clone for ScoredAgent<A> {
         ScoredAgent {
             agent: self.agent.clone(),
             calibration: self.calibration.clone(),
+            shots: self.shots.clone(),
+            offsets: self.offsets.clone(),
         }
     }
+}
+
+/// Log-probability offsets per field and answer (the answer as JSON text),
+/// and the model file they were fitted on, if they were fitted.
+#[derive(Debug, Clone, Default)]
+struct Offsets {
+    by_field: BTreeMap<String, BTreeMap<String, f64>>,
+    model: Option<String>,
 }
 
 impl<A: Agent + std::fmt::Debug> std::fmt::Debug for ScoredAgent<A> {
@@ -83,6 +96,8 @@ impl<A: Agent + std::fmt::Debug> std::fmt::Debug for ScoredAgent<A> {
         f.debug_struct("ScoredAgent")
             .field("agent", &self.agent)
             .field("calibrated", &self.calibration.is_some())
+            .field("shots", &self.shots.as_ref().map(|s| s.len()))
+            .field("offsets", &self.offsets.by_field)
             .finish()
     }
 }
@@ -102,6 +117,8 @@ pub fn scored<A: Agent>(agent: A) -> ScoredAgent<A> {
     ScoredAgent {
         agent,
         calibration: None,
+        shots: None,
+        offsets: Arc::default(),
     }
 }
 
@@ -126,6 +143,85 @@ impl<A: Agent> ScoredAgent<A> {
             })
         });
         self
+    }
+
+    /// Adds `offset` to the log probability of `answer` for `field` (the
+    /// field's name; `""` for a bare value) before the likeliest answer is
+    /// chosen: a per-label bias. A positive offset favours the answer; for a
+    /// `bool` an offset on `true` is a threshold on P(true) in disguise
+    /// (P(true) ≥ 1 / (1 + e^offset) wins). Offsets add up, and apply after
+    /// [`calibrate`](ScoredAgent::calibrate). Fit them on labelled data with
+    /// [`tune`](crate::tune::tune) rather than by hand. An offset on a field
+    /// or answer the output does not have fails the run with
+    /// [`Error::UnsupportedSchema`] naming it.
+    pub fn offset<V: serde::Serialize + ?Sized>(
+        mut self,
+        field: &str,
+        answer: &V,
+        offset: f64,
+    ) -> Self {
+        // Every answer a scored field can have is a bool or a string, which serialize.
+        if let Ok(answer) = serde_json::to_string(answer) {
+            let offsets = Arc::make_mut(&mut self.offsets);
+            *offsets
+                .by_field
+                .entry(field.to_string())
+                .or_default()
+                .entry(answer)
+                .or_default() += offset;
+        }
+        self
+    }
+
+    /// Shows the model `shots` as its few-shot examples instead of the
+    /// agent's own (`#[agent(examples = ...)]`). Pre-flight checks still
+    /// measure the agent's own examples against the context.
+    pub fn shots(mut self, shots: Vec<Shot>) -> Self {
+        self.shots = Some(Arc::new(shots));
+        self
+    }
+
+    /// Applies what [`tune`](crate::tune::tune) chose: its few-shot examples
+    /// and its per-answer offsets (which hold the contextual calibration, if
+    /// that won). The offsets apply only while the agent's alias resolves to
+    /// the model file they were fitted on; on another model the agent runs
+    /// with the shots alone and logs a warning, until it is tuned again.
+    /// Fails when `tuning` was written for another agent.
+    pub fn tuned(mut self, tuning: &Tuning) -> Result<Self, Error> {
+        if tuning.agent != A::NAME {
+            return Err(Error::Tuning {
+                path: PathBuf::new(),
+                reason: format!(
+                    "it was written for agent `{}`, not `{}`; load the file tuned for `{}`",
+                    tuning.agent,
+                    A::NAME,
+                    A::NAME
+                ),
+            });
+        }
+        if let Some(shots) = &tuning.shots {
+            self.shots = Some(Arc::new(shots.clone()));
+        }
+        let offsets = Arc::make_mut(&mut self.offsets);
+        offsets
+            .by_field
+            .insert(tuning.field.clone(), tuning.offsets.clone());
+        offsets.model = tuning.model.clone();
+        Ok(self)
+    }
+
+    /// [`tuned`](ScoredAgent::tuned) with the tuning read from `path` (a
+    /// JSON file [`Tuning::save`] wrote).
+    pub fn tuned_from(self, path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let tuning = Tuning::load(path)?;
+        self.tuned(&tuning).map_err(|e| match e {
+            Error::Tuning { reason, .. } => Error::Tuning {
+                path: path.to_path_buf(),
+                reason,
+            },
+            other => other,
+        })
     }
 }
 
@@ -211,13 +307,18 @@ async fn probabilities<A: Agent>(
     runtime: &Runtime,
     fields: &[Field],
     schema: &Value,
+    shots: Option<&[Shot]>,
     input: &A::Input,
 ) -> Result<Vec<Vec<f64>>, Error> {
     let span = tracing::info_span!("agent", agent = A::NAME, model = A::MODEL, mode = "scored");
+    let prompt = match shots {
+        Some(shots) => Prompt::render_with::<A>(input, shots)?,
+        None => Prompt::render::<A>(input)?,
+    };
     let request = Request::new(
         A::NAME,
         runtime.resolve(A::NAME, A::MODEL)?,
-        Prompt::render::<A>(input)?,
+        prompt,
         schema.clone(),
         A::SAMPLING,
     );
@@ -264,7 +365,14 @@ impl<A: Agent> ScoredAgent<A> {
         }
         let mut sum: Vec<Vec<f64>> = fields.iter().map(|f| vec![0.0; f.options.len()]).collect();
         for input in &calibration.inputs {
-            let probs = probabilities::<A>(runtime, fields, schema, input).await?;
+            let probs = probabilities::<A>(
+                runtime,
+                fields,
+                schema,
+                self.shots.as_deref().map(Vec::as_slice),
+                input,
+            )
+            .await?;
             for (total, field) in sum.iter_mut().zip(&probs) {
                 for (t, p) in total.iter_mut().zip(field) {
                     *t += p;
@@ -301,12 +409,100 @@ fn divide(probs: &[f64], prior: &[f64]) -> Vec<f64> {
     }
 }
 
+/// `probs` with `offsets` (by answer) added to their logarithms, renormalised.
+fn shift(probs: &[f64], options: &[String], offsets: &BTreeMap<String, f64>) -> Vec<f64> {
+    let logs: Vec<f64> = probs
+        .iter()
+        .zip(options)
+        .map(|(p, o)| p.ln() + offsets.get(o).copied().unwrap_or(0.0))
+        .collect();
+    normalise(&logs)
+}
+
+/// Every answer an offset names is one of `fields`' allowed answers.
+fn check_offsets(agent: &str, fields: &[Field], offsets: &Offsets) -> Result<(), Error> {
+    for (name, answers) in &offsets.by_field {
+        let field = fields.iter().find(|f| &f.path == name).ok_or_else(|| {
+            let known: Vec<String> = fields.iter().map(|f| format!("`{}`", f.path)).collect();
+            Error::UnsupportedSchema {
+                agent: agent.to_string(),
+                location: format!("`{name}`"),
+                reason: format!(
+                    "an offset names field `{name}`, which the output does not have; its fields: {}",
+                    known.join(", ")
+                ),
+            }
+        })?;
+        if let Some(answer) = answers.keys().find(|a| !field.options.contains(a)) {
+            return Err(Error::UnsupportedSchema {
+                agent: agent.to_string(),
+                location: format!("`{name}`"),
+                reason: format!(
+                    "an offset names answer {answer}, which is not one of {}",
+                    field.options.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl<A: Agent> ScoredAgent<A> {
+    /// The fields this agent decides, each with its allowed answers (JSON
+    /// text), in the order the model is asked.
+    pub(crate) fn fields() -> Result<Vec<(String, Vec<String>)>, Error> {
+        let schema = crate::schema::output_schema::<A::Output>();
+        Ok(plan(A::NAME, &schema)?
+            .into_iter()
+            .map(|f| (f.path, f.options))
+            .collect())
+    }
+
+    /// The model's own probabilities for `input`, with `shots` as the
+    /// few-shot examples (`None`: the agent's own), before calibration and
+    /// offsets: one scored call.
+    pub(crate) async fn raw(
+        runtime: &Runtime,
+        shots: Option<&[Shot]>,
+        input: &A::Input,
+    ) -> Result<Vec<Vec<f64>>, Error> {
+        runtime.preflight::<A>().await?;
+        let schema = crate::schema::output_schema::<A::Output>();
+        let fields = plan(A::NAME, &schema)?;
+        probabilities::<A>(runtime, &fields, &schema, shots, input).await
+    }
+
+    /// The offsets to apply on the model `runtime` resolves for this agent:
+    /// none when they were fitted on another model file.
+    fn offsets_for(&self, runtime: &Runtime) -> Result<Option<&Offsets>, Error> {
+        if self.offsets.by_field.is_empty() {
+            return Ok(None);
+        }
+        let Some(fitted) = &self.offsets.model else {
+            return Ok(Some(&self.offsets));
+        };
+        let model = runtime.resolve(A::NAME, A::MODEL)?.path;
+        let name = model.file_name().map(|n| n.to_string_lossy().into_owned());
+        if name.as_deref() == Some(fitted.as_str()) {
+            return Ok(Some(&self.offsets));
+        }
+        tracing::warn!(
+            agent = A::NAME,
+            "the offsets were tuned on `{fitted}`, but the model is `{}`; running without them (tune again for this model)",
+            model.display()
+        );
+        Ok(None)
+    }
+}
+
 impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
     async fn run(&self, runtime: &Runtime, input: A::Input) -> Result<Scored<A::Output>, Error> {
         runtime.preflight::<A>().await?;
         let schema = crate::schema::output_schema::<A::Output>();
         let fields = plan(A::NAME, &schema)?;
-        let mut probs = probabilities::<A>(runtime, &fields, &schema, &input).await?;
+        check_offsets(A::NAME, &fields, &self.offsets)?;
+        let shots = self.shots.as_deref().map(Vec::as_slice);
+        let mut probs = probabilities::<A>(runtime, &fields, &schema, shots, &input).await?;
         if let Some(calibration) = &self.calibration {
             let prior = self.prior(calibration, runtime, &fields, &schema).await?;
             probs = probs
@@ -314,6 +510,13 @@ impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
                 .zip(&prior)
                 .map(|(p, q)| divide(p, q))
                 .collect();
+        }
+        if let Some(offsets) = self.offsets_for(runtime)? {
+            for (field, probs) in fields.iter().zip(probs.iter_mut()) {
+                if let Some(by_answer) = offsets.by_field.get(&field.path) {
+                    *probs = shift(probs, &field.options, by_answer);
+                }
+            }
         }
         let mut text = String::new();
         let mut report = Vec::with_capacity(fields.len());

@@ -19,17 +19,6 @@ struct Args {
     split: Split,
 }
 
-/// Threads that say nothing: what the model answers for them is its lean.
-fn content_free() -> Vec<Thread> {
-    let blank = |text: &str| Thread {
-        community: text.into(),
-        title: text.into(),
-        body: text.into(),
-        replies: Vec::new(),
-    };
-    vec![blank(""), blank("N/A"), blank("[MASK]")]
-}
-
 /// How many of `threads` a scored agent gets right, by `right`.
 async fn agreement<A, F>(
     step: &ScoredAgent<A>,
@@ -82,7 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let topic = |c: &forum::TopicChoice, t: &LabelledThread| c.topic == t.labels().topic;
     let judge_plain = agreement(&scored(Judge), &runtime, &threads, worth).await?;
     let judge_cal = agreement(
-        &scored(Judge).calibrate(content_free()),
+        &scored(Judge).calibrate(forum::content_free()),
         &runtime,
         &threads,
         worth,
@@ -90,7 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     let classify_plain = agreement(&scored(Classify), &runtime, &threads, topic).await?;
     let classify_cal = agreement(
-        &scored(Classify).calibrate(content_free()),
+        &scored(Classify).calibrate(forum::content_free()),
         &runtime,
         &threads,
         topic,

@@ -1,10 +1,12 @@
 //! The flagship: forum research on a local model, in small typed agents.
 //!
-//! 1. find: `Screen` names each thread's subject by scored choices; a thread
-//!    is relevant when the model gives "running AI models locally" at least
-//!    `forum::SCREEN_THRESHOLD` probability;
-//! 2. score: for the relevant ones, `Judge` decides whether the thread is
-//!    worth answering and `Classify` names its topic, side by side;
+//! 1. find: `Screen` names each thread's subject by scored choices, with
+//!    one offset per subject tuned on the dev split; a thread is relevant
+//!    when that subject is "running AI models locally";
+//! 2. score: for the relevant ones, `KindOf` says what kind of post it is
+//!    (only an open question is worth answering) and `Classify` names its
+//!    topic, side by side, both by scored choices tuned on the dev split
+//!    (`examples/tuned/`, written by `--example tune`);
 //! 3. draft: `Draft` writes a short reply to each thread worth answering.
 //!
 //! Every output is decoded under its type's grammar, so each stage gets
@@ -28,7 +30,9 @@ use std::time::Instant;
 use agentkit::Usage;
 use clap::Parser;
 
-use agentkit_examples::forum::{self, Entry, LabelledThread, Labels, Outcome, Split, Topic};
+use agentkit_examples::forum::{
+    self, Entry, LabelledThread, Labels, Outcome, PostKind, Split, Topic,
+};
 use agentkit_examples::progress;
 
 /// Forum research on a local model: find the threads about running language
@@ -128,7 +132,8 @@ fn report(entries: &[Entry], outcomes: &[Outcome], seconds: f64, usage: Usage) {
             } else {
                 "not worth answering"
             };
-            println!("         {verdict} · topic {t:?} ({p:.2})");
+            let kind = o.kind.map(|k| format!("{k:?}")).unwrap_or_default();
+            println!("         {kind}: {verdict} · topic {t:?} ({p:.2})");
         }
         if let Some(reply) = &o.reply {
             println!("         draft: {reply}");
@@ -161,6 +166,52 @@ fn report(entries: &[Entry], outcomes: &[Outcome], seconds: f64, usage: Usage) {
         println!(
             "  topic:           {}/{k}",
             count(&|l, o| o.topic.map_or(Topic::Other, |t| t.0) == l.topic)
+        );
+    }
+    let judged: Vec<&Outcome> = relevant
+        .iter()
+        .copied()
+        .filter(|o| o.worth_answering.is_some())
+        .collect();
+    if !judged.is_empty() {
+        let said = |f: &dyn Fn(&Outcome) -> bool| judged.iter().filter(|o| f(o)).count();
+        println!();
+        println!(
+            "What KindOf and Classify said about the {} threads the screen passed:",
+            judged.len()
+        );
+        let kinds: Vec<String> = PostKind::ALL
+            .iter()
+            .map(|k| format!("{k:?} {}", said(&|o| o.kind == Some(*k))))
+            .collect();
+        println!("  kind: {}", kinds.join(", "));
+        println!(
+            "  worth answering: {} yes, {} no",
+            said(&|o| o.worth_answering == Some(true)),
+            said(&|o| o.worth_answering == Some(false))
+        );
+        let topics: Vec<String> = [
+            Topic::Hardware,
+            Topic::Performance,
+            Topic::Models,
+            Topic::Other,
+        ]
+        .iter()
+        .map(|t| format!("{t:?} {}", said(&|o| o.topic.map(|p| p.0) == Some(*t))))
+        .collect();
+        println!("  topic: {}", topics.join(", "));
+    }
+    let drafts: Vec<&str> = outcomes.iter().filter_map(|o| o.reply.as_deref()).collect();
+    if !drafts.is_empty() {
+        let (repeated, trigrams) = drafts
+            .iter()
+            .map(|d| agentkit_examples::repeated_trigrams(d))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        println!(
+            "  drafts: {} of {} at the {}-character bound, {repeated} of {trigrams} word trigrams repeated",
+            drafts.iter().filter(|d| forum::at_bound(d)).count(),
+            drafts.len(),
+            forum::REPLY_CHARS
         );
     }
     println!();

@@ -7,7 +7,6 @@
 //!
 //! `cargo run -p agentkit-examples --example repetition [-- --split all]`
 
-use std::collections::HashSet;
 use std::time::Instant;
 
 use agentkit::prelude::*;
@@ -80,21 +79,6 @@ impl<const V: usize> Step<Thread> for DraftWith<V> {
     }
 }
 
-/// The share of word trigrams in `text` that repeat an earlier one.
-fn repeated_trigrams(text: &str) -> (usize, usize) {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let mut seen = HashSet::new();
-    let mut repeated = 0;
-    let trigrams = words.windows(3);
-    let total = trigrams.len();
-    for t in trigrams {
-        if !seen.insert(t.join(" ").to_lowercase()) {
-            repeated += 1;
-        }
-    }
-    (repeated, total)
-}
-
 /// What one variant did over all threads.
 #[derive(Default)]
 struct Tally {
@@ -122,12 +106,11 @@ async fn tally<S: Step<Thread> + Yields<Output = Reply>>(
     for thread in threads {
         match step.run(runtime, thread.clone()).await {
             Ok(reply) => {
-                let (r, n) = repeated_trigrams(&reply.reply);
+                let (r, n) = agentkit_examples::repeated_trigrams(&reply.reply);
                 t.repeated += r;
                 t.trigrams += n;
-                // The schema bounds the reply at 200 characters.
                 let chars = reply.reply.chars().count();
-                t.at_bound += usize::from(chars >= 195);
+                t.at_bound += usize::from(forum::at_bound(&reply.reply));
                 t.short += usize::from(chars < 20);
                 t.chars += chars;
                 if t.drafts == 0 {
@@ -162,7 +145,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tally(&DraftWith::<3>, &runtime, &threads).await,
         tally(&DraftWith::<4>, &runtime, &threads).await,
     ];
-    println!("| sampling | repeated word trigrams | drafts at the 200-char bound | drafts under 20 chars | mean length | failed | time |");
+    println!(
+        "| sampling | repeated word trigrams | drafts at the {}-char bound | drafts under 20 chars | mean length | failed | time |",
+        forum::REPLY_CHARS
+    );
     println!("|---|---|---|---|---|---|---|");
     for ((name, _), t) in VARIANTS.iter().zip(&tallies) {
         println!(

@@ -34,3 +34,19 @@ pub fn local_runtime() -> Result<Runtime, Error> {
 pub fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data")
 }
+
+/// How many word trigrams of `text` repeat an earlier one, and how many
+/// there are: the measure of a draft that loops ("128GB RAM, 128GB RAM, ...").
+pub fn repeated_trigrams(text: &str) -> (usize, usize) {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut repeated = 0;
+    let trigrams = words.windows(3);
+    let total = trigrams.len();
+    for t in trigrams {
+        if !seen.insert(t.join(" ").to_lowercase()) {
+            repeated += 1;
+        }
+    }
+    (repeated, total)
+}

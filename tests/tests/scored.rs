@@ -5,7 +5,7 @@ mod common;
 
 use agentkit::prelude::*;
 use agentkit::testing::ScriptedBackend;
-use common::{runtime_for, thread, thread_titled, Thread};
+use common::{bool_scores, runtime_for, thread, thread_titled, Thread};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -98,11 +98,6 @@ async fn scripted_scores_of_the_wrong_shape_are_reported() {
 /// Decide whether the thread is relevant.
 #[agent(model = "smollm2-135m", input = Thread, output = bool)]
 struct Relevant;
-
-/// Natural-log scores for a `bool` answer: `[true, false]`.
-fn bool_scores(p_true: f64) -> Vec<Vec<f64>> {
-    vec![vec![p_true.ln(), (1.0 - p_true).ln()]]
-}
 
 #[tokio::test]
 async fn calibration_divides_out_the_lean_measured_on_content_free_inputs() {

@@ -162,3 +162,8 @@ pub fn slow_tenfold(probe: &Arc<Probe>, items: usize) -> impl Step<usize, Output
         }
     })
 }
+
+/// Natural-log scores for a scored `bool` answer: `[true, false]`.
+pub fn bool_scores(p_true: f64) -> Vec<Vec<f64>> {
+    vec![vec![p_true.ln(), (1.0 - p_true).ln()]]
+}
