@@ -198,6 +198,13 @@ pub struct Completion {
     pub prompt_time: Duration,
     /// Time spent generating (zero where a backend does not measure it).
     pub generate_time: Duration,
+    /// Set by a backend that could not be sure decoding was constrained
+    /// (a server that may ignore the schema) and found that `text` breaks
+    /// [`grammar_schema`](crate::grammar_schema): what is wrong and where the
+    /// text came from. The runtime treats it like an answer that does not
+    /// parse: it asks again where the agent allows retries, else fails with
+    /// [`Error::SchemaMismatch`].
+    pub violation: Option<String>,
 }
 
 impl Completion {
@@ -210,6 +217,7 @@ impl Completion {
             generated_tokens: 0,
             prompt_time: Duration::ZERO,
             generate_time: Duration::ZERO,
+            violation: None,
         }
     }
 
@@ -219,6 +227,13 @@ impl Completion {
         self.prompt_tokens = prompt;
         self.cached_prompt_tokens = cached_prompt;
         self.generated_tokens = generated;
+        self
+    }
+
+    /// Marks the text as breaking the output schema, for the reason given
+    /// (see [`Completion::violation`]).
+    pub fn with_violation(mut self, reason: impl Into<String>) -> Self {
+        self.violation = Some(reason.into());
         self
     }
 
@@ -263,6 +278,14 @@ pub trait Backend: Send + Sync + 'static {
                 "this backend cannot score choices; use the llama.cpp backend or sample instead"
                     .into(),
         })
+    }
+
+    /// Pre-flight for scored choices with `request`'s model, before any
+    /// call: a backend that cannot score choices on it (no access to token
+    /// log-probabilities) says so here. The default accepts.
+    async fn check_scored(&self, request: &Request) -> Result<(), Error> {
+        let _ = request;
+        Ok(())
     }
 
     /// A model this backend provides under `alias` without registration

@@ -247,6 +247,18 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Registers (or replaces) the model `alias` as served by `endpoints`
+    /// over the OpenAI-compatible API (a backend such as
+    /// `agentkit_backends::server::Router` runs it): what
+    /// `alias = { endpoints = [...] }` in a manifest says.
+    pub fn served(mut self, alias: impl Into<String>, endpoints: Vec<crate::Endpoint>) -> Self {
+        self.entries.push(Entry::Served {
+            alias: alias.into(),
+            endpoints,
+        });
+        self
+    }
+
     /// Registers `alias` as another name for the model `of`: one registered
     /// before it, or one the backend provides (e.g. one alias per pipeline
     /// step, all on the backend's default model until a step needs a bigger
