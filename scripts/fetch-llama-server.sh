@@ -42,12 +42,12 @@ src=$(ls -d "$work"/llama_cpp_python-*/vendor/llama.cpp)
 
 jobs=$(nproc 2>/dev/null || echo 2)
 say "building llama-server with $jobs jobs (about 5 minutes on 2 cores) ..."
-# GGML_NATIVE=OFF keeps the cached binary runnable on any x86-64 CI machine;
-# the common SIMD levels are still picked at run time by GGML_CPU_ALL_VARIANTS
-# where supported, else the portable build is used.
+# Native code for the machine that builds it (llama.cpp's default), as the
+# in-process backend is built; a cached binary moved to an older CPU would
+# need a rebuild (delete the directory). No libcurl: models are local files.
 cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
   -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-  -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON >&2
+  -DBUILD_SHARED_LIBS=OFF >&2
 cmake --build "$work/build" --target llama-server -j "$jobs" >&2
 
 mkdir -p "$dir/bin"
