@@ -602,28 +602,32 @@ impl Backend for Server {
         for choice in &choices {
             let prefix = format!("{text}{}", choice.lead);
             let options = choice.options.iter().map(|option| {
-                let forced = format!("{prefix}{option}");
                 let (request, prefix) = (&request, &prefix);
                 async move {
                     let (endpoint, _, answer) = self
                         .post(request, |caps| {
                             Ok(caps.llama_cpp.then(|| {
-                                wire::forced(request, &gbnf::literal_grammar(&forced), &forced)
+                                let grammar = gbnf::literal_grammar(option);
+                                wire::forced(request, prefix, option, &grammar)
                             }))
                         })
                         .await?;
-                    if answer.text != forced {
+                    // llama-server returns the continued message whole;
+                    // other servers may return only the continuation.
+                    let whole = format!("{prefix}{option}");
+                    if answer.text != whole && answer.text != *option {
                         return Err(Error::Backend {
                             agent: agent.to_string(),
                             reason: format!(
                                 "the server at {} did not follow the grammar of a scored choice: \
-                                 asked for {forced:?}, got {:?}",
+                                 asked to continue {prefix:?} with {option:?}, got {:?}",
                                 endpoint.url, answer.text
                             ),
                         });
                     }
+                    // The log-probabilities cover the generated tokens only.
                     answer
-                        .log_probability(prefix.len(), forced.len())
+                        .log_probability(0, option.len())
                         .ok_or_else(|| Error::Backend {
                             agent: agent.to_string(),
                             reason: format!(

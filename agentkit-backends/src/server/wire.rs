@@ -64,12 +64,19 @@ pub(super) fn chat(request: &Request, llama_cpp: bool, constrain: Constrain<'_>)
     Value::Object(body)
 }
 
-/// The body of a scored choice: greedy, under a grammar that admits only
-/// `forced`, with the log-probability of every generated token.
-pub(super) fn forced(request: &Request, grammar: &str, forced: &str) -> Value {
+/// The body of a scored choice: the text so far (`prefix`) as the start of
+/// the assistant's answer, which llama-server continues rather than
+/// answering anew, then greedy decoding under a grammar that admits only
+/// `option`, with the log-probability of every generated token.
+pub(super) fn forced(request: &Request, prefix: &str, option: &str, grammar: &str) -> Value {
     let mut body = base(request);
+    if !prefix.is_empty() {
+        if let Some(Value::Array(messages)) = body.get_mut("messages") {
+            messages.push(json!({ "role": "assistant", "content": prefix }));
+        }
+    }
     // A token is at least one byte; the margin covers an end-of-turn token.
-    body.insert("max_tokens".into(), (forced.len() + 8).into());
+    body.insert("max_tokens".into(), (option.len() + 8).into());
     body.insert("temperature".into(), 0.0.into());
     body.insert("seed".into(), request.sampling.seed.into());
     body.insert("grammar".into(), grammar.into());
