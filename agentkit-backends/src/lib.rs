@@ -2,9 +2,9 @@
 //!
 //! - [`llama`] (feature `llama`, on by default): llama.cpp in-process, with every
 //!   sampled token restricted by a grammar made from the agent's output schema.
-//! - [`server`] (feature `server`): models served over the OpenAI-compatible
+//! - `server` (feature `server`): models served over the OpenAI-compatible
 //!   chat completions API (llama-server, Ollama, vLLM), with failover between
-//!   endpoints, and a [`server::Router`] that runs served and in-process
+//!   endpoints, and a `server::Router` that runs served and in-process
 //!   models side by side.
 #![warn(missing_docs)]
 // The compiler proves every borrow here; what llama.cpp needs unsafe for stays
