@@ -429,6 +429,45 @@ impl Server {
         Ok(answer)
     }
 
+    /// The log-probability of `option` as the continuation of `prefix`
+    /// after `request`'s prompt: one greedy request under a grammar that
+    /// admits only the option.
+    async fn score(&self, request: &Request, prefix: &str, option: &str) -> Result<f64, Error> {
+        let agent = request.agent;
+        let (endpoint, _, answer) = self
+            .post(request, |caps| {
+                Ok(caps.llama_cpp.then(|| {
+                    let grammar = gbnf::literal_grammar(option);
+                    wire::forced(request, prefix, option, &grammar)
+                }))
+            })
+            .await?;
+        // llama-server returns the continued message whole;
+        // other servers may return only the continuation.
+        let whole = format!("{prefix}{option}");
+        if answer.text != whole && answer.text != option {
+            return Err(Error::Backend {
+                agent: agent.to_string(),
+                reason: format!(
+                    "the server at {} did not follow the grammar of a scored choice: \
+                     asked to continue {prefix:?} with {option:?}, got {:?}",
+                    endpoint.url, answer.text
+                ),
+            });
+        }
+        // The log-probabilities cover the generated tokens only.
+        answer
+            .log_probability(0, option.len())
+            .ok_or_else(|| Error::Backend {
+                agent: agent.to_string(),
+                reason: format!(
+                    "the server at {} gave no token log-probabilities for a scored \
+                     choice; scored choices need a server that returns `logprobs`",
+                    endpoint.url
+                ),
+            })
+    }
+
     /// The compiled validator of `schema`, kept per schema.
     fn validator(&self, agent: &str, schema: &Value) -> Result<Arc<jsonschema::Validator>, Error> {
         let key = schema.to_string();
@@ -601,48 +640,14 @@ impl Backend for Server {
         let mut scores = Vec::with_capacity(choices.len());
         for choice in &choices {
             let prefix = format!("{text}{}", choice.lead);
-            let options = choice.options.iter().map(|option| {
-                let (request, prefix) = (&request, &prefix);
-                async move {
-                    let (endpoint, _, answer) = self
-                        .post(request, |caps| {
-                            Ok(caps.llama_cpp.then(|| {
-                                let grammar = gbnf::literal_grammar(option);
-                                wire::forced(request, prefix, option, &grammar)
-                            }))
-                        })
-                        .await?;
-                    // llama-server returns the continued message whole;
-                    // other servers may return only the continuation.
-                    let whole = format!("{prefix}{option}");
-                    if answer.text != whole && answer.text != *option {
-                        return Err(Error::Backend {
-                            agent: agent.to_string(),
-                            reason: format!(
-                                "the server at {} did not follow the grammar of a scored choice: \
-                                 asked to continue {prefix:?} with {option:?}, got {:?}",
-                                endpoint.url, answer.text
-                            ),
-                        });
-                    }
-                    // The log-probabilities cover the generated tokens only.
-                    answer
-                        .log_probability(0, option.len())
-                        .ok_or_else(|| Error::Backend {
-                            agent: agent.to_string(),
-                            reason: format!(
-                                "the server at {} gave no token log-probabilities for a scored \
-                                 choice; scored choices need a server that returns `logprobs`",
-                                endpoint.url
-                            ),
-                        })
-                }
-            });
-            let option_scores: Vec<f64> = futures_util::future::join_all(options)
-                .await
-                .into_iter()
-                .collect::<Result<_, _>>()
-                .map_err(|e| with_agent(e, agent))?;
+            // One option after another, not side by side: each request
+            // then finds the prompt cached in the slot the previous one left
+            // it in, where side by side every slot evaluates it again.
+            let mut option_scores = Vec::with_capacity(choice.options.len());
+            for option in &choice.options {
+                let score = self.score(&request, &prefix, option).await;
+                option_scores.push(score.map_err(|e| with_agent(e, agent))?);
+            }
             let best = crate::likeliest(&option_scores);
             text = format!(
                 "{prefix}{}",
