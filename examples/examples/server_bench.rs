@@ -35,6 +35,17 @@ enum Part {
 struct Args {
     /// Which measurements to run (all by default).
     parts: Vec<Part>,
+
+    /// Threads per measurement (32 for `tokens`, 30 for the others by default).
+    #[arg(long, value_name = "N")]
+    items: Option<usize>,
+}
+
+/// An endpoint of a benchmark server. The timeout is long: on a shared
+/// machine a server may be paused for a while, and only a crash should move
+/// a request here.
+fn endpoint(url: &str) -> Endpoint {
+    Endpoint::new(url, "smollm2").with_timeout(Duration::from_secs(3600))
 }
 
 /// A triage of one thread: three short fields.
@@ -87,15 +98,22 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     if all || args.parts.contains(&Part::Tokens) {
         let server = LlamaServer::start(&binary, &model, "smollm2", 4).await?;
-        tokens(&server, &threads[..32]).await?;
+        tokens(
+            &server,
+            &threads[..args.items.unwrap_or(32).min(threads.len())],
+        )
+        .await?;
     }
     if all || args.parts.contains(&Part::Throughput) {
-        let items = &threads[..30];
+        let items = &threads[..args.items.unwrap_or(30).min(threads.len())];
         let mut seconds = Vec::new();
         for parallel in [1, 4] {
             let server = LlamaServer::start(&binary, &model, "smollm2", parallel).await?;
             let (s, _) = each(&[&server], items, None).await?;
-            println!("throughput: .each(Judge).concurrency(4), 30 threads, --parallel {parallel}: {s:.1} s");
+            println!(
+                "throughput: .each(Judge).concurrency(4), {} threads, --parallel {parallel}: {s:.1} s",
+                items.len()
+            );
             seconds.push(s);
         }
         println!(
@@ -104,7 +122,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     if all || args.parts.contains(&Part::Failover) {
-        let items = &threads[..30];
+        let items = &threads[..args.items.unwrap_or(30).min(threads.len())];
         let a = LlamaServer::start(&binary, &model, "smollm2", 2).await?;
         let b = LlamaServer::start(&binary, &model, "smollm2", 2).await?;
         let (base, stats) = each(&[&a, &b], items, None).await?;
@@ -114,8 +132,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         );
         let a = Arc::new(Mutex::new(a));
         let (killed, stats) = each(&[&b], items, Some(a.clone())).await?;
+        let n = items.len();
         println!(
-            "failover: one killed after 10 attempts: 30/30 items, {} attempts, {} moved, {killed:.1} s (+{:.1} s)",
+            "failover: one killed after 10 attempts: {n}/{n} items, {} attempts, {} moved, {killed:.1} s (+{:.1} s)",
             stats.attempts,
             stats.moved,
             killed - base
@@ -134,9 +153,9 @@ async fn each(
     let mut endpoints: Vec<Endpoint> = Vec::new();
     if let Some(v) = &victim {
         let url = v.lock().map(|v| v.url.clone()).unwrap_or_default();
-        endpoints.push(Endpoint::new(url, "smollm2"));
+        endpoints.push(endpoint(&url));
     }
-    endpoints.extend(servers.iter().map(|s| Endpoint::new(&s.url, "smollm2")));
+    endpoints.extend(servers.iter().map(|s| endpoint(&s.url)));
     let server = Server::default();
     let runtime = Runtime::builder()
         .backend(Router::served_only().with_server(server.clone()))
@@ -169,7 +188,7 @@ async fn each(
 
 /// Tokens per answer and complete, valid answers, both constraints, two budgets.
 async fn tokens(server: &LlamaServer, items: &[Thread]) -> Result<(), Error> {
-    let endpoint = Endpoint::new(&server.url, "smollm2");
+    let endpoint = endpoint(&server.url);
     for (name, constraint) in [
         ("compact grammar", Constraint::Auto),
         ("response_format json_schema", Constraint::JsonSchema),
