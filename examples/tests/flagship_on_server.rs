@@ -37,19 +37,19 @@ async fn the_flagship_runs_on_llama_server_by_its_manifest_alone() {
     assert!(runtime.model("screen").unwrap().is_served());
     assert!(runtime.model("draft").unwrap().is_served());
 
-    // Threads labelled relevant and worth answering reach every stage
+    // A thread labelled relevant and worth answering reaches every stage
     // (when the model agrees), plus one that is not.
     let corpus = forum::load(Split::Test).unwrap();
     let mut picked: Vec<&LabelledThread> = corpus
         .iter()
         .filter(|t| t.relevant && t.worth_answering)
-        .take(3)
+        .take(1)
         .collect();
     picked.extend(corpus.iter().filter(|t| !t.relevant).take(1));
     let threads = picked.iter().map(|t| t.thread()).collect();
     let outcomes = forum::research(&runtime, threads).await.unwrap();
 
-    assert_eq!(outcomes.len(), 4);
+    assert_eq!(outcomes.len(), 2);
     for o in &outcomes {
         assert!((0.0..=1.0).contains(&o.relevance), "{o:?}");
         assert_eq!(o.relevant, o.relevance >= forum::SCREEN_THRESHOLD, "{o:?}");
@@ -61,6 +61,6 @@ async fn the_flagship_runs_on_llama_server_by_its_manifest_alone() {
     }
     // Nothing ran in-process: the llama.cpp backend never loaded a model.
     assert_eq!(llama.load_count(), 0);
-    assert!(runtime.usage().calls >= 4);
+    assert!(runtime.usage().calls >= 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
