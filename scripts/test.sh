@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh --book
 scripts/fetch-model.sh
+# A real llama-server for the server backend's tests, built once into the
+# cache (~5 minutes on 2 cores the first time); the tests find it here.
+AGENTKIT_LLAMA_SERVER="$(scripts/fetch-llama-server.sh)"
+export AGENTKIT_LLAMA_SERVER
 
 echo "[test] cargo fmt --check" >&2
 cargo fmt --all -- --check

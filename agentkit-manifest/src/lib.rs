@@ -14,13 +14,54 @@ const TABLES: &[&str] = &["models"];
 /// What an entry under `[models]` looks like, quoted in error messages.
 const ENTRY: &str = "`alias = \"model or path\"`";
 
+/// What the table form of an entry looks like, quoted in error messages.
+const SERVED: &str =
+    "`alias = { endpoints = [{ url = \"http://127.0.0.1:8080\", model = \"served-name\" }] }`";
+
 /// A model manifest: the aliases under `[models]`, in the order they are
 /// declared.
 ///
 /// Order matters because a value may name an alias declared before it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Manifest {
-    models: Vec<(String, String)>,
+    models: Vec<(String, Model)>,
+}
+
+/// Where the model of one alias runs.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Model {
+    /// `alias = "value"`: an alias declared before it, or a GGUF file relative
+    /// to the manifest, run in-process.
+    Local(String),
+    /// `alias = { endpoints = [...] }`: served by one or more servers that
+    /// speak the OpenAI-compatible chat completions API.
+    Served(Vec<Endpoint>),
+}
+
+/// One server of a served alias: `{ url = "...", model = "...", api_key_env = "...", timeout_s = 30 }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Endpoint {
+    /// The server's base URL, e.g. `http://127.0.0.1:8080` (`/v1/chat/completions` is appended).
+    pub url: String,
+    /// The model name the server serves it under.
+    pub model: String,
+    /// The environment variable that holds the API key, if the server needs one.
+    /// The manifest names the variable, never the key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Seconds to wait for one answer before trying another endpoint.
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
+}
+
+/// The table form of an entry as serde sees it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServedEntry {
+    endpoints: Vec<Endpoint>,
 }
 
 /// The file as serde sees it. The keys keep their spans so that entries can
@@ -69,6 +110,14 @@ impl Manifest {
             }
             let value = match value.get_ref() {
                 toml::Value::String(v) => Spanned::new(value.span(), v.clone()),
+                toml::Value::Table(table) if table.contains_key("endpoints") => {
+                    let endpoints = served(alias.get_ref(), table)
+                        .map_err(|message| ManifestError::at(text, value.span(), message))?;
+                    manifest
+                        .models
+                        .push((alias.into_inner(), Model::Served(endpoints)));
+                    continue;
+                }
                 toml::Value::Table(table) => {
                     return Err(ManifestError::at(
                         text,
@@ -103,7 +152,7 @@ impl Manifest {
             }
             manifest
                 .models
-                .push((alias.into_inner(), value.into_inner()));
+                .push((alias.into_inner(), Model::Local(value.into_inner())));
         }
         Ok(manifest)
     }
@@ -124,12 +173,21 @@ impl Manifest {
         Manifest::parse(&text).map_err(|e| e.with_path(path))
     }
 
-    /// Every `(alias, value)` under `[models]`, in declaration order. A value
-    /// is either an alias declared before it or a path to a GGUF file,
-    /// relative to the manifest's directory; the manifest does not decide
-    /// which (the runtime does, knowing its built-in aliases).
+    /// Every `(alias, value)` under `[models]` of the string form, in
+    /// declaration order. A value is either an alias declared before it or a
+    /// path to a GGUF file, relative to the manifest's directory; the
+    /// manifest does not decide which (the runtime does, knowing its
+    /// built-in aliases). Served aliases are in [`Manifest::entries`].
     pub fn models(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.models.iter().map(|(a, v)| (a.as_str(), v.as_str()))
+        self.models.iter().filter_map(|(a, m)| match m {
+            Model::Local(v) => Some((a.as_str(), v.as_str())),
+            Model::Served(_) => None,
+        })
+    }
+
+    /// Every entry under `[models]`, local and served, in declaration order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Model)> {
+        self.models.iter().map(|(a, m)| (a.as_str(), m))
     }
 
     /// Every alias the manifest declares, in declaration order.
@@ -137,13 +195,62 @@ impl Manifest {
         self.models.iter().map(|(a, _)| a.as_str())
     }
 
-    /// The value of `alias`, if the manifest declares it.
+    /// The value of `alias`, if the manifest declares it in the string form.
     pub fn get(&self, alias: &str) -> Option<&str> {
-        self.models
-            .iter()
-            .find(|(a, _)| a == alias)
-            .map(|(_, v)| v.as_str())
+        self.models().find(|(a, _)| *a == alias).map(|(_, v)| v)
     }
+}
+
+/// The endpoints of the table form of `alias`, checked: at least one, each
+/// with an `http(s)://` URL, a served model name and a positive timeout.
+fn served(alias: &str, table: &toml::Table) -> Result<Vec<Endpoint>, String> {
+    let entry: ServedEntry =
+        toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                format!(
+                "alias `{alias}`: {}; a served alias is {SERVED}, each endpoint with `url` and \
+                 `model`, optionally `api_key_env` and `timeout_s`",
+                e.message().trim_end()
+            )
+            })?;
+    if entry.endpoints.is_empty() {
+        return Err(format!(
+            "alias `{alias}` has no endpoints: give at least one, e.g. {SERVED}"
+        ));
+    }
+    for e in &entry.endpoints {
+        if !(e.url.starts_with("http://") || e.url.starts_with("https://")) {
+            return Err(format!(
+                "alias `{alias}`: endpoint url `{}` must start with `http://` or `https://`",
+                e.url
+            ));
+        }
+        if e.model.trim().is_empty() {
+            return Err(format!(
+                "alias `{alias}`: endpoint `{}` has an empty `model`; give the name the server \
+                 serves the model under",
+                e.url
+            ));
+        }
+        if let Some(t) = e.timeout_s.filter(|t| !(t.is_finite() && *t > 0.0)) {
+            return Err(format!(
+                "alias `{alias}`: endpoint `{}` has timeout_s = {t}; give a positive number of seconds",
+                e.url
+            ));
+        }
+        if e.api_key_env
+            .as_deref()
+            .is_some_and(|v| v.trim().is_empty())
+        {
+            return Err(format!(
+                "alias `{alias}`: endpoint `{}` has an empty `api_key_env`; name the environment \
+                 variable that holds the key, or leave it out",
+                e.url
+            ));
+        }
+    }
+    Ok(entry.endpoints)
 }
 
 /// What to say about a file that is not TOML.
@@ -176,8 +283,8 @@ fn nested(key: &str, table: &toml::Table, in_header: bool) -> String {
     }
     if in_header || dotted == key {
         format!(
-            "`{key}` under `[models]` is a table, not a string: write {ENTRY} lines, \
-             not `[models.{key}]` tables"
+            "`{key}` under `[models]` is a table without `endpoints`: write {ENTRY} lines, \
+             not `[models.{key}]` tables, or for a served model {SERVED}"
         )
     } else {
         format!(
@@ -528,6 +635,58 @@ mod tests {
             "{e}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn served_aliases_keep_their_endpoints_and_their_place() {
+        let text = "[models]\nscreen = \"smollm2-135m\"\njudge = { endpoints = [\n  { url = \"http://127.0.0.1:8080\", model = \"smollm2\", api_key_env = \"JUDGE_KEY\", timeout_s = 30 },\n  { url = \"https://gpu.example.invalid\", model = \"qwen\" },\n] }\nfinal = \"judge\"\n";
+        let m = Manifest::parse(text).unwrap();
+        assert_eq!(
+            m.aliases().collect::<Vec<_>>(),
+            ["screen", "judge", "final"]
+        );
+        assert_eq!(
+            models(text),
+            pairs(&[("screen", "smollm2-135m"), ("final", "judge")])
+        );
+        let Some((_, Model::Served(endpoints))) = m.entries().nth(1) else {
+            panic!("{m:?}")
+        };
+        assert_eq!(endpoints.len(), 2);
+        assert_eq!(endpoints[0].url, "http://127.0.0.1:8080");
+        assert_eq!(endpoints[0].model, "smollm2");
+        assert_eq!(endpoints[0].api_key_env.as_deref(), Some("JUDGE_KEY"));
+        assert_eq!(endpoints[0].timeout_s, Some(30.0));
+        assert_eq!(endpoints[1].timeout_s, None);
+        // The header form means the same.
+        let m = Manifest::parse(
+            "[models.judge]\nendpoints = [{ url = \"http://h:1\", model = \"m\" }]\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            m.entries().next(),
+            Some(("judge", Model::Served(_)))
+        ));
+    }
+
+    #[test]
+    fn served_alias_mistakes_are_named() {
+        let e = error("[models]\njudge = { endpoints = [] }\n");
+        assert_eq!((e.line(), e.column()), (2, 9), "{e}");
+        assert!(
+            e.message().starts_with("alias `judge` has no endpoints"),
+            "{e}"
+        );
+        let e = error(
+            "[models]\njudge = { endpoints = [{ url = \"127.0.0.1:8080\", model = \"m\" }] }\n",
+        );
+        assert!(e.message().contains("must start with `http://`"), "{e}");
+        let e = error("[models]\njudge = { endpoints = [{ url = \"http://h\", model = \"m\", api_key = \"sk\" }] }\n");
+        assert!(e.message().contains("unknown field `api_key`"), "{e}");
+        let e = error("[models]\njudge = { endpoints = [{ url = \"http://h\" }] }\n");
+        assert!(e.message().contains("missing field `model`"), "{e}");
+        let e = error("[models]\njudge = { endpoints = [{ url = \"http://h\", model = \"m\", timeout_s = 0 }] }\n");
+        assert!(e.message().contains("timeout_s = 0"), "{e}");
     }
 
     #[test]

@@ -6,16 +6,22 @@ use std::time::Duration;
 use crate::{Error, Prompt, Sampling};
 
 /// A model as the runtime knows it: the alias agents name, and where the
-/// backend finds it (a weights file for an in-process backend).
+/// backend finds it (a weights file for an in-process backend, or the
+/// servers that serve it).
 ///
-/// Built with [`ModelSpec::new`]; marked `#[non_exhaustive]` so it can grow.
+/// Built with [`ModelSpec::new`] or [`ModelSpec::served`]; marked
+/// `#[non_exhaustive]` so it can grow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ModelSpec {
     /// The alias agents name, e.g. `"screen"`.
     pub alias: String,
-    /// Where the backend finds the model.
+    /// Where the backend finds the model. For a served model, a key that
+    /// names it (`<url>#<model>` of its first endpoint), not a file.
     pub path: PathBuf,
+    /// The servers that serve the model over an OpenAI-compatible API; empty
+    /// for a model run in-process.
+    pub endpoints: Vec<Endpoint>,
 }
 
 impl ModelSpec {
@@ -24,7 +30,95 @@ impl ModelSpec {
         ModelSpec {
             alias: alias.into(),
             path: path.into(),
+            endpoints: Vec::new(),
         }
+    }
+
+    /// The model `alias`, served by `endpoints` (an HTTP backend such as
+    /// `agentkit_backends::server::Server` runs it).
+    pub fn served(alias: impl Into<String>, endpoints: Vec<Endpoint>) -> Self {
+        let path = endpoints
+            .first()
+            .map(|e| format!("{}#{}", e.url, e.model))
+            .unwrap_or_default();
+        ModelSpec {
+            alias: alias.into(),
+            path: path.into(),
+            endpoints,
+        }
+    }
+
+    /// The same model under another alias.
+    pub fn renamed(&self, alias: impl Into<String>) -> Self {
+        ModelSpec {
+            alias: alias.into(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether servers run this model (it has endpoints) rather than an
+    /// in-process backend.
+    pub fn is_served(&self) -> bool {
+        !self.endpoints.is_empty()
+    }
+}
+
+/// One server that serves a model over the OpenAI-compatible chat
+/// completions API: what an `agentkit.toml` entry
+/// `{ url = "...", model = "...", api_key_env = "...", timeout_s = 30 }` says.
+///
+/// Built with [`Endpoint::new`] and the `with_` methods; `#[non_exhaustive]`.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Endpoint {
+    /// The base URL, e.g. `http://127.0.0.1:8080`.
+    pub url: String,
+    /// The name the server serves the model under.
+    pub model: String,
+    /// The environment variable holding the API key, if one is needed. Only
+    /// the variable's name is kept here; the key is read when a request is
+    /// sent and never logged.
+    pub api_key_env: Option<String>,
+    /// How long one attempt may take before another endpoint is tried.
+    pub timeout: Duration,
+}
+
+impl Endpoint {
+    /// How long an attempt may take unless the manifest says otherwise.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+    /// The model `model` served at `url`, with no API key and the default timeout.
+    pub fn new(url: impl Into<String>, model: impl Into<String>) -> Self {
+        Endpoint {
+            url: url.into().trim_end_matches('/').to_string(),
+            model: model.into(),
+            api_key_env: None,
+            timeout: Self::DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// With the API key read from the environment variable `var`.
+    pub fn with_api_key_env(mut self, var: impl Into<String>) -> Self {
+        self.api_key_env = Some(var.into());
+        self
+    }
+
+    /// With a timeout per attempt.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The variable's name only: the key itself is never read here.
+        f.debug_struct("Endpoint")
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .field("api_key_env", &self.api_key_env)
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
 
@@ -104,6 +198,13 @@ pub struct Completion {
     pub prompt_time: Duration,
     /// Time spent generating (zero where a backend does not measure it).
     pub generate_time: Duration,
+    /// Set by a backend that could not be sure decoding was constrained
+    /// (a server that may ignore the schema) and found that `text` breaks
+    /// [`grammar_schema`](crate::grammar_schema): what is wrong and where the
+    /// text came from. The runtime treats it like an answer that does not
+    /// parse: it asks again where the agent allows retries, else fails with
+    /// [`Error::SchemaMismatch`].
+    pub violation: Option<String>,
 }
 
 impl Completion {
@@ -116,6 +217,7 @@ impl Completion {
             generated_tokens: 0,
             prompt_time: Duration::ZERO,
             generate_time: Duration::ZERO,
+            violation: None,
         }
     }
 
@@ -125,6 +227,13 @@ impl Completion {
         self.prompt_tokens = prompt;
         self.cached_prompt_tokens = cached_prompt;
         self.generated_tokens = generated;
+        self
+    }
+
+    /// Marks the text as breaking the output schema, for the reason given
+    /// (see [`Completion::violation`]).
+    pub fn with_violation(mut self, reason: impl Into<String>) -> Self {
+        self.violation = Some(reason.into());
         self
     }
 
@@ -169,6 +278,14 @@ pub trait Backend: Send + Sync + 'static {
                 "this backend cannot score choices; use the llama.cpp backend or sample instead"
                     .into(),
         })
+    }
+
+    /// Pre-flight for scored choices with `request`'s model, before any
+    /// call: a backend that cannot score choices on it (no access to token
+    /// log-probabilities) says so here. The default accepts.
+    async fn check_scored(&self, request: &Request) -> Result<(), Error> {
+        let _ = request;
+        Ok(())
     }
 
     /// A model this backend provides under `alias` without registration

@@ -20,7 +20,7 @@ pub mod tune;
 
 pub use agent::{Agent, Attempt, InputFormat, Shot};
 pub use agentkit_macros::agent;
-pub use backend::{Backend, Choice, Completion, ModelSpec, Request};
+pub use backend::{Backend, Choice, Completion, Endpoint, ModelSpec, Request};
 pub use chain::{
     both, each, tool, with_input, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool,
     WithInput, Yields,

@@ -207,6 +207,24 @@ enum Entry {
         value: String,
         dir: PathBuf,
     },
+    /// From a manifest: `alias` is served by `endpoints`.
+    Served {
+        alias: String,
+        endpoints: Vec<crate::Endpoint>,
+    },
+}
+
+/// A manifest's endpoint as the runtime keeps it.
+fn endpoint(e: &agentkit_manifest::Endpoint) -> crate::Endpoint {
+    let mut endpoint = crate::Endpoint::new(e.url.clone(), e.model.clone());
+    if let Some(var) = &e.api_key_env {
+        endpoint = endpoint.with_api_key_env(var.clone());
+    }
+    if let Some(t) = e.timeout_s {
+        // The manifest crate checked it is finite and positive.
+        endpoint = endpoint.with_timeout(std::time::Duration::from_secs_f64(t));
+    }
+    endpoint
 }
 
 /// Builds a [`Runtime`].
@@ -233,6 +251,18 @@ impl RuntimeBuilder {
         self.entries.push(Entry::Model {
             alias: alias.into(),
             path: path.into(),
+        });
+        self
+    }
+
+    /// Registers (or replaces) the model `alias` as served by `endpoints`
+    /// over the OpenAI-compatible API (a backend such as
+    /// `agentkit_backends::server::Router` runs it): what
+    /// `alias = { endpoints = [...] }` in a manifest says.
+    pub fn served(mut self, alias: impl Into<String>, endpoints: Vec<crate::Endpoint>) -> Self {
+        self.entries.push(Entry::Served {
+            alias: alias.into(),
+            endpoints,
         });
         self
     }
@@ -269,11 +299,21 @@ impl RuntimeBuilder {
             source: e.into_source(),
         })?;
         let dir = path.parent().unwrap_or_else(|| Path::new("."));
-        for (alias, value) in manifest.models() {
-            self.entries.push(Entry::AliasOrPath {
-                alias: alias.to_string(),
-                value: value.to_string(),
-                dir: dir.to_path_buf(),
+        for (alias, model) in manifest.entries() {
+            self.entries.push(match model {
+                agentkit_manifest::Model::Served(endpoints) => Entry::Served {
+                    alias: alias.to_string(),
+                    endpoints: endpoints.iter().map(endpoint).collect(),
+                },
+                agentkit_manifest::Model::Local(value) => Entry::AliasOrPath {
+                    alias: alias.to_string(),
+                    value: value.clone(),
+                    dir: dir.to_path_buf(),
+                },
+                // A future entry form this runtime does not know: a
+                // configuration error would be better, but the manifest
+                // crate is pinned to this one, so it cannot happen.
+                _ => continue,
             });
         }
         Ok(self)
@@ -295,15 +335,21 @@ impl RuntimeBuilder {
                 }
                 Entry::Alias { alias, of } => {
                     if let Some(spec) = known(&models, of) {
-                        models.insert(alias.clone(), ModelSpec::new(alias.clone(), spec.path));
+                        models.insert(alias.clone(), spec.renamed(alias.clone()));
                     }
                 }
                 Entry::AliasOrPath { alias, value, dir } => {
-                    let path = match known(&models, value) {
-                        Some(spec) => spec.path,
-                        None => dir.join(value),
+                    let spec = match known(&models, value) {
+                        Some(spec) => spec.renamed(alias.clone()),
+                        None => ModelSpec::new(alias.clone(), dir.join(value)),
                     };
-                    models.insert(alias.clone(), ModelSpec::new(alias.clone(), path));
+                    models.insert(alias.clone(), spec);
+                }
+                Entry::Served { alias, endpoints } => {
+                    models.insert(
+                        alias.clone(),
+                        ModelSpec::served(alias.clone(), endpoints.clone()),
+                    );
                 }
             }
         }
@@ -349,6 +395,31 @@ mod tests {
             runtime.model("final").map(|m| m.alias.clone()),
             Some("final".to_string())
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn manifest_registers_served_aliases_and_aliases_of_them() {
+        let dir = manifest_dir(
+            "served",
+            "[models]\njudge = { endpoints = [{ url = \"http://127.0.0.1:9/\", model = \"smol\", api_key_env = \"K\", timeout_s = 2.5 }] }\nfinal = \"judge\"\nlocal = \"a.gguf\"\n",
+        );
+        let runtime = Runtime::builder()
+            .manifest(dir.join("agentkit.toml"))
+            .unwrap()
+            .build();
+        let judge = runtime.model("judge").unwrap();
+        assert!(judge.is_served());
+        assert_eq!(judge.endpoints[0].url, "http://127.0.0.1:9");
+        assert_eq!(judge.endpoints[0].model, "smol");
+        assert_eq!(judge.endpoints[0].api_key_env.as_deref(), Some("K"));
+        assert_eq!(judge.endpoints[0].timeout.as_millis(), 2500);
+        let fin = runtime.model("final").unwrap();
+        assert_eq!(
+            (fin.alias.as_str(), &fin.endpoints),
+            ("final", &judge.endpoints)
+        );
+        assert!(!runtime.model("local").unwrap().is_served());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -338,6 +338,8 @@ async fn probabilities<A: Agent>(
         })
         .collect();
     let backend = runtime.backend()?;
+    // Before the call: a backend without log-probabilities for this model says so.
+    backend.check_scored(&request).await?;
     let scores = tracing::Instrument::instrument(backend.choose(request, choices), span).await?;
     runtime.record_call();
     Ok(scores.iter().map(|l| normalise(l)).collect())
@@ -541,10 +543,28 @@ impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
         })
     }
 
-    fn check(
-        &self,
-        runtime: &Runtime,
-    ) -> impl std::future::Future<Output = Vec<crate::Problem>> + Send {
-        crate::run::check_agent(&self.agent, runtime)
+    async fn check(&self, runtime: &Runtime) -> Vec<crate::Problem> {
+        let problems = crate::run::check_agent(&self.agent, runtime).await;
+        if !problems.is_empty() {
+            return problems;
+        }
+        // Scoring needs log-probabilities, which not every backend has.
+        let scorable = async {
+            let request = Request::new(
+                A::NAME,
+                runtime.resolve(A::NAME, A::MODEL)?,
+                Prompt::preamble::<A>()?,
+                crate::schema::output_schema::<A::Output>(),
+                A::SAMPLING,
+            );
+            runtime.backend()?.check_scored(&request).await
+        };
+        match scorable.await {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![crate::Problem {
+                step: A::NAME.to_string(),
+                message: e.to_string(),
+            }],
+        }
     }
 }

@@ -34,6 +34,9 @@ pub mod chains {}
 #[doc = include_str!("../../book/src/models.md")]
 pub mod models {}
 
+#[doc = include_str!("../../book/src/fleet.md")]
+pub mod fleet {}
+
 #[doc = include_str!("../../book/src/testing.md")]
 pub mod testing {}
 

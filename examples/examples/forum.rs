@@ -21,6 +21,7 @@
 //! ```text
 //! cargo run -p agentkit-examples --example forum -- [--json] [--split dev|test|all] [--limit N]
 //! cargo run -p agentkit-examples --example forum -- --input examples/data/my_threads.jsonl
+//! cargo run -p agentkit-examples --example forum -- --manifest examples/agentkit.server.toml
 //! cargo run -p agentkit-examples --example forum -- --help
 //! ```
 
@@ -63,6 +64,13 @@ struct Args {
     /// Print every thread's outcome (and labels) as JSON instead of the report.
     #[arg(long)]
     json: bool,
+
+    /// Run with the model aliases of this manifest instead of
+    /// examples/agentkit.toml (or $AGENTKIT_MANIFEST): e.g.
+    /// examples/agentkit.server.toml runs every step on a llama-server at
+    /// 127.0.0.1:8080.
+    #[arg(long, value_name = "FILE.toml")]
+    manifest: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -86,10 +94,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(n) = args.limit {
         entries.truncate(n);
     }
-    let runtime = forum::runtime()?;
+    let manifest = args.manifest.clone().unwrap_or_else(forum::manifest_path);
+    let runtime = forum::runtime_from(agentkit_examples::llama()?, &manifest)?;
     eprintln!(
-        "researching {} threads on the local model ...",
-        entries.len()
+        "researching {} threads with the models of {} ...",
+        entries.len(),
+        manifest.display()
     );
     progress::install();
     let started = Instant::now();
@@ -109,16 +119,26 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         &outcomes,
         started.elapsed().as_secs_f64(),
         runtime.usage(),
+        &manifest,
     );
     Ok(())
 }
 
-fn report(entries: &[Entry], outcomes: &[Outcome], seconds: f64, usage: Usage) {
+fn report(
+    entries: &[Entry],
+    outcomes: &[Outcome],
+    seconds: f64,
+    usage: Usage,
+    manifest: &std::path::Path,
+) {
     let n = outcomes.len();
     let relevant: Vec<&Outcome> = outcomes.iter().filter(|o| o.relevant).collect();
     println!();
     println!("Forum research: threads about running language models locally");
-    println!("models: screen, judge, draft -> SmolLM2-135M-Instruct Q4_1 (examples/agentkit.toml)");
+    println!(
+        "models: screen, judge, draft as {} declares them",
+        manifest.display()
+    );
     println!();
     println!("{} of {n} threads look relevant:", relevant.len());
     for o in &relevant {

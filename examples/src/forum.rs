@@ -395,17 +395,25 @@ pub fn tuned_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tuned")
 }
 
-/// A runtime for the pipeline: the llama.cpp backend and the aliases in the
-/// examples' `agentkit.toml` (every step on SmolLM2-135M unless edited).
+/// A runtime for the pipeline: the aliases of [`manifest_path`] (every step
+/// on SmolLM2-135M in-process unless edited), local ones on llama.cpp and
+/// served ones (`alias = { endpoints = [...] }`) on their servers.
 pub fn runtime() -> Result<Runtime, Error> {
     runtime_with(crate::llama()?)
 }
 
-/// The same, on a backend the caller keeps a handle to.
+/// The same, on a llama.cpp backend the caller keeps a handle to.
 pub fn runtime_with(llama: agentkit_backends::llama::Llama) -> Result<Runtime, Error> {
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("agentkit.toml");
+    runtime_from(llama, &manifest_path())
+}
+
+/// The same, with the aliases of the manifest at `manifest`.
+pub fn runtime_from(
+    llama: agentkit_backends::llama::Llama,
+    manifest: &Path,
+) -> Result<Runtime, Error> {
     Ok(Runtime::builder()
-        .backend(llama)
+        .backend(agentkit_backends::server::Router::new(llama))
         .manifest(manifest)?
         .build())
 }
@@ -427,6 +435,17 @@ pub fn kind_of() -> Result<agentkit::ScoredAgent<KindOf>, Error> {
 /// `--example tune` fitted on the dev split (`examples/tuned/Classify.json`).
 pub fn classify() -> Result<agentkit::ScoredAgent<Classify>, Error> {
     scored(Classify).tuned_from(tuned_dir().join("Classify.json"))
+}
+
+/// The manifest the pipeline runs with: `$AGENTKIT_MANIFEST`, else the
+/// examples' `agentkit.toml`. Another manifest moves steps to servers
+/// (`examples/agentkit.server.toml` moves all three); it must declare the
+/// aliases the agents name, which the build checks against `agentkit.toml`.
+pub fn manifest_path() -> std::path::PathBuf {
+    match std::env::var_os("AGENTKIT_MANIFEST") {
+        Some(path) if !path.is_empty() => path.into(),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("agentkit.toml"),
+    }
 }
 
 /// One thread's way through the pipeline.

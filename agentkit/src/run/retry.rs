@@ -40,9 +40,22 @@ pub(crate) async fn answer<A: Agent>(
         span.record("retries", tried.len());
         tracing::debug!(output = %completion.text, attempt = tried.len() + 1, "model output");
         let text = completion.text;
-        let rejection = match super::accept::accept::<A>(input, text.clone()) {
-            Ok(output) => return Ok((text, output)),
-            Err(rejection) => rejection,
+        let rejection = match completion.violation {
+            // The backend could not constrain decoding and the text breaks
+            // the schema: rejected like an answer that does not parse.
+            Some(reason) => Box::new(super::accept::Rejection {
+                problem: format!("it does not match the requested shape ({reason})"),
+                error: Error::SchemaMismatch {
+                    agent: A::NAME.to_string(),
+                    reason,
+                    raw: text.clone(),
+                },
+                raw: text,
+            }),
+            None => match super::accept::accept::<A>(input, text.clone()) {
+                Ok(output) => return Ok((text, output)),
+                Err(rejection) => rejection,
+            },
         };
         tracing::info!(attempt = tried.len() + 1, problem = %rejection.problem, "output rejected");
         if A::RETRIES == 0 {

@@ -1,0 +1,612 @@
+//! The HTTP backend against a real llama-server (built by
+//! `scripts/fetch-llama-server.sh`, named by `AGENTKIT_LLAMA_SERVER`) with
+//! SmolLM2, and against a small stand-in server for what a real one cannot be
+//! made to do (500, 429, a malformed body, a hang, an unconstrained answer).
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agentkit::prelude::*;
+use agentkit::{Endpoint, ErrorKind};
+use agentkit_backends::server::testing::{self as servers, LlamaServer};
+use agentkit_backends::server::{Constraint, Router, Server, ServerConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+// ---------------------------------------------------------------------------
+// Agents
+// ---------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone)]
+struct Thread {
+    title: String,
+    body: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone)]
+struct Verdict {
+    /// true when the thread asks about running models locally
+    relevant: bool,
+    /// one short sentence
+    #[schemars(length(max = 80))]
+    reason: String,
+}
+
+/// Decide whether a forum thread is about running language models locally.
+#[agent(model = "served", temperature = 0.0, max_tokens = 64, input = Thread, output = Verdict)]
+struct Score;
+
+/// The same, allowed one retry.
+#[agent(model = "served", temperature = 0.0, max_tokens = 64, retries = 1, input = Thread, output = Verdict)]
+struct ScoreRetried;
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Subject {
+    LocalModels,
+    Cooking,
+    Sports,
+    Other,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone)]
+struct Subjected {
+    subject: Subject,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone)]
+struct Profile {
+    subject: Subject,
+    /// up to three keywords
+    #[schemars(length(max = 3))]
+    keywords: Vec<Keyword>,
+    /// the poster's RAM in GB, if the thread says
+    ram_gb: Option<u16>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone)]
+struct Keyword {
+    #[schemars(length(max = 20))]
+    word: String,
+}
+
+/// Name the subject of a forum thread.
+#[agent(model = "served", temperature = 0.0, max_tokens = 16, input = Thread, output = Subjected)]
+struct Name;
+
+/// Profile a forum thread: its subject, keywords and the RAM it mentions.
+#[agent(model = "served", temperature = 0.0, max_tokens = 96, input = Thread, output = Profile)]
+struct ProfileIt;
+
+/// Say whether a thread with this subject is worth a reply.
+#[agent(model = "served", temperature = 0.0, max_tokens = 64, input = Subjected, output = Verdict)]
+struct Worth;
+
+fn thread(i: usize) -> Thread {
+    Thread {
+        title: format!("Question {i}: which GGUF quantization for a 16 GB laptop?"),
+        body: "I run llama.cpp on my laptop with 16 GB of RAM. Q4_K_M or Q5_K_M?".into(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A real llama-server
+// ---------------------------------------------------------------------------
+
+/// The llama-server binary, or `None` (with a note) where none is built and
+/// this is not CI. In CI a missing binary fails the test.
+fn server_binary() -> Option<std::path::PathBuf> {
+    if let Some(path) = servers::binary() {
+        assert!(
+            path.is_file(),
+            "{} = {} is not a file; run scripts/fetch-llama-server.sh",
+            servers::BINARY_VAR,
+            path.display()
+        );
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is not set; scripts/test.sh sets it after building llama-server with \
+         scripts/fetch-llama-server.sh",
+        servers::BINARY_VAR
+    );
+    eprintln!(
+        "skipped: no llama-server ({} unset); run scripts/fetch-llama-server.sh and export it",
+        servers::BINARY_VAR
+    );
+    None
+}
+
+async fn llama_server(parallel: u32) -> Option<LlamaServer> {
+    let binary = server_binary()?;
+    let model = agentkit_backends::llama::default_model().path;
+    match LlamaServer::start(&binary, &model, "smollm2", parallel).await {
+        Ok(s) => Some(s),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn runtime_on(server: Server, endpoints: Vec<Endpoint>) -> Runtime {
+    Runtime::builder()
+        .backend(Router::served_only().with_server(server))
+        .served("served", endpoints)
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_a_chain_and_scored_choices_run_on_llama_server() {
+    let Some(server) = llama_server(2).await else {
+        return;
+    };
+    let backend = Server::default();
+    let runtime = runtime_on(
+        backend.clone(),
+        vec![Endpoint::new(&server.url, &server.alias)],
+    );
+
+    // A typed agent: compact JSON, parsed, tokens counted.
+    let verdict = Score.run(&runtime, thread(1)).await.unwrap();
+    assert!(verdict.reason.chars().count() <= 80, "{verdict:?}");
+    let usage = runtime.usage();
+    assert!(
+        usage.prompt_tokens > 20 && usage.generated_tokens > 3,
+        "{usage:?}"
+    );
+
+    // Nested types, enums, options and bounded arrays under the compact grammar.
+    let profile = ProfileIt.run(&runtime, thread(2)).await.unwrap();
+    assert!(profile.keywords.len() <= 3, "{profile:?}");
+
+    // A chain of two agents.
+    let chained = Name.then(Worth).run(&runtime, thread(3)).await.unwrap();
+    assert!(chained.reason.chars().count() <= 80);
+
+    // Scored choices from the server's log-probabilities.
+    let scored = agentkit::scored(Name)
+        .run(&runtime, thread(4))
+        .await
+        .unwrap();
+    let total: f64 = [
+        Subject::LocalModels,
+        Subject::Cooking,
+        Subject::Sports,
+        Subject::Other,
+    ]
+    .iter()
+    .filter_map(|s| scored.probability("subject", s))
+    .sum();
+    assert!((total - 1.0).abs() < 1e-6, "{scored:?}");
+    assert_eq!(backend.stats().moved, 0);
+    assert_eq!(backend.stats().violations, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compact_grammar_writes_no_whitespace_and_json_schema_mode_also_parses() {
+    let Some(server) = llama_server(1).await else {
+        return;
+    };
+    let endpoint = Endpoint::new(&server.url, &server.alias);
+    let backend = Server::default();
+    let runtime = runtime_on(backend.clone(), vec![endpoint.clone()]);
+    let request = agentkit::Request::for_agent::<ProfileIt>(&runtime, &thread(5)).unwrap();
+    let compact = agentkit::Backend::generate(&backend, request.clone())
+        .await
+        .unwrap();
+    assert!(compact.violation.is_none(), "{compact:?}");
+    assert!(
+        !compact.text.contains(": ") && !compact.text.contains('\n'),
+        "{}",
+        compact.text
+    );
+
+    let schema_mode = Server::new(ServerConfig::default().constraint(Constraint::JsonSchema));
+    let mut roomy = request;
+    roomy.sampling.max_tokens = 200;
+    let answer = agentkit::Backend::generate(&schema_mode, roomy)
+        .await
+        .unwrap();
+    assert!(answer.violation.is_none(), "{answer:?}");
+    serde_json::from_str::<Profile>(&answer.text).unwrap();
+    assert!(
+        answer.generated_tokens >= compact.generated_tokens,
+        "json_schema mode {} tokens, compact {}",
+        answer.generated_tokens,
+        compact.generated_tokens
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_names_a_model_the_server_does_not_serve_and_dead_endpoints() {
+    let Some(server) = llama_server(1).await else {
+        return;
+    };
+    let runtime = runtime_on(
+        Server::default(),
+        vec![Endpoint::new(&server.url, "qwen-7b")],
+    );
+    let e = runtime.check(&Score).await.unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("does not serve model `qwen-7b`") && text.contains("smollm2"),
+        "{text}"
+    );
+
+    let dead = dead_url();
+    let runtime = runtime_on(Server::default(), vec![Endpoint::new(&dead, "smollm2")]);
+    let text = runtime.check(&Score).await.unwrap_err().to_string();
+    assert!(
+        text.contains("no endpoint of model `served` answers"),
+        "{text}"
+    );
+    assert!(text.contains(&dead), "{text}");
+
+    // One endpoint down, one up: pre-flight passes, and so do the calls.
+    let runtime = runtime_on(
+        Server::default(),
+        vec![
+            Endpoint::new(&dead, "smollm2"),
+            Endpoint::new(&server.url, "smollm2"),
+        ],
+    );
+    runtime.check(&Score).await.unwrap();
+    Score.run(&runtime, thread(6)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_item_is_lost_when_one_of_two_servers_dies_mid_each() {
+    let Some(a) = llama_server(2).await else {
+        return;
+    };
+    let Some(b) = llama_server(2).await else {
+        return;
+    };
+    let backend = Server::default();
+    let runtime = runtime_on(
+        backend.clone(),
+        vec![
+            Endpoint::new(&a.url, "smollm2"),
+            Endpoint::new(&b.url, "smollm2"),
+        ],
+    );
+    let a = Arc::new(Mutex::new(a));
+    let killer = {
+        let (a, backend) = (a.clone(), backend.clone());
+        tokio::spawn(async move {
+            while backend.stats().attempts < 4 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            a.lock().unwrap().kill();
+        })
+    };
+    let threads: Vec<Thread> = (0..12).map(thread).collect();
+    let pipeline = agentkit::each(Score).concurrency(4);
+    let verdicts = pipeline.run(&runtime, threads).await.unwrap();
+    killer.await.unwrap();
+    assert_eq!(verdicts.len(), 12);
+    let stats = backend.stats();
+    assert!(stats.attempts >= 12, "{stats:?}");
+    assert_eq!(stats.attempts - stats.moved, 12, "{stats:?}");
+}
+
+// ---------------------------------------------------------------------------
+// A stand-in server, for what a real one cannot be made to do
+// ---------------------------------------------------------------------------
+
+/// What the stand-in does with one chat completion.
+#[derive(Clone)]
+enum Reply {
+    /// 200 with this message content.
+    Content(String),
+    /// This status and body.
+    Status(u16, String),
+    /// Never answer.
+    Hang,
+}
+
+/// A stand-in OpenAI-compatible server on a free port that answers every
+/// chat completion with the next reply of `script` (the last one repeats),
+/// lists `smollm2` under `/v1/models` and has no `/props` (so it is not
+/// llama.cpp). Keeps each request's `Authorization` header.
+struct StandIn {
+    url: String,
+    seen: Arc<AtomicUsize>,
+    auth: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn stand_in(script: Vec<Reply>) -> StandIn {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(AtomicUsize::new(0));
+    let auth = Arc::new(Mutex::new(Vec::new()));
+    let (seen2, auth2) = (seen.clone(), auth.clone());
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let (seen, auth, script) = (seen2.clone(), auth2.clone(), script.clone());
+            tokio::spawn(async move {
+                let head = read_request(&mut socket).await;
+                let reply = if head.starts_with("GET /v1/models") {
+                    Reply::Status(200, r#"{"object":"list","data":[{"id":"smollm2"}]}"#.into())
+                } else if head.starts_with("GET ") {
+                    Reply::Status(404, "not found".into())
+                } else {
+                    if let Some(line) = head
+                        .lines()
+                        .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+                    {
+                        auth.lock().unwrap().push(line[14..].trim().to_string());
+                    }
+                    let n = seen.fetch_add(1, Ordering::SeqCst);
+                    script[n.min(script.len() - 1)].clone()
+                };
+                let (status, body) = match reply {
+                    Reply::Hang => {
+                        tokio::time::sleep(Duration::from_secs(600)).await;
+                        return;
+                    }
+                    Reply::Status(s, b) => (s, b),
+                    Reply::Content(c) => (
+                        200,
+                        serde_json::json!({
+                            "choices": [{ "finish_reason": "stop", "message": { "role": "assistant", "content": c } }],
+                            "usage": { "prompt_tokens": 10, "completion_tokens": 5 }
+                        })
+                        .to_string(),
+                    ),
+                };
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    StandIn {
+        url,
+        seen,
+        auth,
+        task,
+    }
+}
+
+/// Reads one HTTP request (head and body) and returns its head.
+async fn read_request(socket: &mut tokio::net::TcpStream) -> String {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = socket.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&data).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    let l = l.to_ascii_lowercase();
+                    l.strip_prefix("content-length:")
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                })
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                return text[..end].to_string();
+            }
+        }
+    }
+    String::from_utf8_lossy(&data).to_string()
+}
+
+/// A URL nothing listens on.
+fn dead_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+const GOOD: &str = r#"{"relevant":true,"reason":"asks about llama.cpp"}"#;
+
+fn quick() -> Server {
+    Server::new(ServerConfig::default().rounds(1))
+}
+
+#[tokio::test]
+async fn a_500_a_429_and_a_malformed_body_move_the_request_to_another_endpoint() {
+    for bad in [
+        Reply::Status(500, r#"{"error":"boom"}"#.into()),
+        Reply::Status(429, r#"{"error":"busy"}"#.into()),
+        Reply::Status(200, "this is not json".into()),
+    ] {
+        let bad = stand_in(vec![bad]).await;
+        let good = stand_in(vec![Reply::Content(GOOD.into())]).await;
+        let backend = quick();
+        let runtime = runtime_on(
+            backend.clone(),
+            vec![
+                Endpoint::new(&bad.url, "smollm2"),
+                Endpoint::new(&good.url, "smollm2"),
+            ],
+        );
+        // Round robin over ties: two calls make sure the bad one is tried.
+        for i in 0..2 {
+            let v = Score.run(&runtime, thread(i)).await.unwrap();
+            assert!(v.relevant);
+        }
+        assert_eq!(
+            bad.seen.load(Ordering::SeqCst),
+            1,
+            "tried once, then tried last"
+        );
+        assert_eq!(backend.stats().moved, 1, "{:?}", backend.stats());
+    }
+}
+
+#[tokio::test]
+async fn a_hang_past_the_timeout_moves_the_request() {
+    let hang = stand_in(vec![Reply::Hang]).await;
+    let good = stand_in(vec![Reply::Content(GOOD.into())]).await;
+    let backend = quick();
+    let endpoints = vec![
+        Endpoint::new(&hang.url, "smollm2").with_timeout(Duration::from_millis(300)),
+        Endpoint::new(&good.url, "smollm2"),
+    ];
+    let runtime = runtime_on(backend.clone(), endpoints);
+    for i in 0..2 {
+        Score.run(&runtime, thread(i)).await.unwrap();
+    }
+    assert_eq!(hang.seen.load(Ordering::SeqCst), 1);
+    assert_eq!(backend.stats().moved, 1);
+}
+
+#[tokio::test]
+async fn when_every_endpoint_fails_the_error_names_each() {
+    let bad = stand_in(vec![Reply::Status(503, "overloaded".into())]).await;
+    let dead = dead_url();
+    let runtime = runtime_on(
+        Server::new(ServerConfig::default().rounds(2)),
+        vec![
+            Endpoint::new(&bad.url, "smollm2"),
+            Endpoint::new(&dead, "smollm2"),
+        ],
+    );
+    let e = Score.run(&runtime, thread(0)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Backend);
+    let text = e.to_string();
+    assert!(
+        text.contains("no endpoint of model `served` answered"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{}: HTTP 503", bad.url)), "{text}");
+    assert!(
+        text.contains(&format!("{dead}: could not connect")),
+        "{text}"
+    );
+    assert_eq!(bad.seen.load(Ordering::SeqCst), 2, "two rounds");
+}
+
+#[tokio::test]
+async fn a_400_is_not_retried_elsewhere() {
+    let bad = stand_in(vec![Reply::Status(
+        400,
+        r#"{"error":"bad grammar"}"#.into(),
+    )])
+    .await;
+    let good = stand_in(vec![Reply::Content(GOOD.into())]).await;
+    let runtime = runtime_on(
+        quick(),
+        vec![
+            Endpoint::new(&bad.url, "smollm2"),
+            Endpoint::new(&good.url, "smollm2"),
+        ],
+    );
+    let mut errors = 0;
+    for i in 0..2 {
+        if let Err(e) = Score.run(&runtime, thread(i)).await {
+            assert!(
+                e.to_string().contains("refused the request with HTTP 400"),
+                "{e}"
+            );
+            errors += 1;
+        }
+    }
+    assert_eq!(errors, 1);
+}
+
+#[tokio::test]
+async fn an_unconstrained_answer_is_a_typed_error_naming_the_endpoint_and_is_retried() {
+    let sloppy = stand_in(vec![Reply::Content(r#"{"relevant":"yes"}"#.into())]).await;
+    let runtime = runtime_on(quick(), vec![Endpoint::new(&sloppy.url, "smollm2")]);
+    let e = Score.run(&runtime, thread(0)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ModelOutput);
+    let text = e.to_string();
+    assert!(matches!(e, Error::SchemaMismatch { .. }), "{text}");
+    assert!(
+        text.contains(&format!(
+            "the server at {} (model `smollm2`) did not constrain its output",
+            sloppy.url
+        )),
+        "{text}"
+    );
+
+    // With a retry allowed, the second (valid) answer is taken.
+    let fixed = stand_in(vec![
+        Reply::Content("```json\n{\"relevant\": true}\n```".into()),
+        Reply::Content(GOOD.into()),
+    ])
+    .await;
+    let runtime = runtime_on(quick(), vec![Endpoint::new(&fixed.url, "smollm2")]);
+    let v = ScoreRetried.run(&runtime, thread(0)).await.unwrap();
+    assert!(v.relevant);
+    assert_eq!(fixed.seen.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn the_api_key_comes_from_the_environment_and_is_not_in_debug_output() {
+    let server = stand_in(vec![Reply::Content(GOOD.into())]).await;
+    std::env::set_var("AGENTKIT_TEST_KEY", "sk-secret-123");
+    let endpoint = Endpoint::new(&server.url, "smollm2").with_api_key_env("AGENTKIT_TEST_KEY");
+    assert!(!format!("{endpoint:?}").contains("sk-secret"));
+    let runtime = runtime_on(quick(), vec![endpoint]);
+    Score.run(&runtime, thread(0)).await.unwrap();
+    assert_eq!(*server.auth.lock().unwrap(), ["Bearer sk-secret-123"]);
+
+    let endpoint =
+        Endpoint::new(&server.url, "smollm2").with_api_key_env("AGENTKIT_TEST_UNSET_KEY");
+    let runtime = runtime_on(quick(), vec![endpoint]);
+    let text = Score
+        .run(&runtime, thread(0))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("`AGENTKIT_TEST_UNSET_KEY`, which is not set"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn scored_choices_on_a_server_without_log_probabilities_fail_pre_flight() {
+    let server = stand_in(vec![Reply::Content(r#"{"subject":"cooking"}"#.into())]).await;
+    let runtime = runtime_on(quick(), vec![Endpoint::new(&server.url, "smollm2")]);
+    let e = runtime.check(&agentkit::scored(Name)).await.unwrap_err();
+    assert!(matches!(e, Error::Preflight { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("scored choices need a backend with token log-probabilities"),
+        "{e}"
+    );
+    assert_eq!(
+        server.seen.load(Ordering::SeqCst),
+        0,
+        "no call before pre-flight passed"
+    );
+    // The unscored agent runs.
+    Name.run(&runtime, thread(0)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_router_without_a_local_backend_says_so() {
+    let runtime = Runtime::builder()
+        .backend(Router::served_only())
+        .model("served", "/models/x.gguf")
+        .build();
+    let text = runtime.check(&Score).await.unwrap_err().to_string();
+    assert!(text.contains("has no local backend"), "{text}");
+}
