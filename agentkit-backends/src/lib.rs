@@ -18,8 +18,9 @@ pub mod llama;
 pub mod server;
 
 /// The index of the likeliest of `scores` (log-probabilities; the first of
-/// equals), `0` for none: the option scored choices continue with.
-#[cfg(feature = "server")]
+/// equals, as the runtime ranks them), `0` for none: the option scored
+/// choices continue with, in-process and over HTTP alike.
+#[cfg(any(feature = "llama", feature = "server"))]
 pub(crate) fn likeliest(scores: &[f64]) -> usize {
     let mut best = 0;
     for (i, s) in scores.iter().enumerate() {

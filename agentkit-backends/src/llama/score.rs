@@ -144,13 +144,7 @@ impl Score {
                 all_logits: true,
             };
         }
-        let best = self
-            .current
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, _)| i)
-            .unwrap_or(0);
+        let best = crate::likeliest(&self.current);
         let chosen = options.get(best).cloned().unwrap_or_default();
         self.scores.push(std::mem::take(&mut self.current));
         self.choice += 1;
