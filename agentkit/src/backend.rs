@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::stream::Deltas;
 use crate::{Error, Prompt, Sampling};
 
 /// A model as the runtime knows it: the alias agents name, and where the
@@ -265,6 +266,27 @@ pub trait Backend: Send + Sync + 'static {
     /// escapes [`grammar_schema`](crate::grammar_schema)`(&request.schema)`;
     /// one that cannot must say so in its docs.
     async fn generate(&self, request: Request) -> Result<Completion, Error>;
+
+    /// [`generate`](Backend::generate), sending the text to `deltas` as it
+    /// is written, so a caller can show it before the answer is done (see
+    /// [`Streams`](crate::Streams)). The deltas of one call concatenate to
+    /// the completion's text, unless the backend sent a
+    /// [`restart`](Deltas::restart), after which they start again.
+    ///
+    /// A backend that stops early when [`Deltas::send`] returns `false`
+    /// (nobody listens) saves the rest of the generation; the caller's future
+    /// is usually dropped at the same time anyway.
+    ///
+    /// The default generates the whole answer and sends it as one delta.
+    async fn generate_streaming(
+        &self,
+        request: Request,
+        deltas: Deltas,
+    ) -> Result<Completion, Error> {
+        let completion = self.generate(request).await?;
+        deltas.send(&completion.text);
+        Ok(completion)
+    }
 
     /// Scored choices: after the prompt, for each choice in order, the log
     /// probability of each option following the text so far plus the

@@ -132,6 +132,13 @@ pub struct Then<First, Next> {
     next: Next,
 }
 
+impl<First, Next> Then<First, Next> {
+    /// The two steps.
+    pub(crate) fn parts(&self) -> (&First, &Next) {
+        (&self.first, &self.next)
+    }
+}
+
 impl<First, S> Then<First, Each<S>> {
     /// Runs up to `n` items of the `.each(...)` at a time (at least one),
     /// still yielding them in order.
@@ -223,6 +230,80 @@ impl<S> Each<S> {
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
+    }
+}
+
+impl<S: Yields> Each<S> {
+    /// Runs the step on every item, yielding `(index, result)` as each item
+    /// finishes (up to [`concurrency`](Each::concurrency) at a time), so a
+    /// caller can show progress and act on early results. One item's error
+    /// does not stop the others. Dropping the stream cancels the items still
+    /// running.
+    ///
+    /// ```
+    /// use agentkit::prelude::*;
+    /// use agentkit::stream::StreamExt;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let runtime = Runtime::builder().build();
+    /// let double = tool("double", |x: u32| async move { Ok::<_, std::io::Error>(x * 2) });
+    /// let fan_out = each(double).concurrency(4);
+    /// let mut finished = fan_out.stream(&runtime, vec![1, 2, 3]);
+    /// let mut total = 0;
+    /// while let Some((index, result)) = finished.next().await {
+    ///     total += result?;
+    ///     println!("item {index} done");
+    /// }
+    /// assert_eq!(total, 12);
+    /// # Ok::<(), agentkit::Error>(())
+    /// # })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stream<'a, I>(
+        &'a self,
+        runtime: &'a Runtime,
+        items: I,
+    ) -> crate::stream::Finished<'a, S::Output>
+    where
+        I: Items,
+        I::Item: 'a,
+        S: Step<I::Item>,
+    {
+        crate::stream::Finished::new(
+            stream::iter(
+                items
+                    .into_items()
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(i, item)| async move { (i, self.step.run(runtime, item).await) }),
+            )
+            .buffer_unordered(self.concurrency),
+        )
+    }
+}
+
+impl<First, S> Then<First, Each<S>> {
+    /// Runs the chain up to its `.each(...)`, then returns the fan-out's
+    /// stream (see [`Each::stream`]): the items as they finish. An error
+    /// before the fan-out (a pre-flight problem, a failing first step) is
+    /// returned here.
+    pub async fn stream<'a, In>(
+        &'a self,
+        runtime: &'a Runtime,
+        input: In,
+    ) -> Result<crate::stream::Finished<'a, S::Output>, Error>
+    where
+        In: Send,
+        First: Step<In>,
+        First::Output: Items,
+        <First::Output as Items>::Item: 'a,
+        S: Step<<First::Output as Items>::Item>,
+    {
+        preflight(self, runtime).await?;
+        let items = self.first.run(runtime, input).await?;
+        Ok(self.next.stream(runtime, items))
     }
 }
 

@@ -14,6 +14,7 @@ mod runtime;
 mod sampling;
 mod schema;
 mod scored;
+pub mod stream;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tune;
@@ -32,6 +33,7 @@ pub use runtime::{Runtime, RuntimeBuilder, Usage};
 pub use sampling::{Repetition, Sampling};
 pub use schema::{grammar_schema, output_schema, parse_output};
 pub use scored::{scored, Scored, ScoredAgent};
+pub use stream::Streams;
 
 /// Re-exports for serde, schemars and JSON, so agents need no extra dependencies.
 pub use schemars;
@@ -41,7 +43,8 @@ pub use serde_json;
 /// Everything an agent definition and a pipeline need, in one import.
 pub mod prelude {
     pub use crate::{
-        agent, both, each, scored, tool, with_input, Agent, Error, Runtime, Step, StepExt, Yields,
+        agent, both, each, scored, tool, with_input, Agent, Error, Runtime, Step, StepExt, Streams,
+        Yields,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};

@@ -69,12 +69,15 @@ pub struct ScriptedBackend {
 
 #[derive(Default)]
 struct Script {
-    replies: HashMap<&'static str, VecDeque<String>>,
+    /// Queued replies, each as the chunks it is streamed in.
+    replies: HashMap<&'static str, VecDeque<Vec<String>>>,
     tied: HashMap<&'static str, Tied>,
     scores: HashMap<&'static str, VecDeque<Vec<Vec<f64>>>>,
     calls: Vec<Request>,
     /// Whether only models registered with the runtime resolve.
     registered_only: bool,
+    /// Characters per chunk when a reply without chunks of its own is streamed.
+    chunk_size: Option<usize>,
 }
 
 /// Whether a call fits a tied reply. User code, so it runs outside the lock.
@@ -105,6 +108,7 @@ impl std::fmt::Debug for ScriptedBackend {
             .collect();
         f.debug_struct("ScriptedBackend")
             .field("pending", &script.replies)
+            .field("chunk_size", &script.chunk_size)
             .field("tied", &tied)
             .field("calls", &script.calls.len())
             .finish()
@@ -130,11 +134,31 @@ impl ScriptedBackend {
     /// Queues raw text as the next answer of agent `A`, e.g. to test how a
     /// pipeline reports output that does not parse.
     pub fn reply_raw<A: Agent>(self, text: impl Into<String>) -> Self {
+        self.reply_chunks::<A>([text.into()])
+    }
+
+    /// Queues the next answer of agent `A` as the chunks a streaming call
+    /// receives it in (see [`Streams`](crate::Streams)): the answer is their
+    /// concatenation, and each chunk is one delta, so a test chooses exactly
+    /// where the text is cut (inside a string, an escape, a number).
+    pub fn reply_chunks<A: Agent>(
+        self,
+        chunks: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        let chunks = chunks.into_iter().map(Into::into).collect();
         self.lock()
             .replies
             .entry(A::NAME)
             .or_default()
-            .push_back(text.into());
+            .push_back(chunks);
+        self
+    }
+
+    /// Streams every reply that has no chunks of its own in chunks of
+    /// `chars` characters (at least one), as a model writes a few characters
+    /// per token. Without it such a reply is streamed whole, in one delta.
+    pub fn chunk_size(self, chars: usize) -> Self {
+        self.lock().chunk_size = Some(chars.max(1));
         self
     }
 
@@ -264,7 +288,7 @@ impl ScriptedBackend {
 
     /// The reply for `request`: the first unused tied reply that fits its
     /// input, else the next queued one.
-    fn take_reply(&self, request: &Request) -> Result<String, Error> {
+    fn take_reply(&self, request: &Request) -> Result<Vec<String>, Error> {
         let agent = request.agent;
         let candidates: Vec<(usize, Arc<Fits>)> = match self.lock().tied.get(agent) {
             Some(tied) => tied
@@ -290,7 +314,7 @@ impl ScriptedBackend {
                 let reply = &mut tied.replies[i];
                 if reply.always || !reply.used {
                     reply.used = true;
-                    return Ok(reply.text.clone());
+                    return Ok(vec![reply.text.clone()]);
                 }
             }
         }
@@ -421,16 +445,26 @@ impl Backend for ScriptedBackend {
     }
 
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
-        let text = self.take_reply(&request)?;
-        let agent = request.agent;
-        let schema = crate::grammar_schema(&request.schema);
-        self.lock().calls.push(request);
-        // Text that is not JSON is passed through: the runtime's parser reports it.
-        if let Ok(value) = serde_json::from_str::<Value>(&text) {
-            check_schema(agent, &schema, &value, &text)?;
+        let (_, completion) = self.answer(request)?;
+        Ok(completion)
+    }
+
+    /// Sends the reply in its chunks (or in [`chunk_size`](Self::chunk_size)
+    /// pieces), letting other tasks run between chunks, as a model does
+    /// between tokens. Stops when nobody listens.
+    async fn generate_streaming(
+        &self,
+        request: Request,
+        deltas: crate::stream::Deltas,
+    ) -> Result<Completion, Error> {
+        let (chunks, completion) = self.answer(request)?;
+        for chunk in chunks {
+            if !deltas.send(&chunk) {
+                break;
+            }
+            YieldNow(false).await;
         }
-        let words = text.split_whitespace().count();
-        Ok(Completion::new(text).with_tokens(0, 0, words))
+        Ok(completion)
     }
 
     async fn choose(
@@ -464,6 +498,56 @@ impl Backend for ScriptedBackend {
             });
         }
         Ok(scores)
+    }
+}
+
+impl ScriptedBackend {
+    /// The reply to `request` as the chunks it streams in, and as a
+    /// completion; the request is recorded and the reply checked against
+    /// the schema.
+    fn answer(&self, request: Request) -> Result<(Vec<String>, Completion), Error> {
+        let chunks = self.take_reply(&request)?;
+        let text = chunks.concat();
+        let agent = request.agent;
+        let schema = crate::grammar_schema(&request.schema);
+        let chunk_size = {
+            let mut script = self.lock();
+            script.calls.push(request);
+            script.chunk_size
+        };
+        // Text that is not JSON is passed through: the runtime's parser reports it.
+        if let Ok(value) = serde_json::from_str::<Value>(&text) {
+            check_schema(agent, &schema, &value, &text)?;
+        }
+        let chunks = match (chunks.len(), chunk_size) {
+            (1, Some(size)) => {
+                let chars: Vec<char> = text.chars().collect();
+                chars.chunks(size).map(|c| c.iter().collect()).collect()
+            }
+            _ => chunks,
+        };
+        let words = text.split_whitespace().count();
+        Ok((chunks, Completion::new(text).with_tokens(0, 0, words)))
+    }
+}
+
+/// Returns `Pending` once (waking itself), so other tasks run: the scripted
+/// backend's pause between chunks.
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 

@@ -15,6 +15,7 @@ mod accept;
 mod retry;
 mod vote;
 
+use crate::stream::Deltas;
 use crate::{Agent, Error, Problem, Prompt, Request, Runtime};
 
 /// Runs one agent on `input`: pre-flight (once per runtime), render the
@@ -26,6 +27,25 @@ pub async fn run_agent<A: Agent>(
     _agent: &A,
     runtime: &Runtime,
     input: A::Input,
+) -> Result<A::Output, Error> {
+    run::<A>(runtime, input, None).await
+}
+
+/// [`run_agent`] with the text of every answer sent to `deltas` as the
+/// backend writes it, and a restart before every retry and sample: what
+/// [`Streams::stream`](crate::Streams::stream) turns into events.
+pub(crate) async fn run_streaming<A: Agent>(
+    runtime: &Runtime,
+    input: A::Input,
+    deltas: Deltas,
+) -> Result<A::Output, Error> {
+    run::<A>(runtime, input, Some(&deltas)).await
+}
+
+async fn run<A: Agent>(
+    runtime: &Runtime,
+    input: A::Input,
+    deltas: Option<&Deltas>,
 ) -> Result<A::Output, Error> {
     let span = tracing::info_span!(
         "agent",
@@ -42,7 +62,8 @@ pub async fn run_agent<A: Agent>(
             runtime.preflight::<A>().await?;
             let prompt = Prompt::render::<A>(&input)?;
             tracing::debug!(prompt = %prompt, "rendered prompt");
-            let (output, _) = vote::vote::<A>(runtime, &input, &prompt, A::SAMPLES, &span).await?;
+            let (output, _) =
+                vote::vote::<A>(runtime, &input, &prompt, A::SAMPLES, &span, deltas).await?;
             Ok(output)
         },
         span.clone(),

@@ -1,5 +1,6 @@
 //! Asking again: a rejected answer goes back to the model with what was wrong.
 
+use crate::stream::{Deltas, Restart};
 use crate::{Agent, Attempt, Error, Message, Prompt, Request, Role, Runtime};
 
 /// One answer to `input` (rendered as `base`): generate, accept; ask again
@@ -11,6 +12,7 @@ pub(crate) async fn answer<A: Agent>(
     base: &Prompt,
     seed_offset: u32,
     span: &tracing::Span,
+    deltas: Option<&Deltas>,
 ) -> Result<(String, A::Output), Error> {
     let backend = runtime.backend()?;
     let model = runtime.resolve(A::NAME, A::MODEL)?;
@@ -31,7 +33,10 @@ pub(crate) async fn answer<A: Agent>(
             schema: schema.clone(),
             sampling,
         };
-        let completion = backend.generate(request).await?;
+        let completion = match deltas {
+            Some(deltas) => backend.generate_streaming(request, deltas.clone()).await?,
+            None => backend.generate(request).await?,
+        };
         runtime.record(&completion);
         prompt_tokens += completion.prompt_tokens;
         generated_tokens += completion.generated_tokens;
@@ -69,6 +74,13 @@ pub(crate) async fn answer<A: Agent>(
             return Err(Error::Rejected {
                 agent: A::NAME.to_string(),
                 attempts: tried,
+            });
+        }
+        if let Some(deltas) = deltas {
+            let problem = tried.last().map(|a| a.problem.clone()).unwrap_or_default();
+            deltas.restart(Restart::Retry {
+                attempt: tried.len() as u32 + 1,
+                problem,
             });
         }
     }

@@ -1,5 +1,6 @@
 //! Self-consistency: several samples, the most common answer wins.
 
+use crate::stream::{Deltas, Restart};
 use crate::{Agent, Error, Prompt, Runtime};
 
 /// Draws `samples` answers to `input`, rendered as `prompt` (seeds `seed`,
@@ -12,12 +13,17 @@ pub(crate) async fn vote<A: Agent>(
     prompt: &Prompt,
     samples: u32,
     span: &tracing::Span,
+    deltas: Option<&Deltas>,
 ) -> Result<(A::Output, f64), Error> {
     let samples = samples.max(1);
     let mut answers: Vec<(serde_json::Value, A::Output, u32)> = Vec::new();
     for i in 0..samples {
+        if let (Some(deltas), true) = (deltas, i > 0) {
+            deltas.restart(Restart::Sample { sample: i });
+        }
         let (raw, output) =
-            super::retry::answer::<A>(runtime, input, prompt, i.wrapping_mul(1000), span).await?;
+            super::retry::answer::<A>(runtime, input, prompt, i.wrapping_mul(1000), span, deltas)
+                .await?;
         // The raw text parsed into `A::Output`, so it is JSON.
         let value = serde_json::from_str(raw.trim()).unwrap_or(serde_json::Value::String(raw));
         match answers.iter_mut().find(|(v, _, _)| *v == value) {

@@ -1,0 +1,485 @@
+//! Streaming: an agent's output as it is written, and a fan-out's items as
+//! they finish.
+//!
+//! [`Streams::stream`] runs an agent (or a chain whose last step is an
+//! agent) and yields [`Event`]s: the text as the model writes it, the value
+//! so far closed into the output's shape, each finished element of a list,
+//! a restart when an answer is rejected and asked again, and at last the
+//! typed, validated output. [`Each::stream`](crate::Each::stream) yields the
+//! items of a fan-out in the order they finish. Dropping either stream
+//! cancels what it was running.
+
+mod partial;
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_channel::mpsc;
+
+/// The `futures` stream traits, re-exported so a caller can consume streams
+/// (`while let Some(event) = events.next().await`) without another dependency.
+pub use futures_util::stream::{Stream, StreamExt};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{Agent, Error, Runtime, Step, Then, Yields};
+
+/// One thing that happened while an agent's output was being written.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event<T> {
+    /// Text the model just wrote. The deltas since the last
+    /// [`Event::Restart`] concatenate to the text of the final answer.
+    Delta(String),
+    /// The output so far, after a delta that changed it.
+    Partial(Partial<T>),
+    /// An element of a list in the output that is finished: no later token
+    /// can change it.
+    Element(Element),
+    /// What was written so far is dropped and the model starts again: an
+    /// answer was rejected and is asked again, or another sample is drawn.
+    Restart(Restart),
+    /// The final output: parsed, checked by the agent's `validate`, voted on.
+    Done(T),
+}
+
+/// The output as far as it is written.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Partial<T> {
+    /// The JSON written so far, closed into a value: an unfinished string
+    /// ends where the model is, a field whose value has not started yet is
+    /// left out, open lists and objects are closed.
+    pub value: Value,
+    /// The same value completed into the output type: fields not written yet
+    /// hold the least value the schema allows (`""`, `0` or the minimum,
+    /// `false`, an empty list, the first variant, `None`). Read it for what
+    /// is written, not for what is missing: `false` may only mean "not yet".
+    /// `None` where the type cannot be built from the schema's placeholders
+    /// (a custom deserializer, say).
+    pub output: Option<T>,
+}
+
+/// A finished element of a list in the output.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Element {
+    /// Where the list is in the output, as a JSON pointer: `""` when the
+    /// output is itself a list, `"/points"` for a field `points`.
+    pub path: String,
+    /// The element's index in its list.
+    pub index: usize,
+    /// The element.
+    pub value: Value,
+}
+
+impl Element {
+    /// The element as the type `E` of the list's items.
+    ///
+    /// ```
+    /// # use agentkit::stream::Element;
+    /// # fn demo(element: Element) -> Result<(), agentkit::Error> {
+    /// let step: String = element.parse()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn parse<E: DeserializeOwned>(&self) -> Result<E, Error> {
+        serde_json::from_value(self.value.clone()).map_err(|e| Error::Parse {
+            agent: format!("element {} of `{}`", self.index, self.path),
+            output_type: std::any::type_name::<E>().to_string(),
+            reason: e.to_string(),
+            raw: self.value.to_string(),
+        })
+    }
+}
+
+/// Why the text so far was dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Restart {
+    /// The answer was rejected (it did not parse, or the agent's `validate`
+    /// refused it) and the model is asked again, told `problem`.
+    Retry {
+        /// The attempt that starts now: 2 for the first retry.
+        attempt: u32,
+        /// What was wrong with the rejected answer.
+        problem: String,
+    },
+    /// Another sample is drawn for voting (`samples = n`).
+    Sample {
+        /// The sample that starts now, from 0.
+        sample: u32,
+    },
+    /// The backend started the answer again, e.g. on another server after
+    /// one failed mid-answer.
+    Backend {
+        /// What happened.
+        reason: String,
+    },
+}
+
+/// What a backend streams for one request: text, or a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Delta {
+    /// Text just written.
+    Text(String),
+    /// The text so far is dropped; the answer starts again.
+    Restart(Restart),
+}
+
+/// Where a streaming backend sends the text of an answer as it is written
+/// (see [`Backend::generate_streaming`](crate::Backend::generate_streaming)).
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Deltas {
+    tx: mpsc::UnboundedSender<Delta>,
+}
+
+/// The receiving end of [`Deltas::channel`]: a stream of what was sent.
+#[derive(Debug)]
+pub struct DeltaReceiver {
+    rx: mpsc::UnboundedReceiver<Delta>,
+}
+
+impl Deltas {
+    /// A sender and the stream that receives what it sends: for backends'
+    /// own tests, and for callers of
+    /// [`Backend::generate_streaming`](crate::Backend::generate_streaming).
+    pub fn channel() -> (Deltas, DeltaReceiver) {
+        let (tx, rx) = mpsc::unbounded();
+        (Deltas { tx }, DeltaReceiver { rx })
+    }
+
+    /// Sends text just written. Empty text is not sent. Returns `false` when
+    /// nobody listens any more (the stream was dropped): the backend may stop.
+    pub fn send(&self, text: &str) -> bool {
+        if text.is_empty() {
+            return !self.is_closed();
+        }
+        self.tx
+            .unbounded_send(Delta::Text(text.to_string()))
+            .is_ok()
+    }
+
+    /// Says that the text sent so far is dropped and the answer starts again.
+    pub fn restart(&self, why: Restart) -> bool {
+        self.tx.unbounded_send(Delta::Restart(why)).is_ok()
+    }
+
+    /// Whether nobody listens any more.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+impl Stream for DeltaReceiver {
+    type Item = Delta;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delta>> {
+        self.rx.poll_next_unpin(cx)
+    }
+}
+
+type BoxStream<'a, T> = Pin<Box<dyn Stream<Item = T> + Send + 'a>>;
+
+/// The events of one streamed agent call (or chain), ending with
+/// [`Event::Done`] or an error. Dropping it cancels the call: generation
+/// stops at the model's next token.
+#[must_use = "a stream does nothing until it is polled"]
+pub struct Events<'a, T> {
+    inner: BoxStream<'a, Result<Event<T>, Error>>,
+}
+
+impl<T> std::fmt::Debug for Events<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events").finish_non_exhaustive()
+    }
+}
+
+impl<'a, T: Send + 'a> Events<'a, T> {
+    /// Events from any stream of them.
+    pub fn new(stream: impl Stream<Item = Result<Event<T>, Error>> + Send + 'a) -> Self {
+        Events {
+            inner: Box::pin(stream),
+        }
+    }
+
+    /// The one event a step that does not stream yields: its output when
+    /// `run` finishes (or its error).
+    pub fn once(run: impl Future<Output = Result<T, Error>> + Send + 'a) -> Self {
+        Events::new(futures_util::stream::once(async move {
+            run.await.map(Event::Done)
+        }))
+    }
+
+    /// Drives the stream to its end and returns the final output, for a
+    /// caller that watched only some events.
+    pub async fn output(mut self) -> Result<T, Error> {
+        while let Some(event) = self.next().await {
+            if let Event::Done(output) = event? {
+                return Ok(output);
+            }
+        }
+        Err(Error::Backend {
+            agent: "stream".into(),
+            reason: "the stream ended without an output".into(),
+        })
+    }
+}
+
+impl<T> Stream for Events<'_, T> {
+    type Item = Result<Event<T>, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+/// A step that can stream: an agent, or a chain whose last step is an agent.
+///
+/// Every agent streams (the impl covers every [`Agent`]); `a.then(b)`
+/// streams when `b` does, running `a` to its end first.
+///
+/// ```
+/// use agentkit::prelude::*;
+/// use agentkit::stream::Event;
+/// use agentkit::testing::ScriptedBackend;
+/// use agentkit::stream::StreamExt;
+///
+/// #[derive(Serialize, Deserialize, JsonSchema)]
+/// struct Post { text: String }
+/// #[derive(Serialize, Deserialize, JsonSchema, Debug, PartialEq)]
+/// struct Reply { reply: String }
+///
+/// /// Reply to the post.
+/// #[agent(model = "draft", input = Post, output = Reply)]
+/// struct Draft;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let script = ScriptedBackend::new()
+///     .chunk_size(4)
+///     .reply::<Draft>(serde_json::json!({ "reply": "Try a smaller quant." }));
+/// let runtime = Runtime::builder().backend(script).build();
+/// let mut events = Draft.stream(&runtime, Post { text: "Out of memory".into() });
+/// while let Some(event) = events.next().await {
+///     match event? {
+///         Event::Partial(p) => println!("so far: {}", p.value),
+///         Event::Done(reply) => assert_eq!(reply.reply, "Try a smaller quant."),
+///         _ => {}
+///     }
+/// }
+/// # Ok::<(), agentkit::Error>(())
+/// # })?;
+/// # Ok(())
+/// # }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot stream its output for `{In}`",
+    label = "does not stream",
+    note = "agents stream, and chains whose last step is an agent; a chain ending in `.each(...)` streams its items with `.stream(...)` on the `each`, one ending in `.map(...)` does not stream"
+)]
+pub trait Streams<In>: Step<In> {
+    /// Runs the step on `input`, yielding its events as they happen.
+    fn stream<'a>(&'a self, runtime: &'a Runtime, input: In) -> Events<'a, Self::Output>
+    where
+        In: 'a;
+}
+
+impl<A> Streams<A::Input> for A
+where
+    A: Agent + Step<A::Input> + Yields<Output = <A as Agent>::Output>,
+{
+    fn stream<'a>(
+        &'a self,
+        runtime: &'a Runtime,
+        input: A::Input,
+    ) -> Events<'a, <A as Agent>::Output>
+    where
+        A::Input: 'a,
+    {
+        agent_events::<A>(runtime, input)
+    }
+}
+
+impl<In, First, Next> Streams<In> for Then<First, Next>
+where
+    In: Send,
+    First: Step<In>,
+    Next: Streams<First::Output>,
+{
+    fn stream<'a>(&'a self, runtime: &'a Runtime, input: In) -> Events<'a, Self::Output>
+    where
+        In: 'a,
+    {
+        let (first, next) = self.parts();
+        let start = async move {
+            runtime.check(self).await?;
+            first.run(runtime, input).await
+        };
+        Events::new(
+            futures_util::stream::once(start)
+                .map(move |middle| match middle {
+                    Ok(middle) => next.stream(runtime, middle),
+                    Err(e) => Events::new(futures_util::stream::once(async move { Err(e) })),
+                })
+                .flatten(),
+        )
+    }
+}
+
+impl<A: Agent> Streams<A::Input> for crate::ScoredAgent<A> {
+    /// Scored choices write no text: the stream has the one final event.
+    fn stream<'a>(&'a self, runtime: &'a Runtime, input: A::Input) -> Events<'a, Self::Output>
+    where
+        A::Input: 'a,
+    {
+        Events::once(self.run(runtime, input))
+    }
+}
+
+/// The events of agent `A` on `input`: the call runs as
+/// [`run_agent`](crate::run::run_agent) does, with a channel for the text.
+fn agent_events<'a, A: Agent>(runtime: &'a Runtime, input: A::Input) -> Events<'a, A::Output> {
+    let (deltas, rx) = Deltas::channel();
+    let driver = crate::run::run_streaming::<A>(runtime, input, deltas);
+    let schema = crate::schema::grammar_schema(&crate::schema::output_schema::<A::Output>());
+    Events::new(AgentEvents::<A::Output, _> {
+        driver: Some(Box::pin(driver)),
+        rx: rx.rx,
+        text: String::new(),
+        last: None,
+        reported: 0,
+        schema,
+        pending: VecDeque::new(),
+        ended: false,
+    })
+}
+
+/// Turns what the backend sends into events while driving the call.
+struct AgentEvents<T, F> {
+    driver: Option<Pin<Box<F>>>,
+    rx: mpsc::UnboundedReceiver<Delta>,
+    /// The text since the last restart.
+    text: String,
+    /// The last partial value yielded.
+    last: Option<Value>,
+    /// How many finished elements were yielded.
+    reported: usize,
+    schema: Value,
+    pending: VecDeque<Result<Event<T>, Error>>,
+    ended: bool,
+}
+
+impl<T: DeserializeOwned, F> AgentEvents<T, F> {
+    fn take(&mut self, delta: Delta) {
+        match delta {
+            Delta::Text(text) => {
+                self.text.push_str(&text);
+                self.pending.push_back(Ok(Event::Delta(text)));
+                let prefix = partial::read(&self.text);
+                if let Some(value) = prefix.value {
+                    if self.last.as_ref() != Some(&value) {
+                        let filled = partial::fill(Some(&value), &self.schema, &self.schema);
+                        let output = serde_json::from_value(filled).ok();
+                        self.last = Some(value.clone());
+                        self.pending
+                            .push_back(Ok(Event::Partial(Partial { value, output })));
+                    }
+                }
+                let last = self.last.clone().unwrap_or(Value::Null);
+                for (path, index) in prefix.elements.into_iter().skip(self.reported) {
+                    self.reported += 1;
+                    let value = last
+                        .pointer(&format!("{path}/{index}"))
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    self.pending
+                        .push_back(Ok(Event::Element(Element { path, index, value })));
+                }
+            }
+            Delta::Restart(why) => {
+                self.text.clear();
+                self.last = None;
+                self.reported = 0;
+                self.pending.push_back(Ok(Event::Restart(why)));
+            }
+        }
+    }
+}
+
+// The driver is boxed and nothing else is pinned in place.
+impl<T, F> Unpin for AgentEvents<T, F> {}
+
+impl<T, F> Stream for AgentEvents<T, F>
+where
+    T: DeserializeOwned,
+    F: Future<Output = Result<T, Error>>,
+{
+    type Item = Result<Event<T>, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(event) = this.pending.pop_front() {
+                return Poll::Ready(Some(event));
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            if let Poll::Ready(Some(delta)) = this.rx.poll_next_unpin(cx) {
+                this.take(delta);
+                continue;
+            }
+            let Some(driver) = this.driver.as_mut() else {
+                this.ended = true;
+                continue;
+            };
+            match driver.as_mut().poll(cx) {
+                Poll::Ready(result) => {
+                    this.driver = None;
+                    // Everything the call sent was sent before it finished.
+                    while let Ok(delta) = this.rx.try_recv() {
+                        this.take(delta);
+                    }
+                    this.pending.push_back(result.map(Event::Done));
+                    this.ended = true;
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// The items of a fan-out as they finish: `(index, result)` pairs in the
+/// order the items finish, the index being the item's place in the input.
+/// Built by [`Each::stream`](crate::Each::stream); dropping it cancels the
+/// items still running.
+#[must_use = "a stream does nothing until it is polled"]
+pub struct Finished<'a, T> {
+    inner: BoxStream<'a, (usize, Result<T, Error>)>,
+}
+
+impl<T> std::fmt::Debug for Finished<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finished").finish_non_exhaustive()
+    }
+}
+
+impl<'a, T> Finished<'a, T> {
+    pub(crate) fn new(stream: impl Stream<Item = (usize, Result<T, Error>)> + Send + 'a) -> Self {
+        Finished {
+            inner: Box::pin(stream),
+        }
+    }
+}
+
+impl<T> Stream for Finished<'_, T> {
+    type Item = (usize, Result<T, Error>);
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}

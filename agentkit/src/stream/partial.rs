@@ -1,0 +1,538 @@
+//! Reading a JSON text that is still being written.
+//!
+//! Under a grammar every prefix a model writes is the start of a valid
+//! value, so a prefix can always be closed: an unfinished string is ended
+//! where it stops, a key without its value is left out, a half-written
+//! `tru` or `1e` is dropped, and open arrays and objects are closed.
+//! [`read`] does that and also notes which array elements are finished.
+//! [`fill`] then completes a closed prefix into a value of the output's
+//! shape, filling what is not written yet from the schema, so it parses into
+//! the output type.
+
+use serde_json::{Map, Number, Value};
+
+/// What a prefix of a JSON text holds so far.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Prefix {
+    /// The value so far, closed; `None` before its first character.
+    pub value: Option<Value>,
+    /// The array elements that are finished (a later token cannot change
+    /// them), in the order they were finished: the JSON pointer of the
+    /// array and the element's index.
+    pub elements: Vec<(String, usize)>,
+}
+
+/// Reads `text`, a prefix of a JSON value (surrounding whitespace allowed).
+pub(crate) fn read(text: &str) -> Prefix {
+    let mut reader = Reader {
+        text,
+        pos: 0,
+        elements: Vec::new(),
+    };
+    let value = reader.value("").value;
+    Prefix {
+        value,
+        elements: reader.elements,
+    }
+}
+
+/// A value read from a prefix, and whether it is finished.
+struct Read {
+    value: Option<Value>,
+    finished: bool,
+}
+
+impl Read {
+    fn unfinished(value: Option<Value>) -> Read {
+        Read {
+            value,
+            finished: false,
+        }
+    }
+
+    fn finished(value: Value) -> Read {
+        Read {
+            value: Some(value),
+            finished: true,
+        }
+    }
+}
+
+struct Reader<'t> {
+    text: &'t str,
+    pos: usize,
+    elements: Vec<(String, usize)>,
+}
+
+impl Reader<'_> {
+    fn peek(&self) -> Option<char> {
+        self.text[self.pos..].chars().next()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += c.len_utf8();
+        Some(c)
+    }
+
+    fn skip_whitespace(&mut self) {
+        while matches!(self.peek(), Some(' ' | '\n' | '\r' | '\t')) {
+            self.pos += 1;
+        }
+    }
+
+    fn value(&mut self, path: &str) -> Read {
+        self.skip_whitespace();
+        match self.peek() {
+            Some('{') => self.object(path),
+            Some('[') => self.array(path),
+            Some('"') => {
+                let (s, finished) = self.string();
+                Read {
+                    value: Some(Value::String(s)),
+                    finished,
+                }
+            }
+            Some('t') => self.literal("true", Value::Bool(true)),
+            Some('f') => self.literal("false", Value::Bool(false)),
+            Some('n') => self.literal("null", Value::Null),
+            Some('-' | '0'..='9') => self.number(),
+            // Not JSON: nothing more can be read.
+            _ => Read::unfinished(None),
+        }
+    }
+
+    fn object(&mut self, path: &str) -> Read {
+        self.pos += 1;
+        let mut map = Map::new();
+        loop {
+            self.skip_whitespace();
+            match self.peek() {
+                Some('}') => {
+                    self.pos += 1;
+                    return Read::finished(Value::Object(map));
+                }
+                Some(',') => self.pos += 1,
+                Some('"') => {
+                    let (key, finished) = self.string();
+                    self.skip_whitespace();
+                    if !finished || self.peek() != Some(':') {
+                        return Read::unfinished(Some(Value::Object(map)));
+                    }
+                    self.pos += 1;
+                    let read = self.value(&format!("{path}/{}", escape(&key)));
+                    if let Some(v) = read.value {
+                        map.insert(key, v);
+                    }
+                    if !read.finished {
+                        return Read::unfinished(Some(Value::Object(map)));
+                    }
+                }
+                _ => return Read::unfinished(Some(Value::Object(map))),
+            }
+        }
+    }
+
+    fn array(&mut self, path: &str) -> Read {
+        self.pos += 1;
+        let mut items = Vec::new();
+        loop {
+            self.skip_whitespace();
+            match self.peek() {
+                Some(']') => {
+                    self.pos += 1;
+                    return Read::finished(Value::Array(items));
+                }
+                Some(',') => self.pos += 1,
+                Some(_) => {
+                    let index = items.len();
+                    let read = self.value(&format!("{path}/{index}"));
+                    match read.value {
+                        Some(v) => items.push(v),
+                        None => return Read::unfinished(Some(Value::Array(items))),
+                    }
+                    if !read.finished {
+                        return Read::unfinished(Some(Value::Array(items)));
+                    }
+                    self.elements.push((path.to_string(), index));
+                }
+                None => return Read::unfinished(Some(Value::Array(items))),
+            }
+        }
+    }
+
+    /// A string from its opening quote: what is written of it, and whether
+    /// its closing quote is. An escape cut off by the end is left out.
+    fn string(&mut self) -> (String, bool) {
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            let Some(c) = self.bump() else {
+                return (out, false);
+            };
+            match c {
+                '"' => return (out, true),
+                '\\' => match self.escape() {
+                    Some(c) => out.push(c),
+                    None => return (out, false),
+                },
+                c => out.push(c),
+            }
+        }
+    }
+
+    /// The character an escape (after its backslash) stands for, or `None`
+    /// when the text ends inside it.
+    fn escape(&mut self) -> Option<char> {
+        Some(match self.bump()? {
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'u' => {
+                let high = self.hex4()?;
+                if (0xD800..0xDC00).contains(&high) {
+                    // A surrogate pair: the low half follows as `\uXXXX`.
+                    if self.bump()? != '\\' || self.bump()? != 'u' {
+                        return Some(char::REPLACEMENT_CHARACTER);
+                    }
+                    let low = self.hex4()?;
+                    let code =
+                        0x10000 + ((high - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
+                    char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER)
+                } else {
+                    char::from_u32(high).unwrap_or(char::REPLACEMENT_CHARACTER)
+                }
+            }
+            other => other,
+        })
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.text.get(self.pos..self.pos + 4)?;
+        let code = u32::from_str_radix(digits, 16).ok()?;
+        self.pos += 4;
+        Some(code)
+    }
+
+    fn literal(&mut self, word: &str, value: Value) -> Read {
+        let rest = &self.text[self.pos..];
+        if rest.starts_with(word) {
+            self.pos += word.len();
+            Read::finished(value)
+        } else {
+            // `tr`: not a value yet.
+            self.pos = self.text.len();
+            Read::unfinished(None)
+        }
+    }
+
+    /// A number; unfinished while the text ends in it (`12` may become
+    /// `120`), and left out while what is written is not a number yet (`-`,
+    /// `1.`, `1e`).
+    fn number(&mut self) -> Read {
+        let start = self.pos;
+        while matches!(self.peek(), Some('-' | '+' | '.' | 'e' | 'E' | '0'..='9')) {
+            self.pos += 1;
+        }
+        let written = &self.text[start..self.pos];
+        let finished = self.pos < self.text.len();
+        let value = serde_json::from_str::<Number>(written)
+            .ok()
+            .map(Value::Number);
+        Read { value, finished }
+    }
+}
+
+/// `key` as one JSON-pointer segment.
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// `value` (a closed prefix, or nothing yet) completed into a value of the
+/// shape `schema` describes: what is not written yet is filled with the
+/// smallest value the schema allows (`""`, `0` or the minimum, `false`, `[]`,
+/// the first of an `enum`, `null` where allowed), and a string cut off
+/// inside an `enum` is replaced the same way. `root` resolves `$ref`s.
+pub(crate) fn fill(value: Option<&Value>, schema: &Value, root: &Value) -> Value {
+    fill_at(value, schema, root, 0)
+}
+
+/// How deep `$ref`s are followed before giving up (a recursive type whose
+/// every level is required would otherwise never end).
+const MAX_DEPTH: usize = 32;
+
+fn fill_at(value: Option<&Value>, schema: &Value, root: &Value, depth: usize) -> Value {
+    let Some(schema) = schema.as_object() else {
+        return value.cloned().unwrap_or(Value::Null);
+    };
+    if depth > MAX_DEPTH {
+        return value.cloned().unwrap_or(Value::Null);
+    }
+    if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
+        if let Some(resolved) = target.strip_prefix('#').and_then(|p| root.pointer(p)) {
+            return fill_at(value, resolved, root, depth + 1);
+        }
+    }
+    if let Some(c) = schema.get("const") {
+        return c.clone();
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        return match value {
+            Some(v) if options.contains(v) => v.clone(),
+            _ => options.first().cloned().unwrap_or(Value::Null),
+        };
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(branches) = schema.get(key).and_then(Value::as_array) {
+            let branch = match value {
+                Some(v) => branches.iter().find(|b| fits(v, b, root, depth)),
+                None => branches
+                    .iter()
+                    .find(|b| b.get("type").and_then(Value::as_str) == Some("null"))
+                    .or(branches.first()),
+            };
+            return match branch {
+                Some(b) => fill_at(value, b, root, depth + 1),
+                None => fill_at(None, &branches[0], root, depth + 1),
+            };
+        }
+    }
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        if let Some(first) = all.first() {
+            return fill_at(value, first, root, depth + 1);
+        }
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let ty = match value {
+        Some(v) => types
+            .iter()
+            .copied()
+            .find(|t| type_fits(v, t))
+            .or(types.first().copied()),
+        // Missing: null where allowed, else the first type.
+        None => types
+            .iter()
+            .copied()
+            .find(|t| *t == "null")
+            .or(types.first().copied()),
+    };
+    match ty {
+        Some("object") => {
+            let written = value.and_then(Value::as_object);
+            let mut out = Map::new();
+            let required: Vec<&str> = schema
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+                for (key, sub) in properties {
+                    match written.and_then(|w| w.get(key)) {
+                        Some(v) => {
+                            out.insert(key.clone(), fill_at(Some(v), sub, root, depth + 1));
+                        }
+                        None if required.contains(&key.as_str()) => {
+                            out.insert(key.clone(), fill_at(None, sub, root, depth + 1));
+                        }
+                        None => {}
+                    }
+                }
+            } else if let Some(w) = written {
+                out = w.clone();
+            }
+            Value::Object(out)
+        }
+        Some("array") => {
+            let items = schema.get("items").unwrap_or(&Value::Bool(true));
+            let mut out: Vec<Value> = value
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|v| fill_at(Some(v), items, root, depth + 1))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let min = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
+            while out.len() < min {
+                out.push(fill_at(None, items, root, depth + 1));
+            }
+            Value::Array(out)
+        }
+        Some("string") => match value {
+            Some(Value::String(s)) => Value::String(s.clone()),
+            _ => {
+                let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+                Value::String(" ".repeat(min))
+            }
+        },
+        Some(t @ ("integer" | "number")) => match value {
+            Some(Value::Number(n)) => Value::Number(n.clone()),
+            _ => {
+                let bound = |k: &str| schema.get(k).and_then(Value::as_f64);
+                let least = match (bound("minimum"), bound("maximum")) {
+                    (Some(min), _) if min > 0.0 => min,
+                    (_, Some(max)) if max < 0.0 => max,
+                    _ => 0.0,
+                };
+                if t == "integer" {
+                    Value::from(least.ceil() as i64)
+                } else {
+                    Number::from_f64(least).map_or(Value::from(0), Value::Number)
+                }
+            }
+        },
+        Some("boolean") => match value {
+            Some(Value::Bool(b)) => Value::Bool(*b),
+            _ => Value::Bool(false),
+        },
+        Some("null") => Value::Null,
+        _ => value.cloned().unwrap_or(Value::Null),
+    }
+}
+
+/// Whether `value` could be an instance of `schema`, judged by its kind
+/// (and its constant or enum, where the schema has one): enough to pick the
+/// branch of an `anyOf` a prefix belongs to.
+fn fits(value: &Value, schema: &Value, root: &Value, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
+        return target
+            .strip_prefix('#')
+            .and_then(|p| root.pointer(p))
+            .is_some_and(|s| fits(value, s, root, depth + 1));
+    }
+    if let Some(c) = schema.get("const") {
+        return c == value;
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        return options.contains(value);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(branches) = schema.get(key).and_then(Value::as_array) {
+            return branches.iter().any(|b| fits(value, b, root, depth + 1));
+        }
+    }
+    match schema.get("type") {
+        Some(Value::String(t)) => type_fits(value, t),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|t| type_fits(value, t)),
+        _ => true,
+    }
+}
+
+fn type_fits(value: &Value, ty: &str) -> bool {
+    match ty {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn closed(text: &str) -> Option<Value> {
+        read(text).value
+    }
+
+    #[test]
+    fn every_prefix_of_a_value_closes_into_json() {
+        let text = r#"{"title": "Q4 \"quants\" \u00e9 ok", "scores": [1, -2.5e3, 30], "ok": true, "tags": [{"a": null}, []]}"#;
+        let whole: Value = serde_json::from_str(text).unwrap();
+        for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let prefix = read(&text[..end]);
+            if end == text.len() {
+                assert_eq!(prefix.value.as_ref(), Some(&whole));
+            }
+            if end > 0 {
+                assert!(
+                    prefix.value.is_some(),
+                    "nothing read from {:?}",
+                    &text[..end]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unfinished_parts_are_closed_or_left_out() {
+        assert_eq!(
+            closed(r#"{"reply": "Hi th"#),
+            Some(json!({"reply": "Hi th"}))
+        );
+        assert_eq!(closed(r#"{"reply": "a\"#), Some(json!({"reply": "a"})));
+        assert_eq!(closed(r#"{"reply": "a\u00"#), Some(json!({"reply": "a"})));
+        assert_eq!(closed(r#"{"repl"#), Some(json!({})));
+        assert_eq!(closed(r#"{"ok": tr"#), Some(json!({})));
+        assert_eq!(closed(r#"{"n": -"#), Some(json!({})));
+        assert_eq!(closed(r#"{"n": 1."#), Some(json!({})));
+        assert_eq!(closed(r#"{"n": 12"#), Some(json!({"n": 12})));
+        assert_eq!(closed(r#"[1, 2, "#), Some(json!([1, 2])));
+        assert_eq!(closed("  "), None);
+    }
+
+    #[test]
+    fn elements_are_finished_only_when_nothing_can_change_them() {
+        let seen = |t: &str| read(t).elements;
+        assert_eq!(seen(r#"{"xs": [1, 2"#), vec![("/xs".to_string(), 0)]);
+        assert_eq!(
+            seen(r#"{"xs": [1, 2]"#),
+            vec![("/xs".to_string(), 0), ("/xs".to_string(), 1)]
+        );
+        assert_eq!(seen(r#"[{"a": "x"}, {"a": "y"#), vec![(String::new(), 0)]);
+        assert_eq!(
+            seen(r#"[["a"], ["b""#),
+            vec![
+                ("/0".to_string(), 0),
+                (String::new(), 0),
+                ("/1".to_string(), 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn fill_completes_a_prefix_into_the_schema_s_shape() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "topic": { "type": "string", "enum": ["hardware", "software"] },
+                "score": { "type": "integer", "minimum": 1, "maximum": 5 },
+                "ok": { "type": "boolean" },
+                "note": { "type": ["string", "null"] },
+                "points": { "type": "array", "items": { "$ref": "#/$defs/Point" }, "minItems": 1 },
+                "extra": { "type": "string" }
+            },
+            "required": ["topic", "score", "ok", "note", "points"],
+            "$defs": { "Point": { "type": "object", "properties": { "x": { "type": "number" } }, "required": ["x"] } }
+        });
+        let filled = fill(Some(&json!({"topic": "hardw"})), &schema, &schema);
+        assert_eq!(
+            filled,
+            json!({"topic": "hardware", "score": 1, "ok": false, "note": null, "points": [{"x": 0.0}]})
+        );
+        let filled = fill(
+            Some(&json!({"topic": "software", "points": [{}]})),
+            &schema,
+            &schema,
+        );
+        assert_eq!(filled["topic"], "software");
+        assert_eq!(filled["points"], json!([{"x": 0.0}]));
+    }
+}
