@@ -2,6 +2,7 @@
 //! candidates the grammar allows. [`Generate`] is the per-sequence state the
 //! batching engine advances one token per step.
 
+use agentkit::stream::Deltas;
 use agentkit::{Error, Request};
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
@@ -89,6 +90,10 @@ pub(super) struct Generate {
     max_tokens: u32,
     out: Vec<u8>,
     generated: usize,
+    /// Where the text goes as it is written, for a streaming call.
+    deltas: Option<Deltas>,
+    /// How many bytes of `out` were sent to `deltas`.
+    sent: usize,
 }
 
 impl Generate {
@@ -98,6 +103,7 @@ impl Generate {
         model: &LoadedModel,
         request: &Request,
         constraint: Constraint,
+        deltas: Option<Deltas>,
     ) -> Result<Generate, Error> {
         let matcher = match constraint {
             Constraint::Schema => Some(model.matcher(request.agent, &request.schema)?),
@@ -110,7 +116,29 @@ impl Generate {
             max_tokens: request.sampling.max_tokens,
             out: Vec::new(),
             generated: 0,
+            deltas,
+            sent: 0,
         })
+    }
+
+    /// Sends what was written since the last send, up to the last whole
+    /// UTF-8 character (a token may end inside one); with `all`, the rest
+    /// too, as the final text has it.
+    fn flush(&mut self, all: bool) {
+        let Some(deltas) = &self.deltas else {
+            return;
+        };
+        let fresh = &self.out[self.sent..];
+        let text = match std::str::from_utf8(fresh) {
+            Ok(text) => text.to_string(),
+            Err(_) if all => String::from_utf8_lossy(fresh).into_owned(),
+            Err(e) => {
+                let whole = e.valid_up_to();
+                String::from_utf8_lossy(&fresh[..whole]).into_owned()
+            }
+        };
+        self.sent += if all { fresh.len() } else { text.len() };
+        deltas.send(&text);
     }
 
     /// Samples the next token from the logits of the last one, then asks for
@@ -124,10 +152,13 @@ impl Generate {
                 tokens: vec![token],
                 all_logits: false,
             },
-            Ok(None) => Next::Done(Ok(Outcome::Text {
-                text: String::from_utf8_lossy(&self.out).into_owned(),
-                generated: self.generated,
-            })),
+            Ok(None) => {
+                self.flush(true);
+                Next::Done(Ok(Outcome::Text {
+                    text: String::from_utf8_lossy(&self.out).into_owned(),
+                    generated: self.generated,
+                }))
+            }
             Err(e) => Next::Done(Err(e)),
         }
     }
@@ -183,6 +214,7 @@ impl Generate {
         self.out
             .extend(model.vocab().token_to_piece(token, false, None));
         self.generated += 1;
+        self.flush(false);
         if self.matcher.as_ref().is_some_and(|m| m.is_stopped()) {
             return Ok(None);
         }

@@ -34,6 +34,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use agentkit::stream::Deltas;
 use agentkit::{Backend, Choice, Completion, Error, ModelSpec, Request};
 use llama_cpp_2::llama_backend::LlamaBackend;
 use tokio::sync::oneshot;
@@ -322,10 +323,15 @@ impl Llama {
     /// Available with the `testing` feature, which is not part of the stable API.
     #[cfg(feature = "testing")]
     pub async fn generate_unconstrained(&self, request: Request) -> Result<Completion, Error> {
-        self.run(request, Constraint::Free).await
+        self.run(request, Constraint::Free, None).await
     }
 
-    async fn run(&self, request: Request, constraint: Constraint) -> Result<Completion, Error> {
+    async fn run(
+        &self,
+        request: Request,
+        constraint: Constraint,
+        deltas: Option<Deltas>,
+    ) -> Result<Completion, Error> {
         let agent = request.agent;
         let reply = self
             .submit(request, move |model, request, n_ctx, prompt| {
@@ -339,7 +345,7 @@ impl Llama {
                         context: n_ctx,
                     });
                 }
-                let generate = Generate::new(model, request, constraint)?;
+                let generate = Generate::new(model, request, constraint, deltas)?;
                 Ok((Task::Generate(Box::new(generate)), max_tokens as usize))
             })
             .await?;
@@ -405,7 +411,17 @@ impl Backend for Llama {
     }
 
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
-        self.run(request, Constraint::Schema).await
+        self.run(request, Constraint::Schema, None).await
+    }
+
+    /// Streams token by token: each token's text is sent as soon as it is
+    /// sampled (held back only while it ends inside a UTF-8 character).
+    async fn generate_streaming(
+        &self,
+        request: Request,
+        deltas: Deltas,
+    ) -> Result<Completion, Error> {
+        self.run(request, Constraint::Schema, Some(deltas)).await
     }
 
     async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
