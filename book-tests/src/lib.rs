@@ -31,6 +31,9 @@ pub mod types {}
 #[doc = include_str!("../../book/src/chains.md")]
 pub mod chains {}
 
+#[doc = include_str!("../../book/src/streaming.md")]
+pub mod streaming {}
+
 #[doc = include_str!("../../book/src/models.md")]
 pub mod models {}
 

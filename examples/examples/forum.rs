@@ -32,7 +32,7 @@ use agentkit::Usage;
 use clap::Parser;
 
 use agentkit_examples::forum::{
-    self, Entry, LabelledThread, Labels, Outcome, PostKind, Split, Topic,
+    self, Drafting, Entry, LabelledThread, Labels, Outcome, PostKind, Split, Topic,
 };
 use agentkit_examples::progress;
 
@@ -101,10 +101,20 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         entries.len(),
         manifest.display()
     );
-    progress::install();
+    let bars = progress::install();
     let started = Instant::now();
-    let outcomes =
-        forum::research(&runtime, entries.iter().map(|e| e.thread.clone()).collect()).await?;
+    let threads = entries.iter().map(|e| e.thread.clone()).collect();
+    // In a terminal each draft is shown as it is written.
+    let outcomes = if bars.is_live() && !args.json {
+        let live = bars.drafts();
+        forum::research_live(&runtime, threads, &|drafting| match drafting {
+            Drafting::Writing { thread, reply } => live.writing(&thread.title, reply),
+            Drafting::Done { thread, reply } => live.done(&thread.title, reply),
+        })
+        .await?
+    } else {
+        forum::research(&runtime, threads).await?
+    };
     if args.json {
         let rows: Vec<serde_json::Value> = entries
             .iter()

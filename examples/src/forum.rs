@@ -16,6 +16,8 @@
 use std::path::Path;
 
 use agentkit::prelude::*;
+use agentkit::stream::{Event, Partial, StreamExt};
+use futures_util::stream::{self, TryStreamExt};
 use tracing::Instrument;
 
 use crate::progress;
@@ -471,10 +473,39 @@ pub struct Outcome {
 /// together by default (`LlamaConfig::parallel`).
 pub const CONCURRENCY: usize = 8;
 
+/// A reply as `Draft` writes it, for a live view ([`research_live`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Drafting<'a> {
+    /// The reply to `thread` so far.
+    Writing {
+        /// The thread being answered.
+        thread: &'a Thread,
+        /// The reply as far as it is written.
+        reply: &'a str,
+    },
+    /// The reply to `thread` is done.
+    Done {
+        /// The thread answered.
+        thread: &'a Thread,
+        /// The whole reply.
+        reply: &'a str,
+    },
+}
+
 /// The research pipeline: find the relevant threads, score them, draft
 /// replies for the ones worth answering. Three chains, one per stage, so the
 /// outcome of every thread is kept for the report.
 pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Outcome>, Error> {
+    research_live(runtime, threads, &|_| {}).await
+}
+
+/// [`research`], calling `watch` as each reply is written (the drafts are
+/// streamed: see the book's streaming chapter).
+pub async fn research_live(
+    runtime: &Runtime,
+    threads: Vec<Thread>,
+    watch: &(dyn Fn(Drafting<'_>) + Sync),
+) -> Result<Vec<Outcome>, Error> {
     // 1. find: the subject of every thread, by scored choices.
     // `each` runs the pre-flight itself before its first item, so a broken
     // model alias or schema fails here before anything is generated.
@@ -508,9 +539,10 @@ pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Out
         .map(|(t, _)| t.clone())
         .collect();
     let calls = worth.len();
-    let drafted = each(with_input(Draft))
-        .concurrency(CONCURRENCY)
-        .run(runtime, worth)
+    let drafted: Vec<(Thread, Reply)> = stream::iter(worth)
+        .map(|thread| draft_live(runtime, thread, watch))
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
         .instrument(progress::stage("draft", calls))
         .await?;
 
@@ -534,6 +566,38 @@ pub async fn research(runtime: &Runtime, threads: Vec<Thread>) -> Result<Vec<Out
             }
         })
         .collect())
+}
+
+/// `Draft`'s reply to `thread`, streamed: `watch` sees it as it is written.
+async fn draft_live(
+    runtime: &Runtime,
+    thread: Thread,
+    watch: &(dyn Fn(Drafting<'_>) + Sync),
+) -> Result<(Thread, Reply), Error> {
+    let mut events = Draft.stream(runtime, thread.clone());
+    while let Some(event) = events.next().await {
+        match event? {
+            Event::Partial(Partial {
+                output: Some(so_far),
+                ..
+            }) => watch(Drafting::Writing {
+                thread: &thread,
+                reply: &so_far.reply,
+            }),
+            Event::Done(reply) => {
+                watch(Drafting::Done {
+                    thread: &thread,
+                    reply: &reply.reply,
+                });
+                return Ok((thread, reply));
+            }
+            _ => {}
+        }
+    }
+    Err(Error::Backend {
+        agent: "Draft".into(),
+        reason: "the stream ended without a reply".into(),
+    })
 }
 
 /// Which part of the labelled corpus to use.

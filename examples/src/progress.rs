@@ -195,9 +195,86 @@ where
 }
 
 /// Installs the progress bars as the process's tracing subscriber (does
-/// nothing if one is already installed).
-pub fn install() {
-    let _ = tracing_subscriber::registry()
-        .with(Progress::new())
-        .try_init();
+/// nothing if one is already installed) and returns the bars' handle, for
+/// live lines of your own beside them ([`Progress::drafts`]).
+pub fn install() -> Progress {
+    let progress = Progress::new();
+    let handle = Progress {
+        bars: progress.bars.clone(),
+    };
+    let _ = tracing_subscriber::registry().with(progress).try_init();
+    handle
+}
+
+impl Progress {
+    /// Whether the bars are drawn (stderr is a terminal).
+    pub fn is_live(&self) -> bool {
+        !self.bars.is_hidden()
+    }
+
+    /// Live lines for replies being written: one per reply in progress,
+    /// showing its end as it grows, printed whole above the bars when done.
+    pub fn drafts(&self) -> LiveDrafts {
+        LiveDrafts {
+            bars: self.bars.clone(),
+            lines: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+/// The live lines of [`Progress::drafts`].
+pub struct LiveDrafts {
+    bars: MultiProgress,
+    lines: std::sync::Mutex<std::collections::HashMap<String, ProgressBar>>,
+}
+
+/// How many characters of a reply being written a live line shows.
+const TAIL: usize = 72;
+
+impl LiveDrafts {
+    /// The reply to `title` so far is `reply`.
+    pub fn writing(&self, title: &str, reply: &str) {
+        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        let line = lines.entry(title.to_string()).or_insert_with(|| {
+            let line = self.bars.add(ProgressBar::new_spinner());
+            line.set_style(
+                ProgressStyle::with_template("  ✎ {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            line
+        });
+        let chars: Vec<char> = reply.chars().collect();
+        let tail: String = chars[chars.len().saturating_sub(TAIL)..].iter().collect();
+        let ellipsis = if chars.len() > TAIL { "…" } else { "" };
+        line.set_message(format!(
+            "{}: {ellipsis}{}",
+            short(title),
+            tail.replace('\n', " ")
+        ));
+    }
+
+    /// The reply to `title` is done: its line goes, the whole reply is printed.
+    pub fn done(&self, title: &str, reply: &str) {
+        if let Some(line) = self
+            .lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(title)
+        {
+            line.finish_and_clear();
+        }
+        let _ = self
+            .bars
+            .println(format!("  draft for \"{title}\":\n    {reply}"));
+    }
+}
+
+/// A title cut to fit a line.
+fn short(title: &str) -> String {
+    let chars: Vec<char> = title.chars().collect();
+    if chars.len() <= 32 {
+        title.to_string()
+    } else {
+        format!("{}…", chars[..31].iter().collect::<String>())
+    }
 }
