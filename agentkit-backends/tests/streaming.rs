@@ -94,6 +94,46 @@ async fn dropping_a_streaming_call_stops_generation_at_the_next_token() {
     assert!(after <= 1, "{after} tokens were written after the drop");
 }
 
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct Question {
+    question: String,
+}
+
+/// Answer with JSON.
+#[agent(model = "fixture", temperature = 0.0, max_tokens = 340, input = Question, output = Essay)]
+struct Long;
+
+#[tokio::test]
+async fn dropping_an_agent_s_stream_frees_the_engine_within_a_token() {
+    let llama = Llama::new(LlamaConfig::default().threads(1).parallel(1)).unwrap();
+    let runtime = Runtime::builder()
+        .backend(llama.clone())
+        .model("fixture", common::fixture_model())
+        .build();
+    let mut events = Long.stream(
+        &runtime,
+        Question {
+            question: "anything".into(),
+        },
+    );
+    let mut deltas = 0;
+    while deltas < 5 {
+        if let Event::Delta(_) = events.next().await.unwrap().unwrap() {
+            deltas += 1;
+        }
+    }
+    drop(events);
+    let dropped = Instant::now();
+    while llama.active_generations() > 0 {
+        assert!(dropped.elapsed() < Duration::from_secs(5), "still running");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // The essay needs ~250 more tokens (seconds); the engine let go at once.
+    let freed = dropped.elapsed();
+    eprintln!("engine free {freed:?} after the drop");
+    assert!(freed < Duration::from_millis(500), "{freed:?}");
+}
+
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone)]
 struct Post {
     title: String,
