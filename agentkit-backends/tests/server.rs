@@ -4,16 +4,17 @@
 //! made to do (500, 429, a malformed body, a hang, an unconstrained answer).
 
 mod common;
+#[path = "common/servers.rs"]
+mod servers;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentkit::prelude::*;
 use agentkit::{Endpoint, ErrorKind};
-use agentkit_backends::server::testing::{self as servers, LlamaServer};
 use agentkit_backends::server::{Constraint, Router, Server, ServerConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use servers::{dead_url, llama_server, quick, runtime_on, stand_in, Reply};
 
 // ---------------------------------------------------------------------------
 // Agents
@@ -89,51 +90,6 @@ fn thread(i: usize) -> Thread {
         title: format!("Question {i}: which GGUF quantization for a 16 GB laptop?"),
         body: "I run llama.cpp on my laptop with 16 GB of RAM. Q4_K_M or Q5_K_M?".into(),
     }
-}
-
-// ---------------------------------------------------------------------------
-// A real llama-server
-// ---------------------------------------------------------------------------
-
-/// The llama-server binary, or `None` (with a note) where none is built and
-/// this is not CI. In CI a missing binary fails the test.
-fn server_binary() -> Option<std::path::PathBuf> {
-    if let Some(path) = servers::binary() {
-        assert!(
-            path.is_file(),
-            "{} = {} is not a file; run scripts/fetch-llama-server.sh",
-            servers::BINARY_VAR,
-            path.display()
-        );
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is not set; scripts/test.sh sets it after building llama-server with \
-         scripts/fetch-llama-server.sh",
-        servers::BINARY_VAR
-    );
-    eprintln!(
-        "skipped: no llama-server ({} unset); run scripts/fetch-llama-server.sh and export it",
-        servers::BINARY_VAR
-    );
-    None
-}
-
-async fn llama_server(parallel: u32) -> Option<LlamaServer> {
-    let binary = server_binary()?;
-    let model = agentkit_backends::llama::default_model().path;
-    match LlamaServer::start(&binary, &model, "smollm2", parallel).await {
-        Ok(s) => Some(s),
-        Err(e) => panic!("{e}"),
-    }
-}
-
-fn runtime_on(server: Server, endpoints: Vec<Endpoint>) -> Runtime {
-    Runtime::builder()
-        .backend(Router::served_only().with_server(server))
-        .served("served", endpoints)
-        .build()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,141 +247,7 @@ async fn no_item_is_lost_when_one_of_two_servers_dies_mid_each() {
     assert_eq!(stats.attempts - stats.moved, 12, "{stats:?}");
 }
 
-// ---------------------------------------------------------------------------
-// A stand-in server, for what a real one cannot be made to do
-// ---------------------------------------------------------------------------
-
-/// What the stand-in does with one chat completion.
-#[derive(Clone)]
-enum Reply {
-    /// 200 with this message content.
-    Content(String),
-    /// This status and body.
-    Status(u16, String),
-    /// Never answer.
-    Hang,
-}
-
-/// A stand-in OpenAI-compatible server on a free port that answers every
-/// chat completion with the next reply of `script` (the last one repeats),
-/// lists `smollm2` under `/v1/models` and has no `/props` (so it is not
-/// llama.cpp). Keeps each request's `Authorization` header.
-struct StandIn {
-    url: String,
-    seen: Arc<AtomicUsize>,
-    auth: Arc<Mutex<Vec<String>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn stand_in(script: Vec<Reply>) -> StandIn {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(AtomicUsize::new(0));
-    let auth = Arc::new(Mutex::new(Vec::new()));
-    let (seen2, auth2) = (seen.clone(), auth.clone());
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            let (seen, auth, script) = (seen2.clone(), auth2.clone(), script.clone());
-            tokio::spawn(async move {
-                let head = read_request(&mut socket).await;
-                let reply = if head.starts_with("GET /v1/models") {
-                    Reply::Status(200, r#"{"object":"list","data":[{"id":"smollm2"}]}"#.into())
-                } else if head.starts_with("GET ") {
-                    Reply::Status(404, "not found".into())
-                } else {
-                    if let Some(line) = head
-                        .lines()
-                        .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
-                    {
-                        auth.lock().unwrap().push(line[14..].trim().to_string());
-                    }
-                    let n = seen.fetch_add(1, Ordering::SeqCst);
-                    script[n.min(script.len() - 1)].clone()
-                };
-                let (status, body) = match reply {
-                    Reply::Hang => {
-                        tokio::time::sleep(Duration::from_secs(600)).await;
-                        return;
-                    }
-                    Reply::Status(s, b) => (s, b),
-                    Reply::Content(c) => (
-                        200,
-                        serde_json::json!({
-                            "choices": [{ "finish_reason": "stop", "message": { "role": "assistant", "content": c } }],
-                            "usage": { "prompt_tokens": 10, "completion_tokens": 5 }
-                        })
-                        .to_string(),
-                    ),
-                };
-                let response = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(response.as_bytes()).await;
-                let _ = socket.shutdown().await;
-            });
-        }
-    });
-    StandIn {
-        url,
-        seen,
-        auth,
-        task,
-    }
-}
-
-/// Reads one HTTP request (head and body) and returns its head.
-async fn read_request(socket: &mut tokio::net::TcpStream) -> String {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = socket.read(&mut buf).await.unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        data.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&data).to_string();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| {
-                    let l = l.to_ascii_lowercase();
-                    l.strip_prefix("content-length:")
-                        .and_then(|v| v.trim().parse::<usize>().ok())
-                })
-                .unwrap_or(0);
-            if data.len() >= end + 4 + length {
-                return text[..end].to_string();
-            }
-        }
-    }
-    String::from_utf8_lossy(&data).to_string()
-}
-
-/// A URL nothing listens on.
-fn dead_url() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("http://127.0.0.1:{port}")
-}
-
 const GOOD: &str = r#"{"relevant":true,"reason":"asks about llama.cpp"}"#;
-
-fn quick() -> Server {
-    Server::new(ServerConfig::default().rounds(1))
-}
 
 #[tokio::test]
 async fn a_500_a_429_and_a_malformed_body_move_the_request_to_another_endpoint() {

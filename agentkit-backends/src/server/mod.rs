@@ -18,7 +18,11 @@
 //!   enforce it; a violation says the server did not constrain its output,
 //!   names the endpoint, and is retried where the agent allows retries;
 //! - scores choices from token log-probabilities where the server gives them
-//!   with a grammar (llama-server); elsewhere pre-flight says it cannot.
+//!   with a grammar (llama-server); elsewhere pre-flight says it cannot;
+//! - streams ([`Backend::generate_streaming`]): the same request with
+//!   `stream: true`, its server-sent events passed on as text deltas. An
+//!   endpoint that fails after some text was passed on is followed by a
+//!   [`Restart::Backend`] and the answer of the next endpoint.
 //!
 //! Mix served and in-process models in one runtime with [`Router`]:
 //!
@@ -41,15 +45,17 @@
 
 mod gbnf;
 mod router;
+mod sse;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod wire;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use agentkit::stream::{Deltas, Restart};
 use agentkit::{Backend, Choice, Completion, Endpoint, Error, Request};
 use serde_json::Value;
 use tracing::Instrument;
@@ -168,6 +174,8 @@ struct State {
     busy: AtomicUsize,
     down_until: Mutex<Option<Instant>>,
     caps: tokio::sync::OnceCell<Caps>,
+    /// It refused `stream_options`: stream without asking for token counts.
+    plain_stream: AtomicBool,
 }
 
 /// What an endpoint supports beyond the OpenAI API, found out once.
@@ -199,6 +207,9 @@ enum Failure {
     Move(String),
     /// The request itself is wrong; no endpoint will take it.
     Stop(Error),
+    /// The endpoint answered with this 4xx status (not 429) and body: the
+    /// request's fault, unless a field of it is one the server does not know.
+    Refused(reqwest::StatusCode, String),
 }
 
 impl Server {
@@ -303,10 +314,13 @@ impl Server {
 
     /// Sends a chat completion built by `body` (given what the endpoint
     /// supports; `None` when it cannot serve this request) to the endpoints
-    /// of `request`'s model in turn until one answers.
+    /// of `request`'s model in turn until one answers. With `deltas`, the
+    /// answer is streamed to them; an attempt that fails after sending some
+    /// text is followed by a [`Restart::Backend`] before the next one.
     async fn post(
         &self,
         request: &Request,
+        deltas: Option<&Deltas>,
         body: impl Fn(Caps) -> Result<Option<Value>, Error>,
     ) -> Result<(Endpoint, Caps, wire::Answer), Error> {
         let agent = request.agent;
@@ -314,6 +328,9 @@ impl Server {
         let config = &self.inner.config;
         let mut problems: Vec<String> = Vec::new();
         let mut skipped = 0;
+        // Why the text sent so far is to be dropped, when an attempt failed
+        // after sending some: said before the next attempt sends anything.
+        let mut restart: Option<String> = None;
         for round in 0..config.rounds.max(1) {
             if round > 0 {
                 tokio::time::sleep(config.pause).await;
@@ -328,14 +345,18 @@ impl Server {
                     attempt = n,
                     round,
                 );
+                let mut sent = false;
                 let result = async {
                     let caps = self.caps(endpoint, &state).await.map_err(Failure::Move)?;
                     let Some(mut body) = body(caps).map_err(Failure::Stop)? else {
                         return Ok(None);
                     };
                     body["model"] = Value::from(endpoint.model.as_str());
+                    if let (Some(deltas), Some(reason)) = (deltas, restart.take()) {
+                        deltas.restart(Restart::Backend { reason });
+                    }
                     state.busy.fetch_add(1, Ordering::Relaxed);
-                    let answer = self.send(endpoint, &body).await;
+                    let answer = self.send(endpoint, &state, body, deltas, &mut sent).await;
                     state.busy.fetch_sub(1, Ordering::Relaxed);
                     answer.map(|a| Some((caps, a)))
                 }
@@ -351,9 +372,26 @@ impl Server {
                         skipped += 1;
                     }
                     Err(Failure::Stop(e)) => return Err(e),
+                    Err(Failure::Refused(status, text)) => {
+                        return Err(Error::Backend {
+                            agent: agent.to_string(),
+                            reason: format!(
+                                "{} refused the request with HTTP {status}: {}",
+                                endpoint.url,
+                                excerpt(&text)
+                            ),
+                        })
+                    }
                     Err(Failure::Move(reason)) => {
                         self.inner.moved.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(parent: &span, %reason, "attempt failed; moving on");
+                        tracing::warn!(parent: &span, %reason, sent, "attempt failed; moving on");
+                        if sent {
+                            restart = Some(format!(
+                                "{} failed mid-answer ({reason}); the answer starts again on \
+                                 the next endpoint tried",
+                                endpoint.url
+                            ));
+                        }
                         *state.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
                             Some(Instant::now() + config.down_for);
                         problems.push(format!("{}: {reason}", endpoint.url));
@@ -382,8 +420,42 @@ impl Server {
         })
     }
 
-    /// One HTTP attempt.
-    async fn send(&self, endpoint: &Endpoint, body: &Value) -> Result<wire::Answer, Failure> {
+    /// One HTTP attempt, streamed to `deltas` where given (`sent` says
+    /// whether any text went out).
+    async fn send(
+        &self,
+        endpoint: &Endpoint,
+        state: &State,
+        mut body: Value,
+        deltas: Option<&Deltas>,
+        sent: &mut bool,
+    ) -> Result<wire::Answer, Failure> {
+        let Some(deltas) = deltas else {
+            return self.exchange(endpoint, &body, None, sent).await;
+        };
+        let usage = !state.plain_stream.load(Ordering::Relaxed);
+        wire::streamed(&mut body, usage);
+        match self.exchange(endpoint, &body, Some(deltas), sent).await {
+            // Token counts are worth asking for, not worth failing for.
+            Err(Failure::Refused(status, text)) if usage && text.contains("stream_options") => {
+                tracing::info!(%status, "the server refuses `stream_options`; streaming without token counts");
+                state.plain_stream.store(true, Ordering::Relaxed);
+                wire::streamed(&mut body, false);
+                self.exchange(endpoint, &body, Some(deltas), sent).await
+            }
+            other => other,
+        }
+    }
+
+    /// Posts `body` and reads the answer: whole, or as server-sent events
+    /// passed on to `deltas`.
+    async fn exchange(
+        &self,
+        endpoint: &Endpoint,
+        body: &Value,
+        deltas: Option<&Deltas>,
+        sent: &mut bool,
+    ) -> Result<wire::Answer, Failure> {
         let started = Instant::now();
         let request = self
             .inner
@@ -402,29 +474,39 @@ impl Server {
             .await
             .map_err(|e| Failure::Move(describe(&e)))?;
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| Failure::Move(describe(&e)))?;
-        if status.as_u16() == 429 || status.is_server_error() {
-            return Err(Failure::Move(format!("HTTP {status}: {}", excerpt(&text))));
-        }
-        if !status.is_success() {
-            return Err(Failure::Stop(Error::Backend {
-                agent: String::new(),
-                reason: format!(
-                    "{} refused the request with HTTP {status}: {}",
-                    endpoint.url,
-                    excerpt(&text)
-                ),
-            }));
-        }
-        let mut answer = wire::Answer::parse(&text).map_err(|e| {
-            Failure::Move(format!(
-                "the body is not a chat completion ({e}): {}",
-                excerpt(&text)
-            ))
-        })?;
+        let events = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        let mut answer = match deltas {
+            Some(deltas) if status.is_success() && events => {
+                read_events(response, deltas, sent).await?
+            }
+            _ => {
+                let text = response
+                    .text()
+                    .await
+                    .map_err(|e| Failure::Move(describe(&e)))?;
+                if status.as_u16() == 429 || status.is_server_error() {
+                    return Err(Failure::Move(format!("HTTP {status}: {}", excerpt(&text))));
+                }
+                if !status.is_success() {
+                    return Err(Failure::Refused(status, text));
+                }
+                let answer = wire::Answer::parse(&text).map_err(|e| {
+                    Failure::Move(format!(
+                        "the body is not a chat completion ({e}): {}",
+                        excerpt(&text)
+                    ))
+                })?;
+                // A server that does not stream answers whole: one delta.
+                if let Some(deltas) = deltas {
+                    relay(deltas, &answer.text, sent)?;
+                }
+                answer
+            }
+        };
         answer.elapsed = started.elapsed();
         Ok(answer)
     }
@@ -435,7 +517,7 @@ impl Server {
     async fn score(&self, request: &Request, prefix: &str, option: &str) -> Result<f64, Error> {
         let agent = request.agent;
         let (endpoint, _, answer) = self
-            .post(request, |caps| {
+            .post(request, None, |caps| {
                 Ok(caps.llama_cpp.then(|| {
                     let grammar = gbnf::literal_grammar(option);
                     wire::forced(request, prefix, option, &grammar)
@@ -582,9 +664,69 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-#[async_trait::async_trait]
-impl Backend for Server {
-    async fn generate(&self, request: Request) -> Result<Completion, Error> {
+/// The text of a streamed answer, read from its server-sent events as they
+/// arrive and passed on to `deltas`.
+async fn read_events(
+    mut response: reqwest::Response,
+    deltas: &Deltas,
+    sent: &mut bool,
+) -> Result<wire::Answer, Failure> {
+    let mut decoder = sse::Decoder::default();
+    let mut answer = wire::Answer::default();
+    let broken = |e: String| Failure::Move(format!("the event stream is broken: {e}"));
+    loop {
+        let chunk = response
+            .chunk()
+            .await
+            .map_err(|e| Failure::Move(format!("{} mid-answer", describe(&e))))?;
+        let events = match &chunk {
+            Some(bytes) => decoder.feed(bytes).map_err(broken)?,
+            None => decoder.finish().map_err(broken)?.into_iter().collect(),
+        };
+        for data in events {
+            match answer.absorb(&data).map_err(broken)? {
+                wire::Piece::Text(text) => relay(deltas, &text, sent)?,
+                wire::Piece::Nothing => {}
+                wire::Piece::Done => return Ok(answer),
+            }
+        }
+        if chunk.is_none() {
+            break;
+        }
+    }
+    if answer.finished() {
+        return Ok(answer);
+    }
+    Err(Failure::Move(
+        "the event stream ended before the answer did (no `finish_reason`, no `[DONE]`): \
+         the server may have died mid-answer"
+            .into(),
+    ))
+}
+
+/// Passes `text` on to `deltas`; stops the attempt when nobody listens.
+fn relay(deltas: &Deltas, text: &str, sent: &mut bool) -> Result<(), Failure> {
+    if !deltas.send(text) {
+        return Err(Failure::Stop(Error::Backend {
+            agent: String::new(),
+            reason: "the stream of this answer was dropped, so the request was abandoned; \
+                     keep the stream until its last event to get the answer"
+                .into(),
+        }));
+    }
+    *sent |= !text.is_empty();
+    Ok(())
+}
+
+impl Server {
+    /// [`Backend::generate`], streamed to `deltas` where given: the request
+    /// constrained as the endpoint allows, the answer checked against the
+    /// schema.
+    async fn complete(
+        &self,
+        request: Request,
+        deltas: Option<&Deltas>,
+    ) -> Result<Completion, Error> {
         let agent = request.agent;
         let schema = agentkit::grammar_schema(&request.schema);
         let grammar = match self.inner.config.constraint {
@@ -600,7 +742,7 @@ impl Backend for Server {
             Constraint::JsonSchema => None,
         };
         let (endpoint, _, answer) = self
-            .post(&request, |caps| {
+            .post(&request, deltas, |caps| {
                 let constraint = match (&grammar, caps.llama_cpp) {
                     (Some(g), true) => wire::Constrain::Grammar(g),
                     _ => wire::Constrain::JsonSchema(&schema),
@@ -632,6 +774,26 @@ impl Backend for Server {
             ));
         }
         Ok(completion)
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for Server {
+    async fn generate(&self, request: Request) -> Result<Completion, Error> {
+        self.complete(request, None).await
+    }
+
+    /// The same request with `stream: true`: the text of each server-sent
+    /// event goes to `deltas` as it arrives; the answer is checked as
+    /// [`generate`](Backend::generate) checks it. An endpoint that fails
+    /// after some text was sent is followed by a [`Restart::Backend`] and the
+    /// next endpoint's answer; one that fails before any is left silently.
+    async fn generate_streaming(
+        &self,
+        request: Request,
+        deltas: Deltas,
+    ) -> Result<Completion, Error> {
+        self.complete(request, Some(&deltas)).await
     }
 
     async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {

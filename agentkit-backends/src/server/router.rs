@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use agentkit::stream::Deltas;
 use agentkit::{Backend, Choice, Completion, Error, ModelSpec, Request};
 
 use super::Server;
@@ -78,6 +79,18 @@ impl Backend for Router {
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
         self.pick(&request.model, request.agent)?
             .generate(request)
+            .await
+    }
+
+    /// Streams from the backend that runs the model: server-sent events from
+    /// a server, the local backend's own streaming for an in-process model.
+    async fn generate_streaming(
+        &self,
+        request: Request,
+        deltas: Deltas,
+    ) -> Result<Completion, Error> {
+        self.pick(&request.model, request.agent)?
+            .generate_streaming(request, deltas)
             .await
     }
 

@@ -86,6 +86,18 @@ pub(super) fn forced(request: &Request, prefix: &str, option: &str, grammar: &st
     Value::Object(body)
 }
 
+/// Turns a chat completion `body` into a streamed one: the answer comes as
+/// server-sent events. `usage`: also ask for the token counts in a last
+/// event (`stream_options`, which some servers refuse).
+pub(super) fn streamed(body: &mut Value, usage: bool) {
+    body["stream"] = true.into();
+    if usage {
+        body["stream_options"] = json!({ "include_usage": true });
+    } else if let Some(fields) = body.as_object_mut() {
+        fields.remove("stream_options");
+    }
+}
+
 /// The messages of `request`.
 fn base(request: &Request) -> Map<String, Value> {
     let messages: Vec<Value> = request
@@ -155,6 +167,19 @@ pub(super) struct Answer {
     pub elapsed: Duration,
     /// Each generated token's bytes and log-probability, where asked for.
     pub tokens: Vec<(usize, f64)>,
+    /// Why the server stopped (`stop`, `length`, ...), once it said.
+    pub finish_reason: Option<String>,
+}
+
+/// What one event of a streamed answer holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Piece {
+    /// Text the model just wrote.
+    Text(String),
+    /// Nothing to show: the role, the finish reason, the usage.
+    Nothing,
+    /// `[DONE]`: the stream is over.
+    Done,
 }
 
 impl Answer {
@@ -171,23 +196,6 @@ impl Answer {
             .and_then(Value::as_str)
             .ok_or("no `choices[0].message.content` string")?
             .to_string();
-        let count = |v: Option<&Value>| {
-            v.and_then(Value::as_u64)
-                .and_then(|n| usize::try_from(n).ok())
-                .unwrap_or(0)
-        };
-        let usage = v.get("usage");
-        let ms = |key: &str| {
-            v.get("timings")
-                .and_then(|t| t.get(key))
-                .and_then(Value::as_f64)
-                .filter(|m| m.is_finite() && *m >= 0.0)
-                .map_or(Duration::ZERO, |m| Duration::from_secs_f64(m / 1000.0))
-        };
-        let cached = usage
-            .and_then(|u| u.get("prompt_tokens_details"))
-            .and_then(|d| d.get("cached_tokens"))
-            .or_else(|| v.get("timings").and_then(|t| t.get("cache_n")));
         let tokens = choice
             .get("logprobs")
             .and_then(|l| l.get("content"))
@@ -210,17 +218,89 @@ impl Answer {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(Answer {
+        let mut answer = Answer {
             text,
-            truncated: choice.get("finish_reason").and_then(Value::as_str) == Some("length"),
-            prompt_tokens: count(usage.and_then(|u| u.get("prompt_tokens"))),
-            cached_tokens: count(cached),
-            generated_tokens: count(usage.and_then(|u| u.get("completion_tokens"))),
-            prompt_time: ms("prompt_ms"),
-            generate_time: ms("predicted_ms"),
-            elapsed: Duration::ZERO,
             tokens,
-        })
+            ..Answer::default()
+        };
+        answer.take_finish(choice);
+        answer.take_usage(&v);
+        Ok(answer)
+    }
+
+    /// Takes one event of a streamed chat completion (`stream: true`): the
+    /// text it adds (kept in `text` too), or the end of the stream.
+    pub fn absorb(&mut self, data: &str) -> Result<Piece, String> {
+        if data.trim() == "[DONE]" {
+            return Ok(Piece::Done);
+        }
+        let v: Value =
+            serde_json::from_str(data).map_err(|e| format!("an event is not JSON ({e})"))?;
+        if let Some(error) = v.get("error") {
+            return Err(format!("the server sent an error mid-answer: {error}"));
+        }
+        // The last event may carry only the usage, with no choices.
+        self.take_usage(&v);
+        let Some(choice) = v.get("choices").and_then(|c| c.get(0)) else {
+            return Ok(Piece::Nothing);
+        };
+        self.take_finish(choice);
+        let text = choice
+            .get("delta")
+            .and_then(|d| d.get("content"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if text.is_empty() {
+            return Ok(Piece::Nothing);
+        }
+        self.text.push_str(text);
+        Ok(Piece::Text(text.to_string()))
+    }
+
+    /// Whether a streamed answer said why it stopped (a `finish_reason`).
+    pub fn finished(&self) -> bool {
+        self.finish_reason.is_some()
+    }
+
+    fn take_finish(&mut self, choice: &Value) {
+        if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+            self.truncated = reason == "length";
+            self.finish_reason = Some(reason.to_string());
+        }
+    }
+
+    /// The token counts of `usage` and the times of llama-server's
+    /// `timings`, where `v` has them.
+    fn take_usage(&mut self, v: &Value) {
+        let count = |v: Option<&Value>| {
+            v.and_then(Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok())
+        };
+        let usage = v.get("usage").filter(|u| u.is_object());
+        let timings = v.get("timings");
+        let ms = |key: &str| {
+            timings
+                .and_then(|t| t.get(key))
+                .and_then(Value::as_f64)
+                .filter(|m| m.is_finite() && *m >= 0.0)
+                .map(|m| Duration::from_secs_f64(m / 1000.0))
+        };
+        let cached = usage
+            .and_then(|u| u.get("prompt_tokens_details"))
+            .and_then(|d| d.get("cached_tokens"))
+            .or_else(|| timings.and_then(|t| t.get("cache_n")));
+        let set = |field: &mut usize, n: Option<usize>| *field = n.unwrap_or(*field);
+        set(
+            &mut self.prompt_tokens,
+            count(usage.and_then(|u| u.get("prompt_tokens"))),
+        );
+        set(&mut self.cached_tokens, count(cached));
+        set(
+            &mut self.generated_tokens,
+            count(usage.and_then(|u| u.get("completion_tokens"))),
+        );
+        self.prompt_time = ms("prompt_ms").unwrap_or(self.prompt_time);
+        self.generate_time = ms("predicted_ms").unwrap_or(self.generate_time);
     }
 
     /// The log-probability of the bytes `from..to` of the text: the sum over
@@ -269,6 +349,62 @@ mod tests {
             .unwrap_err()
             .contains("choices[0]"));
         assert!(Answer::parse("<html>").unwrap_err().starts_with("not JSON"));
+    }
+
+    #[test]
+    fn streamed_answers_gather_text_finish_and_usage() {
+        // As llama-server sends them with `stream_options.include_usage`.
+        let events = [
+            r#"{"choices":[{"finish_reason":null,"index":0,"delta":{"role":"assistant","content":null}}]}"#,
+            r#"{"choices":[{"finish_reason":null,"index":0,"delta":{"content":"{\"a\":"}}]}"#,
+            r#"{"choices":[{"finish_reason":null,"index":0,"delta":{"content":"true}"}}]}"#,
+            r#"{"choices":[{"finish_reason":"stop","index":0,"delta":{}}]}"#,
+            r#"{"choices":[],"usage":{"completion_tokens":3,"prompt_tokens":34,"prompt_tokens_details":{"cached_tokens":30}},"timings":{"cache_n":30,"prompt_ms":16.0,"predicted_ms":40.0}}"#,
+            "[DONE]",
+        ];
+        let mut answer = Answer::default();
+        let pieces: Vec<Piece> = events.iter().map(|e| answer.absorb(e).unwrap()).collect();
+        assert_eq!(
+            pieces,
+            [
+                Piece::Nothing,
+                Piece::Text("{\"a\":".into()),
+                Piece::Text("true}".into()),
+                Piece::Nothing,
+                Piece::Nothing,
+                Piece::Done
+            ]
+        );
+        assert_eq!(answer.text, "{\"a\":true}");
+        assert!(answer.finished() && !answer.truncated);
+        assert_eq!(
+            (
+                answer.prompt_tokens,
+                answer.cached_tokens,
+                answer.generated_tokens
+            ),
+            (34, 30, 3)
+        );
+        assert_eq!(answer.generate_time, Duration::from_millis(40));
+
+        let mut cut = Answer::default();
+        cut.absorb(r#"{"choices":[{"finish_reason":"length","delta":{"content":"{"}}]}"#)
+            .unwrap();
+        assert!(cut.truncated);
+        assert!(cut
+            .absorb(r#"{"error":{"message":"slot gone"}}"#)
+            .unwrap_err()
+            .contains("slot gone"));
+        assert!(cut.absorb("<html>").unwrap_err().contains("not JSON"));
+
+        let mut body = json!({ "stream": false });
+        streamed(&mut body, true);
+        assert_eq!(
+            body,
+            json!({ "stream": true, "stream_options": { "include_usage": true } })
+        );
+        streamed(&mut body, false);
+        assert_eq!(body, json!({ "stream": true }));
     }
 
     #[test]
