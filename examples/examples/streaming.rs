@@ -109,24 +109,45 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         threads.len(),
         args.split
     );
-    let started = Instant::now();
-    let timings: Vec<Timing> = stream::iter(threads.clone())
-        .map(|t| streamed(&runtime, t))
-        .buffered(n)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
-    let streamed_wall = started.elapsed();
-    let started = Instant::now();
-    let plains: Vec<Duration> = stream::iter(threads)
-        .map(|t| plain(&runtime, t))
-        .buffered(n)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
-    let plain_wall = started.elapsed();
+    // Streamed and plain in turns, so a change in the machine's load falls
+    // on both: per thread when one at a time, per round of n when n at once.
+    let (mut timings, mut plains) = (Vec::new(), Vec::new());
+    let (mut streamed_wall, mut plain_wall) = (Duration::ZERO, Duration::ZERO);
+    for (round, batch) in threads.chunks(n).enumerate() {
+        let stream_round = async {
+            let started = Instant::now();
+            let got: Vec<Timing> = stream::iter(batch.to_vec())
+                .map(|t| streamed(&runtime, t))
+                .buffered(n)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<_, Error>>()?;
+            Ok::<_, Error>((got, started.elapsed()))
+        };
+        let plain_round = async {
+            let started = Instant::now();
+            let got: Vec<Duration> = stream::iter(batch.to_vec())
+                .map(|t| plain(&runtime, t))
+                .buffered(n)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<_, Error>>()?;
+            Ok::<_, Error>((got, started.elapsed()))
+        };
+        let ((t, ts), (p, ps)) = if round % 2 == 0 {
+            let s = stream_round.await?;
+            (s, plain_round.await?)
+        } else {
+            let p = plain_round.await?;
+            (stream_round.await?, p)
+        };
+        timings.extend(t);
+        plains.extend(p);
+        streamed_wall += ts;
+        plain_wall += ps;
+    }
 
     println!(
         "{:>4} {:>12} {:>12} {:>12} {:>12} {:>7} {:>8}",
