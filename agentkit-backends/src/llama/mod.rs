@@ -78,6 +78,26 @@ pub struct LlamaConfig {
     /// its prompt plus `max_tokens` fits beside the running ones. At least
     /// `context_size`.
     pub kv_size: u32,
+    /// With batching, whether a model's sequences share one KV cache
+    /// (`true`, the default) or each gets a stream of its own of
+    /// `kv_size / parallel` cells (`false`). Unified, a sequence's attention
+    /// spans the cells of every sequence in the cache (masked, but the
+    /// kernels' summation order changes with the cache's layout); with a
+    /// stream each, it spans only its own cells, as in a context of its own,
+    /// and a shared prompt prefix is copied from stream to stream. Without
+    /// unified streams a request must fit one stream (prompt plus
+    /// `max_tokens` at most `kv_size / parallel`, rounded up to 256) or it
+    /// fails: raise `kv_size` or lower `parallel`.
+    pub unified_kv: bool,
+    /// Whether llama.cpp computes attention with its fused flash-attention
+    /// kernel. `None`: llama.cpp decides (on where the backend supports it).
+    /// Its CPU kernel picks a different summation (split over the cache, or
+    /// tiled) depending on how many tokens and sequences a batch holds, so a
+    /// batched sequence can round differently from the same call alone; off,
+    /// attention is plain matrix products whose sums do not depend on the
+    /// batch, and with `unified_kv` off batched greedy output matches a call
+    /// alone.
+    pub flash_attention: Option<bool>,
 }
 
 impl Default for LlamaConfig {
@@ -92,6 +112,8 @@ impl Default for LlamaConfig {
             batching: true,
             parallel: 8,
             kv_size: 8192,
+            unified_kv: true,
+            flash_attention: None,
         }
     }
 }
@@ -150,6 +172,20 @@ impl LlamaConfig {
     /// Sets the KV cache size of each model in tokens (with batching).
     pub fn kv_size(mut self, tokens: u32) -> Self {
         self.kv_size = tokens;
+        self
+    }
+
+    /// Shares one KV cache among a model's sequences (`true`) or gives each
+    /// a stream of its own (`false`); see [`LlamaConfig::unified_kv`].
+    pub fn unified_kv(mut self, on: bool) -> Self {
+        self.unified_kv = on;
+        self
+    }
+
+    /// Turns llama.cpp's flash attention on or off instead of letting it
+    /// decide; see [`LlamaConfig::flash_attention`].
+    pub fn flash_attention(mut self, on: bool) -> Self {
+        self.flash_attention = Some(on);
         self
     }
 
