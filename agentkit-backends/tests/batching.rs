@@ -323,7 +323,7 @@ async fn with_a_stream_per_sequence_prefixes_are_copied_whole_and_trimmed() {
     let mut texts = Vec::new();
     for r in &requests {
         let c = llama.generate(r.clone()).await.unwrap();
-        if texts.len() > 0 {
+        if !texts.is_empty() {
             assert!(c.cached_prompt_tokens > c.prompt_tokens / 2, "{c:?}");
         }
         texts.push(c.text);
