@@ -334,7 +334,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         match args.flash_attention {
             Some(Switch::On) => "on",
             Some(Switch::Off) => "off",
-            None => "as llama.cpp decides",
+            None => "as the backend's default sets it (off)",
         }
     );
     println!(

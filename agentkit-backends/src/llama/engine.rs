@@ -234,6 +234,9 @@ pub(super) struct Engine {
     capacity: usize,
     /// Ids for sequences, and the clock for least-recently-used eviction.
     clock: u64,
+    /// With a stream per sequence, whether the last step was a longer feed's
+    /// (see [`Engine::one_kind`]).
+    longer_turn: bool,
 }
 
 /// A sequence's place in the batch being built.
@@ -285,6 +288,7 @@ impl Engine {
             config,
             capacity,
             clock: 0,
+            longer_turn: false,
         })
     }
 
@@ -575,6 +579,9 @@ impl Engine {
             })
             .collect();
         order.sort_unstable();
+        if !self.config.unified {
+            order = self.one_kind(order);
+        }
         let mut picked: Vec<(usize, usize)> = Vec::new();
         let mut room = BATCH;
         for (_, _, slot) in order {
@@ -618,6 +625,33 @@ impl Engine {
             placed.push(Placed { slot, start, count });
         }
         Ok(placed)
+    }
+
+    /// With a stream per sequence: either every one-token feed (decode
+    /// steps) or the first longer one (a prompt chunk or a scoring feed)
+    /// alone, taking turns. llama.cpp splits a batch over several streams
+    /// into equal shares per sequence, which would cut a prompt into pieces
+    /// of other sizes than it has in a context of its own, and a one-token
+    /// piece takes another matrix kernel that rounds differently; alone, a
+    /// longer feed is evaluated in the same pieces as in a context of its own.
+    fn one_kind(&mut self, order: Vec<(bool, u64, usize)>) -> Vec<(bool, u64, usize)> {
+        let single = |&(_, _, slot): &(bool, u64, usize)| match &self.slots[slot] {
+            Slot::Busy(seq) => seq.feed.len() == 1,
+            _ => false,
+        };
+        let (singles, longer): (Vec<_>, Vec<_>) = order.into_iter().partition(single);
+        let Some(&first) = longer.first() else {
+            return singles;
+        };
+        if singles.is_empty() {
+            return vec![first];
+        }
+        self.longer_turn = !self.longer_turn;
+        if self.longer_turn {
+            vec![first]
+        } else {
+            singles
+        }
     }
 
     /// One pass over the model: every running sequence advances. Finished
