@@ -6,7 +6,11 @@
 //!   (batching off, as before batching existed);
 //! - batched: all N at once on the model's batching engine, with the
 //!   backend's defaults (up to 8 sequences decode together; the rest wait
-//!   for a slot).
+//!   for a slot), once per KV cache layout given with `--kv`: `streams` (a
+//!   stream per sequence, the default) and `unified` (one shared cache).
+//!
+//! `--flash-attention on|off` sets llama.cpp's flash attention for every way
+//! (the backend's default: off).
 //!
 //! Each (way, N) runs in a child process of its own so that its peak memory
 //! (VmHWM) is its own. Prints whole-job throughput, per-request latency
