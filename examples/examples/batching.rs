@@ -174,7 +174,7 @@ async fn measure(
         config = config.parallel(p);
     }
     // Batched: the backend's defaults (up to 8 sequences at once, the rest
-    // wait for a slot; 8192 KV cells) but for the cache layout.
+    // wait for a slot; 16384 KV cells) but for the cache layout.
     let config = match way {
         Way::Sequential | Way::Separate => config.batching(false),
         Way::Batched => config,
