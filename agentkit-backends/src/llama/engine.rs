@@ -630,10 +630,11 @@ impl Engine {
     /// With a stream per sequence: either every one-token feed (decode
     /// steps) or the first longer one (a prompt chunk or a scoring feed)
     /// alone, taking turns. llama.cpp splits a batch over several streams
-    /// into equal shares per sequence, which would cut a prompt into pieces
-    /// of other sizes than it has in a context of its own, and a one-token
-    /// piece takes another matrix kernel that rounds differently; alone, a
-    /// longer feed is evaluated in the same pieces as in a context of its own.
+    /// into equal shares per sequence, which would cut a prompt riding with
+    /// decode steps into a one-token piece and the rest, pieces it never has
+    /// in a context of its own, and greedy outputs then flipped (7 of 8
+    /// identical instead of 8 in the batching benchmark); alone, a longer
+    /// feed is evaluated in the same pieces as in a context of its own.
     fn one_kind(&mut self, order: Vec<(bool, u64, usize)>) -> Vec<(bool, u64, usize)> {
         let single = |&(_, _, slot): &(bool, u64, usize)| match &self.slots[slot] {
             Slot::Busy(seq) => seq.feed.len() == 1,
