@@ -62,9 +62,18 @@ async fn one_at_a_time(llama: &Llama, requests: &[agentkit::Request]) -> Vec<Str
 
 #[tokio::test]
 async fn mixed_agents_and_schemas_in_one_batch_match_their_runs_alone() {
+    mixed_batch_matches_runs_alone(LlamaConfig::default().parallel(12)).await;
+}
+
+#[tokio::test]
+async fn with_a_stream_per_sequence_a_mixed_batch_matches_its_runs_alone() {
+    mixed_batch_matches_runs_alone(LlamaConfig::default().parallel(12).unified_kv(false)).await;
+}
+
+async fn mixed_batch_matches_runs_alone(config: LlamaConfig) {
     let requests: Vec<_> = (0..12).map(mixed).collect();
     let alone = one_at_a_time(&backend(LlamaConfig::default().batching(false)), &requests).await;
-    let batched = backend(LlamaConfig::default().parallel(12));
+    let batched = backend(config);
     let together: Vec<Completion> = join_all(requests.iter().map(|r| batched.generate(r.clone())))
         .await
         .into_iter()
@@ -277,4 +286,96 @@ async fn scored_choices_ride_in_the_same_batches_with_the_same_scores() {
     for (a, b) in alone.iter().flatten().zip(scores.iter().flatten()) {
         assert!((a - b).abs() < 1e-3, "{alone:?} vs {scores:?}");
     }
+}
+
+/// Requests with one long shared system prompt and inputs of their own,
+/// greedy, so a copied prefix that lost or garbled a cell shows in the output.
+fn shared_prefix(i: usize) -> agentkit::Request {
+    let mut r = mixed(0);
+    r.prompt.messages[0].content = "Answer with JSON about the question. ".repeat(8);
+    r.prompt.messages[1].content = format!("{{\"question\": \"number {i}\"}}");
+    r
+}
+
+#[tokio::test]
+async fn with_a_stream_per_sequence_prefixes_are_copied_whole_and_trimmed() {
+    let requests: Vec<_> = (0..6).map(shared_prefix).collect();
+    let alone = one_at_a_time(&backend(LlamaConfig::default().batching(false)), &requests).await;
+    // Concurrently: the first to arrive evaluates the prefix, the others wait
+    // for it and copy its stream; two slots, so later ones take over cached
+    // slots or copy from them.
+    let llama = backend(LlamaConfig::default().parallel(2).unified_kv(false));
+    let together: Vec<Completion> = join_all(requests.iter().map(|r| llama.generate(r.clone())))
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let reused = together
+        .iter()
+        .filter(|c| c.cached_prompt_tokens > c.prompt_tokens / 2)
+        .count();
+    assert!(reused >= 4, "{together:?}");
+    let texts: Vec<String> = together.into_iter().map(|c| c.text).collect();
+    let same = alone.iter().zip(&texts).filter(|(a, t)| a == t).count();
+    assert!(same >= requests.len() - 1, "{alone:?}\nvs\n{texts:?}");
+    // One after the other: each copies a finished sequence's stream.
+    let llama = backend(LlamaConfig::default().parallel(4).unified_kv(false));
+    let mut texts = Vec::new();
+    for r in &requests {
+        let c = llama.generate(r.clone()).await.unwrap();
+        if !texts.is_empty() {
+            assert!(c.cached_prompt_tokens > c.prompt_tokens / 2, "{c:?}");
+        }
+        texts.push(c.text);
+    }
+    assert_eq!(alone, texts);
+}
+
+#[tokio::test]
+async fn with_a_stream_per_sequence_a_request_larger_than_one_stream_is_an_error() {
+    // 2048 cells over 8 sequences: streams of 256, too small for the essay.
+    let llama = backend(
+        LlamaConfig::default()
+            .parallel(8)
+            .kv_size(2048)
+            .unified_kv(false),
+    );
+    let err = llama.generate(essay()).await.unwrap_err();
+    let Error::Backend { reason, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        reason.contains("kv_size") && reason.contains("parallel"),
+        "{reason}"
+    );
+    // The engine goes on serving what fits.
+    llama.generate(mixed(1)).await.unwrap();
+}
+
+#[tokio::test]
+async fn with_a_stream_per_sequence_and_no_flash_attention_a_batch_matches_exactly() {
+    // Attention as plain matrix products over a sequence's own stream sums
+    // the same numbers in the same order as in a context of its own.
+    let requests: Vec<_> = (0..12).map(mixed).collect();
+    let alone = one_at_a_time(
+        &backend(
+            LlamaConfig::default()
+                .batching(false)
+                .flash_attention(false),
+        ),
+        &requests,
+    )
+    .await;
+    let batched = backend(
+        LlamaConfig::default()
+            .parallel(12)
+            .unified_kv(false)
+            .flash_attention(false),
+    );
+    let together: Vec<String> = join_all(requests.iter().map(|r| batched.generate(r.clone())))
+        .await
+        .into_iter()
+        .map(|c| c.unwrap().text)
+        .collect();
+    assert_eq!(alone, together);
 }

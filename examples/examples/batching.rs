@@ -6,7 +6,11 @@
 //!   (batching off, as before batching existed);
 //! - batched: all N at once on the model's batching engine, with the
 //!   backend's defaults (up to 8 sequences decode together; the rest wait
-//!   for a slot).
+//!   for a slot), once per KV cache layout given with `--kv`: `streams` (a
+//!   stream per sequence, the default) and `unified` (one shared cache).
+//!
+//! `--flash-attention on|off` sets llama.cpp's flash attention for every way
+//! (the backend's default: off).
 //!
 //! Each (way, N) runs in a child process of its own so that its peak memory
 //! (VmHWM) is its own. Prints whole-job throughput, per-request latency
@@ -42,10 +46,40 @@ struct Args {
     /// Sequences the batching engine decodes together (the backend's default: 8).
     #[arg(long)]
     parallel: Option<usize>,
+    /// KV cache layouts of the batching engine to measure, each as a batched
+    /// row of its own: `unified` (one cache shared by all sequences) and/or
+    /// `streams` (a stream of kv_size / parallel cells per sequence).
+    #[arg(long, value_delimiter = ',', default_values_t = [Kv::Unified, Kv::Streams])]
+    kv: Vec<Kv>,
+    /// llama.cpp's flash attention in every way measured: `on`, `off`, or
+    /// the backend's default when not given.
+    #[arg(long)]
+    flash_attention: Option<Switch>,
     /// With `--way batched`: submit one request at a time (isolates the
     /// engine's cache sharing from multi-row batches).
     #[arg(long, hide = true)]
     one_by_one: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Switch {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Kv {
+    Unified,
+    Streams,
+}
+
+impl std::fmt::Display for Kv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kv::Unified => "unified",
+            Kv::Streams => "streams",
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -91,6 +125,9 @@ struct Summarise;
 struct Measured {
     seconds: f64,
     generated: usize,
+    /// Prompt tokens of all calls, and how many of them came from the cache.
+    prompt_tokens: usize,
+    cached_tokens: usize,
     latencies_ms: Vec<f64>,
     peak_kib: u64,
     texts: Vec<String>,
@@ -124,13 +161,20 @@ async fn measure(
     n: usize,
     one_by_one: bool,
     parallel: Option<usize>,
+    kv: Kv,
+    flash_attention: Option<Switch>,
 ) -> Result<Measured, Error> {
-    let mut config = LlamaConfig::default().threads(threads());
+    let mut config = LlamaConfig::default()
+        .threads(threads())
+        .unified_kv(kv == Kv::Unified);
+    if let Some(fa) = flash_attention {
+        config = config.flash_attention(fa == Switch::On);
+    }
     if let Some(p) = parallel {
         config = config.parallel(p);
     }
     // Batched: the backend's defaults (up to 8 sequences at once, the rest
-    // wait for a slot; 8192 KV cells).
+    // wait for a slot; 16384 KV cells) but for the cache layout.
     let config = match way {
         Way::Sequential | Way::Separate => config.batching(false),
         Way::Batched => config,
@@ -170,6 +214,8 @@ async fn measure(
     let mut measured = Measured {
         seconds,
         generated: 0,
+        prompt_tokens: 0,
+        cached_tokens: 0,
         latencies_ms: Vec::new(),
         peak_kib: peak_kib(),
         texts: Vec::new(),
@@ -183,6 +229,8 @@ async fn measure(
     for (i, (completion, latency)) in results.into_iter().enumerate() {
         let c = completion?;
         measured.generated += c.generated_tokens;
+        measured.prompt_tokens += c.prompt_tokens;
+        measured.cached_tokens += c.cached_prompt_tokens;
         measured.latencies_ms.push(latency.as_secs_f64() * 1e3);
         let prompt_ms = c.prompt_time.as_secs_f64() * 1e3;
         if i == 0 {
@@ -234,6 +282,8 @@ fn child(
     n: usize,
     one_by_one: bool,
     parallel: Option<usize>,
+    kv: Kv,
+    flash_attention: Option<Switch>,
 ) -> Result<Measured, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let name = match way {
@@ -249,6 +299,12 @@ fn child(
     if let Some(p) = parallel {
         command.args(["--parallel", &p.to_string()]);
     }
+    command.args(["--kv", &kv.to_string()]);
+    match flash_attention {
+        Some(Switch::On) => command.args(["--flash-attention", "on"]),
+        Some(Switch::Off) => command.args(["--flash-attention", "off"]),
+        None => &mut command,
+    };
     let out = command.output().map_err(|e| e.to_string())?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
@@ -260,27 +316,48 @@ fn child(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     if let Some(way) = args.way {
-        let measured = measure(way, args.n, args.one_by_one, args.parallel).await?;
+        let kv = args.kv.first().copied().unwrap_or(Kv::Unified);
+        let measured = measure(
+            way,
+            args.n,
+            args.one_by_one,
+            args.parallel,
+            kv,
+            args.flash_attention,
+        )
+        .await?;
         println!("{}", serde_json::to_string(&measured)?);
         return Ok(());
     }
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     println!(
         "Batched decoding: SmolLM2-135M-Instruct Q4_1, {} llama.cpp threads, {cpus} CPUs; agent Summarise \
-         (greedy, repeat_penalty 1.1, up to 64 tokens) over the first N forum threads",
-        threads()
+         (greedy, repeat_penalty 1.1, up to 64 tokens) over the first N forum threads; \
+         flash attention {}",
+        threads(),
+        match args.flash_attention {
+            Some(Switch::On) => "on",
+            Some(Switch::Off) => "off",
+            None => "as the backend's default sets it (off)",
+        }
     );
     println!(
         "{:>3}  {:<18} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9}",
         "N", "way", "wall s", "req/s", "tok/s", "p50 ms", "p95 ms", "peak MiB"
     );
     for &n in &args.sizes {
+        let mut ways = vec![(Way::Sequential, Kv::Unified), (Way::Separate, Kv::Unified)];
+        ways.extend(args.kv.iter().map(|&kv| (Way::Batched, kv)));
         let mut runs = Vec::new();
-        for way in [Way::Sequential, Way::Separate, Way::Batched] {
-            let m = child(way, n, false, args.parallel)?;
+        for &(way, kv) in &ways {
+            let m = child(way, n, false, args.parallel, kv, args.flash_attention)?;
+            let label = match way {
+                Way::Batched => format!("batched, {kv}"),
+                _ => way.label().to_string(),
+            };
             println!(
                 "{n:>3}  {:<18} {:>8.2} {:>9.2} {:>8.1} {:>9.0} {:>9.0} {:>9.0}",
-                way.label(),
+                label,
                 m.seconds,
                 n as f64 / m.seconds,
                 m.generated as f64 / m.seconds,
@@ -290,35 +367,49 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             runs.push(m);
         }
-        let (seq, sep, bat) = (&runs[0], &runs[1], &runs[2]);
-        let same = seq
-            .texts
-            .iter()
-            .zip(&bat.texts)
-            .filter(|(a, b)| a == b)
-            .count();
-        println!(
-            "     batched vs sequential: throughput {:.2}x, identical outputs {same}/{n}; \
-             peak memory batched/separate {:.2}",
-            seq.seconds / bat.seconds,
-            bat.peak_kib as f64 / sep.peak_kib.max(1) as f64,
-        );
-        for (a, b) in seq.texts.iter().zip(&bat.texts).filter(|(a, b)| a != b) {
-            println!("       differs: {a}\n            vs: {b}");
-        }
-        if n > 1 {
-            // The same engine fed one request at a time: how many outputs
-            // change from the cache layout alone, with no batch of many rows.
-            let alone = child(Way::Batched, n, true, args.parallel)?;
+        let (seq, sep) = (&runs[0], &runs[1]);
+        for (&kv, bat) in args.kv.iter().zip(&runs[2..]) {
             let same = seq
                 .texts
                 .iter()
-                .zip(&alone.texts)
+                .zip(&bat.texts)
                 .filter(|(a, b)| a == b)
                 .count();
             println!(
-                "     batching engine fed one request at a time: identical outputs {same}/{n}"
+                "     batched ({kv}) vs sequential: throughput {:.2}x, identical outputs {same}/{n}; \
+                 peak memory batched/separate {:.2}; prompt tokens from the cache {}/{} \
+                 (sequential {}/{})",
+                seq.seconds / bat.seconds,
+                bat.peak_kib as f64 / sep.peak_kib.max(1) as f64,
+                bat.cached_tokens,
+                bat.prompt_tokens,
+                seq.cached_tokens,
+                seq.prompt_tokens,
             );
+            for (a, b) in seq.texts.iter().zip(&bat.texts).filter(|(a, b)| a != b) {
+                println!("       differs: {a}\n            vs: {b}");
+            }
+            if n > 1 {
+                // The same engine fed one request at a time: how many outputs
+                // change from the cache layout alone, with no batch of many rows.
+                let alone = child(
+                    Way::Batched,
+                    n,
+                    true,
+                    args.parallel,
+                    kv,
+                    args.flash_attention,
+                )?;
+                let same = seq
+                    .texts
+                    .iter()
+                    .zip(&alone.texts)
+                    .filter(|(a, b)| a == b)
+                    .count();
+                println!(
+                    "     batching engine ({kv}) fed one request at a time: identical outputs {same}/{n}"
+                );
+            }
         }
         if n > 1 {
             let warm = median(&seq.warm_prompt_ms);

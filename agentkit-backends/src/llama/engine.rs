@@ -12,6 +12,12 @@
 //! evaluated), so the n-th call of an agent evaluates only its own input.
 //! Finished sequences stay cached for that purpose until their slot or their
 //! cells are needed.
+//!
+//! The cache is either unified (one pool of cells for all sequences, so a
+//! shared prefix can be shared in place) or split into one stream per
+//! sequence (each sequence's attention then spans only its own cells, as in
+//! a context of its own). Across streams llama.cpp copies only whole
+//! streams: a prefix is copied whole and the copy trimmed to the prefix.
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -57,8 +63,13 @@ pub(super) struct EngineConfig {
     pub threads: i32,
     /// Sequences decoded together at most.
     pub slots: usize,
-    /// KV cells shared by all sequences.
+    /// KV cells of the whole cache.
     pub kv_size: usize,
+    /// One KV cache shared by all sequences (`true`), or a stream of
+    /// `kv_size / slots` cells for each sequence (`false`).
+    pub unified: bool,
+    /// Flash attention on or off; `None`: llama.cpp decides.
+    pub flash_attention: Option<bool>,
     /// Whether finished sequences stay cached for prefix reuse.
     pub keep_prefixes: bool,
 }
@@ -218,8 +229,14 @@ pub(super) struct Engine {
     batch: LlamaBatch<'static>,
     slots: Vec<Slot>,
     config: EngineConfig,
+    /// KV cells one sequence may occupy: the whole cache when unified, else
+    /// its stream (llama.cpp rounds a stream up to a multiple of 256 cells).
+    capacity: usize,
     /// Ids for sequences, and the clock for least-recently-used eviction.
     clock: u64,
+    /// With a stream per sequence, whether the last step was a longer feed's
+    /// (see [`Engine::one_kind`]).
+    longer_turn: bool,
 }
 
 /// A sequence's place in the batch being built.
@@ -242,9 +259,15 @@ impl Engine {
             .with_n_ctx(NonZeroU32::new(kv))
             .with_n_batch(BATCH as u32)
             .with_n_seq_max(u32::try_from(slots).unwrap_or(u32::MAX))
-            .with_kv_unified(true)
+            .with_kv_unified(config.unified)
             .with_n_threads(config.threads)
             .with_n_threads_batch(config.threads);
+        // llama.cpp's values: -1 lets it decide, 0 off, 1 on.
+        let params = params.with_flash_attention_policy(match config.flash_attention {
+            None => -1,
+            Some(false) => 0,
+            Some(true) => 1,
+        });
         let ctx = {
             let _serial = CONTEXT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
             OwnedContext::try_new(model, |model| {
@@ -253,12 +276,19 @@ impl Engine {
                     .map_err(|e| backend_error("", "could not create a llama.cpp context", e))
             })?
         };
+        let capacity = if config.unified {
+            config.kv_size
+        } else {
+            ctx.borrow_dependent().n_ctx() as usize / slots
+        };
         Ok(Engine {
             ctx,
             batch: LlamaBatch::new(BATCH, 1),
             slots: (0..slots).map(|_| Slot::Free).collect(),
             config,
+            capacity,
             clock: 0,
+            longer_turn: false,
         })
     }
 
@@ -294,16 +324,34 @@ impl Engine {
             .unwrap_or(false)
     }
 
-    fn copy_cells(&mut self, from: usize, to: usize, upto: usize) {
+    /// Gives `to` the cells of the first `upto` positions of `from`; returns
+    /// how many it got (`upto`, or 0 where the copy could not be trimmed).
+    fn copy_cells(&mut self, from: usize, to: usize, upto: usize) -> usize {
         let (Ok(src), Ok(dst), Ok(p1)) =
             (i32::try_from(from), i32::try_from(to), u32::try_from(upto))
         else {
-            return;
+            return 0;
         };
+        if self.config.unified {
+            self.ctx.with_dependent_mut(|_, ctx| {
+                // Only fails on positions beyond i32, excluded above.
+                let _ = ctx.copy_kv_cache_seq(src, dst, Some(0), Some(p1));
+            });
+            return upto;
+        }
+        // Between streams llama.cpp copies whole streams only (a partial
+        // range aborts the process): copy all of it, then cut the copy back
+        // to the shared prefix. The data moves at the next decode, before
+        // that batch writes anything.
         self.ctx.with_dependent_mut(|_, ctx| {
-            // Only fails on positions beyond i32, excluded above.
-            let _ = ctx.copy_kv_cache_seq(src, dst, Some(0), Some(p1));
+            let _ = ctx.copy_kv_cache_seq(src, dst, None, None);
         });
+        if self.forget(to, upto) {
+            upto
+        } else {
+            self.forget(to, 0);
+            0
+        }
     }
 
     /// Empties `slot` and its cells.
@@ -341,20 +389,33 @@ impl Engine {
     /// that can fit at all is admitted.
     pub(super) fn admit(&mut self, job: Job) -> Result<(), Job> {
         let need = job.cells();
-        if need > self.config.kv_size {
+        if need > self.capacity {
             let agent = job.agent;
-            let _ = job.reply.send(Err(Error::Backend {
-                agent: agent.to_string(),
-                reason: format!(
+            let reason = if self.config.unified {
+                format!(
                     "the request needs up to {need} KV cells but the model's cache holds {}; \
                      raise LlamaConfig::kv_size or lower max_tokens",
-                    self.config.kv_size
-                ),
+                    self.capacity
+                )
+            } else {
+                format!(
+                    "the request needs up to {need} KV cells but each sequence's stream holds {} \
+                     (LlamaConfig::kv_size {} over LlamaConfig::parallel {}); raise kv_size, \
+                     lower parallel or max_tokens, or set unified_kv",
+                    self.capacity,
+                    self.config.kv_size,
+                    self.slots.len()
+                )
+            };
+            let _ = job.reply.send(Err(Error::Backend {
+                agent: agent.to_string(),
+                reason,
             }));
             return Ok(());
         }
+        // With a stream per sequence, a slot comes with its cells.
         let (busy, _) = self.cells_in_use();
-        if busy + need > self.config.kv_size {
+        if self.config.unified && busy + need > self.capacity {
             return Err(job);
         }
         let prompt = &job.prompt;
@@ -409,7 +470,7 @@ impl Engine {
                             Slot::Free => (0, 0),
                         };
                         if held >= n {
-                            self.copy_cells(s, slot, n);
+                            let n = self.copy_cells(s, slot, n);
                             (slot, job.prompt[..n].to_vec(), None)
                         } else {
                             let wait = Wait {
@@ -424,10 +485,11 @@ impl Engine {
                 }
             }
         };
-        // Make room: drop cached sequences, oldest first, until everything fits.
-        loop {
+        // Make room: drop cached sequences, oldest first, until everything
+        // fits (with a stream per sequence, everything does).
+        while self.config.unified {
             let (busy, cached) = self.cells_in_use();
-            if busy + cached + need <= self.config.kv_size {
+            if busy + cached + need <= self.capacity {
                 break;
             }
             match self.oldest_cached(Some(slot)) {
@@ -485,9 +547,11 @@ impl Engine {
                 // The source is gone (cancelled or evicted): evaluate in full.
                 _ => 0,
             };
-            if copied > 0 {
-                self.copy_cells(wait.slot, slot, copied);
-            }
+            let copied = if copied > 0 {
+                self.copy_cells(wait.slot, slot, copied)
+            } else {
+                0
+            };
             if let Slot::Busy(seq) = &mut self.slots[slot] {
                 seq.wait = None;
                 seq.tokens = seq.job.prompt[..copied].to_vec();
@@ -515,8 +579,12 @@ impl Engine {
             })
             .collect();
         order.sort_unstable();
+        if !self.config.unified {
+            order = self.one_kind(order);
+        }
+        let mut picked: Vec<(usize, usize)> = Vec::new();
+        let mut room = BATCH;
         for (_, _, slot) in order {
-            let room = BATCH - placed.iter().map(|p: &Placed| p.count).sum::<usize>();
             let Slot::Busy(seq) = &self.slots[slot] else {
                 continue;
             };
@@ -532,6 +600,19 @@ impl Engine {
             if count == 0 {
                 break;
             }
+            room -= count;
+            picked.push((slot, count));
+        }
+        if !self.config.unified {
+            // With a stream per sequence, llama.cpp splits a batch into
+            // passes of consecutive sequence ids in batch order: in slot
+            // order, the sequences of one step share as few passes as can be.
+            picked.sort_unstable();
+        }
+        for (slot, count) in picked {
+            let Slot::Busy(seq) = &self.slots[slot] else {
+                continue;
+            };
             let start = self.batch.n_tokens() as usize;
             let base = seq.tokens.len();
             for (k, token) in seq.feed[..count].iter().enumerate() {
@@ -544,6 +625,34 @@ impl Engine {
             placed.push(Placed { slot, start, count });
         }
         Ok(placed)
+    }
+
+    /// With a stream per sequence: either every one-token feed (decode
+    /// steps) or the first longer one (a prompt chunk or a scoring feed)
+    /// alone, taking turns. llama.cpp splits a batch over several streams
+    /// into equal shares per sequence, which would cut a prompt riding with
+    /// decode steps into a one-token piece and the rest, pieces it never has
+    /// in a context of its own, and greedy outputs then flipped (7 of 8
+    /// identical instead of 8 in the batching benchmark); alone, a longer
+    /// feed is evaluated in the same pieces as in a context of its own.
+    fn one_kind(&mut self, order: Vec<(bool, u64, usize)>) -> Vec<(bool, u64, usize)> {
+        let single = |&(_, _, slot): &(bool, u64, usize)| match &self.slots[slot] {
+            Slot::Busy(seq) => seq.feed.len() == 1,
+            _ => false,
+        };
+        let (singles, longer): (Vec<_>, Vec<_>) = order.into_iter().partition(single);
+        let Some(&first) = longer.first() else {
+            return singles;
+        };
+        if singles.is_empty() {
+            return vec![first];
+        }
+        self.longer_turn = !self.longer_turn;
+        if self.longer_turn {
+            vec![first]
+        } else {
+            singles
+        }
     }
 
     /// One pass over the model: every running sequence advances. Finished

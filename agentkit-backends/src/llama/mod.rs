@@ -74,11 +74,34 @@ pub struct LlamaConfig {
     /// With batching, how many requests to one model decode together at
     /// most; the next ones wait for a slot.
     pub parallel: usize,
-    /// With batching, the KV cache of each model in tokens, shared by all its
-    /// sequences (a shared prompt prefix counts once). A request waits until
-    /// its prompt plus `max_tokens` fits beside the running ones. At least
-    /// `context_size`.
+    /// With batching, the KV cache of each model in tokens. With a stream
+    /// per sequence (the default) each sequence gets `kv_size / parallel`
+    /// cells (rounded up to a multiple of 256), and a request whose prompt
+    /// plus `max_tokens` does not fit one stream fails with an error naming
+    /// both settings; the default, 16384 over 8, gives each stream the
+    /// default `context_size`. Unified, the cells are shared by all
+    /// sequences (a shared prompt prefix counts once) and a request waits
+    /// until it fits beside the running ones. At least `context_size`.
     pub kv_size: u32,
+    /// With batching, whether a model's sequences share one KV cache
+    /// (`true`) or each gets a stream of its own (`false`, the default).
+    /// Unified, a sequence's attention spans the cells of every sequence in
+    /// the cache (masked, but the kernels' summation order changes with the
+    /// cache's layout and with who else is running, so greedy output can
+    /// differ from the same call alone); with a stream each, it spans only
+    /// its own cells, as in a context of its own, and a shared prompt prefix
+    /// is copied from stream to stream. Unified needs fewer cells when many
+    /// calls share a long prefix.
+    pub unified_kv: bool,
+    /// Whether llama.cpp computes attention with its fused flash-attention
+    /// kernel (`Some(false)` by default; `None`: llama.cpp decides, which is
+    /// on for the CPU). Its CPU kernel sums in a different order (split over
+    /// the cache, or tiled) depending on how many tokens and sequences a
+    /// batch holds, so a batched sequence can round differently from the
+    /// same call alone. Off, attention is plain matrix products whose sums
+    /// do not depend on the batch: with a stream per sequence, batched
+    /// greedy output equals the output of the call alone.
+    pub flash_attention: Option<bool>,
 }
 
 impl Default for LlamaConfig {
@@ -92,7 +115,9 @@ impl Default for LlamaConfig {
             gpu_layers: None,
             batching: true,
             parallel: 8,
-            kv_size: 8192,
+            kv_size: 16384,
+            unified_kv: false,
+            flash_attention: Some(false),
         }
     }
 }
@@ -151,6 +176,20 @@ impl LlamaConfig {
     /// Sets the KV cache size of each model in tokens (with batching).
     pub fn kv_size(mut self, tokens: u32) -> Self {
         self.kv_size = tokens;
+        self
+    }
+
+    /// Shares one KV cache among a model's sequences (`true`) or gives each
+    /// a stream of its own (`false`); see [`LlamaConfig::unified_kv`].
+    pub fn unified_kv(mut self, on: bool) -> Self {
+        self.unified_kv = on;
+        self
+    }
+
+    /// Turns llama.cpp's flash attention on or off; see
+    /// [`LlamaConfig::flash_attention`].
+    pub fn flash_attention(mut self, on: bool) -> Self {
+        self.flash_attention = Some(on);
         self
     }
 

@@ -130,6 +130,8 @@ impl LoadedModel {
                 threads: config.thread_count(),
                 slots: 1,
                 kv_size: n_ctx,
+                unified: true,
+                flash_attention: config.flash_attention,
                 keep_prefixes: config.reuse_prefix,
             };
             return self.pool.run(shared.backend, &self.model, engine, job);
@@ -145,6 +147,8 @@ impl LoadedModel {
                         threads: config.thread_count(),
                         slots: config.parallel.max(1),
                         kv_size: (config.kv_size as usize).max(n_ctx),
+                        unified: config.unified_kv,
+                        flash_attention: config.flash_attention,
                         keep_prefixes: config.reuse_prefix,
                     };
                     scheduler.insert(Scheduler::start(
