@@ -5,7 +5,8 @@
 //! For each thread, one at a time: `Draft.stream(..)` (noting when the first
 //! delta arrives, when the first partial value with words in its `reply`
 //! arrives, and when the final value arrives), then `Draft.run(..)` on the
-//! same thread. With `--concurrency n` the streamed drafts run n at a time,
+//! same thread, on a runtime of its own (so neither run finds the other's
+//! prompt in its cache). With `--concurrency n` the streamed drafts run n at a time,
 //! as the flagship's live view runs them, and the plain runs likewise.
 //!
 //! `cargo run --release -p agentkit-examples --example streaming [-- --split all --concurrency 8]`
@@ -98,10 +99,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|t| t.worth_answering)
         .map(|t| t.thread())
         .collect();
-    let runtime = forum::runtime()?;
-    // Load the model and warm the agent's prompt prefix before timing.
+    // One runtime (and llama.cpp engine) for the streamed drafts and one for
+    // the plain ones, so neither finds the other's prompts in its cache.
+    let (runtime, plain_runtime) = (forum::runtime()?, forum::runtime()?);
+    // Load the model and warm the agent's instructions before timing.
     if let Some(first) = threads.first() {
         Draft.run(&runtime, first.clone()).await?;
+        Draft.run(&plain_runtime, first.clone()).await?;
     }
     let n = args.concurrency.max(1);
     println!(
@@ -128,7 +132,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let plain_round = async {
             let started = Instant::now();
             let got: Vec<Duration> = stream::iter(batch.to_vec())
-                .map(|t| plain(&runtime, t))
+                .map(|t| plain(&plain_runtime, t))
                 .buffered(n)
                 .collect::<Vec<_>>()
                 .await
