@@ -35,7 +35,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 say "downloading the $PACKAGE source distribution (about 76 MB) with pip ..."
-"$python" -m pip download --no-deps --no-binary :all: --progress-bar off -d "$work" "$PACKAGE" >&2
+# Only this package as source: with `:all:`, pip also builds the tools it needs
+# to read the sdist's metadata from source (about 2 minutes instead of 12 s).
+"$python" -m pip download --no-deps --no-binary llama-cpp-python --progress-bar off -d "$work" "$PACKAGE" >&2
 tar -xzf "$work"/llama_cpp_python-*.tar.gz -C "$work"
 src=$(ls -d "$work"/llama_cpp_python-*/vendor/llama.cpp)
 [ -d "$src/tools/server" ] || { say "the source distribution has no tools/server; cannot build llama-server"; exit 1; }

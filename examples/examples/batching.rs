@@ -21,6 +21,7 @@
 //! `cargo run --release -p agentkit-examples --example batching`
 
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agentkit::prelude::*;
@@ -29,6 +30,8 @@ use agentkit_backends::llama::{Llama, LlamaConfig};
 use agentkit_examples::forum::{self, Split, Thread, Topic};
 use clap::Parser;
 use futures_util::future::join_all;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
 
 /// Batched decoding against one call at a time and separate contexts in
 /// parallel, on SmolLM2-135M (AGENTKIT_THREADS threads, 2 when unset).
@@ -138,6 +141,86 @@ struct Measured {
     /// input) on four threads in a row on a fresh backend: prompt time, prompt
     /// tokens and cached prompt tokens of each call (sequential only).
     judge: Vec<(f64, usize, usize)>,
+    /// Every pass over the weights the engine made: (tokens, sequences, ms).
+    steps: Vec<(usize, usize, f64)>,
+}
+
+/// Records the engine's `batch step` events (one per `llama_decode`), so a
+/// run can say where its time went.
+#[derive(Clone, Default)]
+struct Steps(Arc<Mutex<Vec<(usize, usize, f64)>>>);
+
+impl<S: tracing::Subscriber> Layer<S> for Steps {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        #[derive(Default)]
+        struct Fields(Option<u64>, Option<u64>, Option<f64>);
+        impl tracing::field::Visit for Fields {
+            fn record_i64(&mut self, f: &tracing::field::Field, v: i64) {
+                self.record_u64(f, u64::try_from(v).unwrap_or(0));
+            }
+            fn record_u64(&mut self, f: &tracing::field::Field, v: u64) {
+                match f.name() {
+                    "tokens" => self.0 = Some(v),
+                    "sequences" => self.1 = Some(v),
+                    _ => {}
+                }
+            }
+            fn record_f64(&mut self, f: &tracing::field::Field, v: f64) {
+                if f.name() == "decode_ms" {
+                    self.2 = Some(v);
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        if let Fields(Some(t), Some(s), Some(ms)) = fields {
+            if let Ok(mut steps) = self.0.lock() {
+                steps.push((t as usize, s as usize, ms));
+            }
+        }
+    }
+}
+
+/// Where a run's time went, from its passes over the weights: prompt feeds
+/// (more tokens than sequences) and decode steps (one token per sequence),
+/// and what was left outside `llama_decode` (sampling, grammar, scheduling).
+/// Seconds spent in prompt feeds and in decode steps.
+fn split_steps(m: &Measured) -> (f64, f64) {
+    m.steps
+        .iter()
+        .fold((0.0, 0.0), |(f, d), &(tokens, sequences, ms)| {
+            if tokens > sequences {
+                (f + ms / 1e3, d)
+            } else {
+                (f, d + ms / 1e3)
+            }
+        })
+}
+
+fn profile(m: &Measured) -> String {
+    let (mut feed_ms, mut feed_tok, mut dec_ms, mut dec_tok, mut dec_n) = (0.0, 0, 0.0, 0, 0);
+    for &(tokens, sequences, ms) in &m.steps {
+        if tokens > sequences {
+            feed_ms += ms;
+            feed_tok += tokens;
+        } else {
+            dec_ms += ms;
+            dec_tok += tokens;
+            dec_n += 1;
+        }
+    }
+    let wall = m.seconds * 1e3;
+    format!(
+        "prompt feeds {:.1} s ({feed_tok} tok, {:.0} tok/s); decode steps {:.1} s ({dec_n} steps, \
+         {:.1} seq/step, {:.0} tok/s); outside llama_decode {:.1} s",
+        feed_ms / 1e3,
+        feed_tok as f64 / (feed_ms / 1e3).max(1e-9),
+        dec_ms / 1e3,
+        dec_tok as f64 / f64::from(dec_n.max(1)),
+        dec_tok as f64 / (dec_ms / 1e3).max(1e-9),
+        (wall - feed_ms - dec_ms) / 1e3,
+    )
 }
 
 fn threads() -> usize {
@@ -192,6 +275,10 @@ async fn measure(
         .iter()
         .map(|t| Request::for_agent::<Summarise>(&runtime, t))
         .collect::<Result<_, _>>()?;
+    let steps = Steps::default();
+    let _ = tracing_subscriber::registry()
+        .with(steps.clone())
+        .try_init();
     let started = Instant::now();
     let timed = |request: Request| {
         let llama = llama.clone();
@@ -211,6 +298,7 @@ async fn measure(
         _ => join_all(requests.into_iter().map(timed)).await,
     };
     let seconds = started.elapsed().as_secs_f64();
+    let steps = steps.0.lock().map(|s| s.clone()).unwrap_or_default();
     let mut measured = Measured {
         seconds,
         generated: 0,
@@ -222,6 +310,7 @@ async fn measure(
         cold_prompt_ms: 0.0,
         warm_prompt_ms: Vec::new(),
         judge: Vec::new(),
+        steps,
     };
     if way == Way::Sequential && n > 1 {
         measured.judge = judge_prompts(&threads).await?;
@@ -365,6 +454,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 percentile(&m.latencies_ms, 0.95),
                 m.peak_kib as f64 / 1024.0,
             );
+            // With separate contexts the passes overlap in time: their sum
+            // says nothing about the wall time.
+            if way != Way::Separate {
+                println!("     {:<18} {}", "", profile(&m));
+            }
             runs.push(m);
         }
         let (seq, sep) = (&runs[0], &runs[1]);
@@ -385,6 +479,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 bat.prompt_tokens,
                 seq.cached_tokens,
                 seq.prompt_tokens,
+            );
+            // Prompt evaluation is compute-bound and costs the same batched or
+            // not: had decoding cost nothing, the batched run would still take
+            // its prompt feeds and the time outside llama_decode.
+            let (feeds, decode) = split_steps(bat);
+            let floor = feeds + (bat.seconds - feeds - decode).max(0.0);
+            println!(
+                "     ceiling: with decoding free the batched run would take {floor:.1} s, {:.2}x sequential",
+                seq.seconds / floor.max(1e-9)
             );
             for (a, b) in seq.texts.iter().zip(&bat.texts).filter(|(a, b)| a != b) {
                 println!("       differs: {a}\n            vs: {b}");
