@@ -31,7 +31,7 @@ struct DraftWith<const V: usize>;
 const NO_PENALTY: Sampling = <Draft as Agent>::SAMPLING.without_repetition();
 
 /// The variants compared, by index: name and sampling.
-const VARIANTS: [(&str, Sampling); 5] = [
+const VARIANTS: [(&str, Sampling); 7] = [
     ("no penalty", NO_PENALTY),
     (
         "repeat_penalty 1.3",
@@ -40,6 +40,14 @@ const VARIANTS: [(&str, Sampling); 5] = [
     (
         "repeat_penalty 1.1",
         NO_PENALTY.with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.1)),
+    ),
+    (
+        "repeat_penalty 1.15",
+        NO_PENALTY.with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.15)),
+    ),
+    (
+        "repeat_penalty 1.2",
+        NO_PENALTY.with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.2)),
     ),
     (
         "frequency_penalty 0.8",
@@ -92,6 +100,9 @@ struct Tally {
     drafts: usize,
     /// The first draft, to read.
     sample: String,
+    /// The beginnings of the drafts that ran into the bound, to see whether
+    /// they loop, copy the thread, or just go on.
+    bounded: Vec<String>,
     failed: usize,
     seconds: f64,
 }
@@ -110,7 +121,10 @@ async fn tally<S: Step<Thread> + Yields<Output = Reply>>(
                 t.repeated += r;
                 t.trigrams += n;
                 let chars = reply.reply.chars().count();
-                t.at_bound += usize::from(forum::at_bound(&reply.reply));
+                if forum::at_bound(&reply.reply) {
+                    t.at_bound += 1;
+                    t.bounded.push(reply.reply.chars().take(90).collect());
+                }
                 t.short += usize::from(chars < 20);
                 t.chars += chars;
                 if t.drafts == 0 {
@@ -144,6 +158,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tally(&DraftWith::<2>, &runtime, &threads).await,
         tally(&DraftWith::<3>, &runtime, &threads).await,
         tally(&DraftWith::<4>, &runtime, &threads).await,
+        tally(&DraftWith::<5>, &runtime, &threads).await,
+        tally(&DraftWith::<6>, &runtime, &threads).await,
     ];
     println!(
         "| sampling | repeated word trigrams | drafts at the {}-char bound | drafts under 20 chars | mean length | failed | time |",
@@ -169,6 +185,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("The first thread's draft under each setting:");
     for ((name, _), t) in VARIANTS.iter().zip(&tallies) {
         println!("  {name}: {:?}", t.sample);
+    }
+    println!();
+    println!("The drafts at the bound, their first 90 characters:");
+    for ((name, _), t) in VARIANTS.iter().zip(&tallies) {
+        for draft in &t.bounded {
+            println!("  {name}: {draft:?}");
+        }
     }
     Ok(())
 }
