@@ -182,44 +182,49 @@ impl<S: tracing::Subscriber> Layer<S> for Steps {
     }
 }
 
-/// Where a run's time went, from its passes over the weights: prompt feeds
-/// (more tokens than sequences) and decode steps (one token per sequence),
-/// and what was left outside `llama_decode` (sampling, grammar, scheduling).
-/// Seconds spent in prompt feeds and in decode steps.
-fn split_steps(m: &Measured) -> (f64, f64) {
-    m.steps
-        .iter()
-        .fold((0.0, 0.0), |(f, d), &(tokens, sequences, ms)| {
-            if tokens > sequences {
-                (f + ms / 1e3, d)
-            } else {
-                (f, d + ms / 1e3)
-            }
-        })
+/// A run's passes over the weights, split into prompt feeds (more tokens
+/// than sequences) and decode steps (one token per sequence).
+#[derive(Default)]
+struct Passes {
+    feed_seconds: f64,
+    feed_tokens: usize,
+    decode_seconds: f64,
+    decode_tokens: usize,
+    decode_steps: usize,
 }
 
-fn profile(m: &Measured) -> String {
-    let (mut feed_ms, mut feed_tok, mut dec_ms, mut dec_tok, mut dec_n) = (0.0, 0, 0.0, 0, 0);
-    for &(tokens, sequences, ms) in &m.steps {
-        if tokens > sequences {
-            feed_ms += ms;
-            feed_tok += tokens;
-        } else {
-            dec_ms += ms;
-            dec_tok += tokens;
-            dec_n += 1;
+impl Passes {
+    fn of(m: &Measured) -> Passes {
+        let mut split = Passes::default();
+        for &(tokens, sequences, ms) in &m.steps {
+            if tokens > sequences {
+                split.feed_seconds += ms / 1e3;
+                split.feed_tokens += tokens;
+            } else {
+                split.decode_seconds += ms / 1e3;
+                split.decode_tokens += tokens;
+                split.decode_steps += 1;
+            }
         }
+        split
     }
-    let wall = m.seconds * 1e3;
+}
+
+/// Where a run's time went: prompt feeds, decode steps, and what was left
+/// outside `llama_decode` (sampling, grammar masks, scheduling).
+fn profile(m: &Measured) -> String {
+    let s = Passes::of(m);
     format!(
-        "prompt feeds {:.1} s ({feed_tok} tok, {:.0} tok/s); decode steps {:.1} s ({dec_n} steps, \
+        "prompt feeds {:.1} s ({} tok, {:.0} tok/s); decode steps {:.1} s ({} steps, \
          {:.1} seq/step, {:.0} tok/s); outside llama_decode {:.1} s",
-        feed_ms / 1e3,
-        feed_tok as f64 / (feed_ms / 1e3).max(1e-9),
-        dec_ms / 1e3,
-        dec_tok as f64 / f64::from(dec_n.max(1)),
-        dec_tok as f64 / (dec_ms / 1e3).max(1e-9),
-        (wall - feed_ms - dec_ms) / 1e3,
+        s.feed_seconds,
+        s.feed_tokens,
+        s.feed_tokens as f64 / s.feed_seconds.max(1e-9),
+        s.decode_seconds,
+        s.decode_steps,
+        s.decode_tokens as f64 / s.decode_steps.max(1) as f64,
+        s.decode_tokens as f64 / s.decode_seconds.max(1e-9),
+        m.seconds - s.feed_seconds - s.decode_seconds,
     )
 }
 
@@ -483,8 +488,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // Prompt evaluation is compute-bound and costs the same batched or
             // not: had decoding cost nothing, the batched run would still take
             // its prompt feeds and the time outside llama_decode.
-            let (feeds, decode) = split_steps(bat);
-            let floor = feeds + (bat.seconds - feeds - decode).max(0.0);
+            let s = Passes::of(bat);
+            let floor = s.feed_seconds + (bat.seconds - s.feed_seconds - s.decode_seconds).max(0.0);
             println!(
                 "     ceiling: with decoding free the batched run would take {floor:.1} s, {:.2}x sequential",
                 seq.seconds / floor.max(1e-9)
