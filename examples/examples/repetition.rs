@@ -92,7 +92,6 @@ impl<const V: usize> Step<Thread> for DraftWith<V> {
 struct Tally {
     repeated: usize,
     trigrams: usize,
-    at_bound: usize,
     /// Drafts with fewer than 20 characters: a penalty can push a small
     /// model to close the string at once.
     short: usize,
@@ -100,8 +99,8 @@ struct Tally {
     drafts: usize,
     /// The first draft, to read.
     sample: String,
-    /// The beginnings of the drafts that ran into the bound, to see whether
-    /// they loop, copy the thread, or just go on.
+    /// The beginnings of the drafts that ran into the bound (their count is
+    /// the table's), to see whether they loop, copy the thread, or go on.
     bounded: Vec<String>,
     failed: usize,
     seconds: f64,
@@ -122,7 +121,6 @@ async fn tally<S: Step<Thread> + Yields<Output = Reply>>(
                 t.trigrams += n;
                 let chars = reply.reply.chars().count();
                 if forum::at_bound(&reply.reply) {
-                    t.at_bound += 1;
                     t.bounded.push(reply.reply.chars().take(90).collect());
                 }
                 t.short += usize::from(chars < 20);
@@ -172,7 +170,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             100.0 * t.repeated as f64 / t.trigrams.max(1) as f64,
             t.repeated,
             t.trigrams,
-            t.at_bound,
+            t.bounded.len(),
             t.drafts,
             t.short,
             t.drafts,
