@@ -191,6 +191,8 @@ struct Passes {
     decode_seconds: f64,
     decode_tokens: usize,
     decode_steps: usize,
+    /// Wall time outside `llama_decode`: sampling, grammar masks, scheduling.
+    outside_seconds: f64,
 }
 
 impl Passes {
@@ -206,6 +208,7 @@ impl Passes {
                 split.decode_steps += 1;
             }
         }
+        split.outside_seconds = (m.seconds - split.feed_seconds - split.decode_seconds).max(0.0);
         split
     }
 }
@@ -224,7 +227,7 @@ fn profile(m: &Measured) -> String {
         s.decode_steps,
         s.decode_tokens as f64 / s.decode_steps.max(1) as f64,
         s.decode_tokens as f64 / s.decode_seconds.max(1e-9),
-        m.seconds - s.feed_seconds - s.decode_seconds,
+        s.outside_seconds,
     )
 }
 
@@ -489,7 +492,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // not: had decoding cost nothing, the batched run would still take
             // its prompt feeds and the time outside llama_decode.
             let s = Passes::of(bat);
-            let floor = s.feed_seconds + (bat.seconds - s.feed_seconds - s.decode_seconds).max(0.0);
+            let floor = s.feed_seconds + s.outside_seconds;
             println!(
                 "     ceiling: with decoding free the batched run would take {floor:.1} s, {:.2}x sequential",
                 seq.seconds / floor.max(1e-9)
