@@ -6,7 +6,9 @@
 //! 2. score: for the relevant ones, `KindOf` says what kind of post it is
 //!    (only an open question is worth answering) and `Classify` names its
 //!    topic, side by side, both by scored choices tuned on the dev split
-//!    (`examples/tuned/`, written by `--example tune`);
+//!    (`examples/tuned/`, written by `--example tune`); where the poster of
+//!    an open question wrote back (a reply marked `(OP)`), `Solved` reads
+//!    what they wrote and a question it finds solved is not worth answering;
 //! 3. draft: `Draft` writes a short reply to each thread worth answering.
 //!
 //! Every output is decoded under its type's grammar, so each stage gets
@@ -162,7 +164,10 @@ fn report(
             } else {
                 "not worth answering"
             };
-            let kind = o.kind.map(|k| format!("{k:?}")).unwrap_or_default();
+            let mut kind = o.kind.map(|k| format!("{k:?}")).unwrap_or_default();
+            if o.solved == Some(true) {
+                kind.push_str(", solved by a reply");
+            }
             println!("         {kind}: {verdict} · topic {t:?} ({p:.2})");
         }
         if let Some(reply) = &o.reply {
@@ -207,7 +212,7 @@ fn report(
         let said = |f: &dyn Fn(&Outcome) -> bool| judged.iter().filter(|o| f(o)).count();
         println!();
         println!(
-            "What KindOf and Classify said about the {} threads the screen passed:",
+            "What KindOf, Solved and Classify said about the {} threads the screen passed:",
             judged.len()
         );
         let kinds: Vec<String> = PostKind::ALL
@@ -215,6 +220,11 @@ fn report(
             .map(|k| format!("{k:?} {}", said(&|o| o.kind == Some(*k))))
             .collect();
         println!("  kind: {}", kinds.join(", "));
+        println!(
+            "  follow-ups of open questions: {} solved, {} not",
+            said(&|o| o.solved == Some(true)),
+            said(&|o| o.solved == Some(false))
+        );
         println!(
             "  worth answering: {} yes, {} no",
             said(&|o| o.worth_answering == Some(true)),

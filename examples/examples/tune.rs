@@ -1,7 +1,8 @@
 //! Tunes the flagship's scored agents on the dev split, in one call each:
 //! `Screen` (on all dev threads; its subjects other than `local_ai_models`
 //! are decoys), then `Judge` (worth answering?) and its decoy version `KindOf` (open question,
-//! answered question, showcase, announcement, poll or rant), `Classify`
+//! answered question, showcase, announcement, poll or rant), `Solved` (does
+//! the poster's follow-up say the problem is fixed?), `Classify`
 //! (topic) and its decoy version `ClassifyFine` (ten subtopics). Each of these
 //! is tuned on the dev threads it may see in the flagship (the relevant ones and the
 //! ones the screen passes by mistake) and reported on the same kind of test
@@ -17,12 +18,12 @@ use agentkit::eval::Example;
 use agentkit::prelude::*;
 use agentkit::tune::{tune, Metric, Search, TuneReport};
 use agentkit_examples::forum::{
-    self, Classify, ClassifyFine, Judge, KindOf, LabelledThread, PostKind, Screen, Split, Subject,
-    Subtopic, Thread,
+    self, Classify, ClassifyFine, FollowUp, Judge, KindOf, LabelledThread, PostKind, Screen,
+    Solved, Split, Subject, Subtopic, Thread,
 };
 use clap::Parser;
 
-/// Tunes Judge, KindOf, Classify and ClassifyFine on the dev split and
+/// Tunes Screen, Judge, KindOf, Solved, Classify and ClassifyFine on the dev split and
 /// writes their tunings to examples/tuned/.
 #[derive(Parser)]
 struct Args {
@@ -33,6 +34,10 @@ struct Args {
     /// Tune the screen only.
     #[arg(long)]
     screen: bool,
+
+    /// Tune `Solved` only.
+    #[arg(long, conflicts_with = "screen")]
+    solved: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -107,6 +112,36 @@ async fn screen(runtime: &Runtime, metric: Metric) -> Result<(), Error> {
     show("Screen", &report)
 }
 
+/// `Solved`, tuned on the relevant dev threads whose poster wrote back (a
+/// reply marked `(OP)`), on what the poster wrote: is the problem fixed?
+async fn solved(runtime: &Runtime, metric: Metric) -> Result<(), Error> {
+    let follow_ups = |split| -> Result<Vec<Example<FollowUp>>, Error> {
+        Ok(forum::load(split)?
+            .iter()
+            .filter(|t| t.relevant)
+            .filter_map(|t| {
+                Some(Example {
+                    input: t.thread().follow_up()?,
+                    expected: serde_json::json!({ "solved": t.solved }),
+                })
+            })
+            .collect())
+    };
+    let (dev_follow_ups, test_follow_ups) = (follow_ups(Split::Dev)?, follow_ups(Split::Test)?);
+    println!(
+        "relevant threads whose poster wrote back: {} dev, {} test",
+        dev_follow_ups.len(),
+        test_follow_ups.len()
+    );
+    let solved = Search::new("solved")
+        .content_free(forum::content_free_follow_ups())
+        .metric(metric);
+    show(
+        "Solved",
+        &tune(Solved, runtime, &solved, &dev_follow_ups, &test_follow_ups).await?,
+    )
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args = Args::parse();
@@ -119,6 +154,9 @@ async fn main() -> Result<(), Error> {
         path: forum::tuned_dir(),
         reason: e.to_string(),
     })?;
+    if args.solved {
+        return solved(&runtime, metric).await;
+    }
     screen(&runtime, metric).await?;
     if args.screen {
         return Ok(());
@@ -150,6 +188,8 @@ async fn main() -> Result<(), Error> {
         "KindOf",
         &tune(KindOf, &runtime, &kinds, &dev, &test).await?,
     )?;
+
+    solved(&runtime, metric).await?;
 
     let topic = search("topic");
     show(

@@ -41,6 +41,10 @@ pub struct LabelledThread {
     pub relevant: bool,
     /// Label: relevant, an open concrete question, not a showcase or rant.
     pub worth_answering: bool,
+    /// Label: a question a reply solved, as the poster confirmed in a
+    /// follow-up (absent in the file means false).
+    #[serde(default)]
+    pub solved: bool,
     /// Label: hardware, performance, models or other.
     pub topic: Topic,
 }
@@ -98,8 +102,47 @@ pub struct Thread {
     pub title: String,
     /// The opening post.
     pub body: String,
-    /// Replies so far.
+    /// Replies so far. A reply by the original poster carries
+    /// [`POSTER_MARK`], as forums mark the poster's own comments.
     pub replies: Vec<String>,
+}
+
+/// How a reply written by the thread's original poster is marked in
+/// [`Thread::replies`]: `(OP)` anywhere in its text, as in the corpus.
+pub const POSTER_MARK: &str = "(OP)";
+
+impl Thread {
+    /// What the original poster wrote back after the replies, for `Solved`:
+    /// `None` when the poster has not replied (then nothing can say the
+    /// problem is solved).
+    pub fn follow_up(&self) -> Option<FollowUp> {
+        let said: Vec<String> = self
+            .replies
+            .iter()
+            .filter(|r| r.contains(POSTER_MARK))
+            .map(|r| r.replace(POSTER_MARK, "").trim().to_string())
+            .collect();
+        (!said.is_empty()).then(|| FollowUp {
+            question: self.title.clone(),
+            follow_up: said,
+        })
+    }
+}
+
+/// A question's title and what its poster wrote back, as `Solved` reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FollowUp {
+    /// the question the poster asked
+    pub question: String,
+    /// what the poster wrote after reading the replies
+    pub follow_up: Vec<String>,
+}
+
+/// `Solved`'s answer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Resolution {
+    /// true when the follow-up says the problem is fixed
+    pub solved: bool,
 }
 
 /// What a post is mainly about, as `Screen` sees it. Only the first variant
@@ -350,6 +393,18 @@ pub struct Classify;
 )]
 pub struct KindOf;
 
+/// A forum poster asked a question and later wrote back. Say whether their
+/// follow-up says the problem is now fixed.
+#[agent(
+    model = "judge",
+    temperature = 0.0,
+    max_tokens = 8,
+    input = FollowUp,
+    output = Resolution,
+    input_format = "labelled"
+)]
+pub struct Solved;
+
 /// Read the forum post about running language models locally and say what it
 /// is mainly about.
 #[agent(
@@ -389,6 +444,18 @@ pub fn content_free() -> Vec<Thread> {
         replies: Vec::new(),
     };
     vec![blank(""), blank("N/A"), blank("[MASK]")]
+}
+
+/// Follow-ups that say nothing, for calibrating `Solved` (see
+/// [`content_free`]).
+pub fn content_free_follow_ups() -> Vec<FollowUp> {
+    ["", "N/A", "[MASK]"]
+        .into_iter()
+        .map(|text| FollowUp {
+            question: text.into(),
+            follow_up: vec![text.into()],
+        })
+        .collect()
 }
 
 /// Where the tunings of the pipeline's scored agents are kept
@@ -433,6 +500,12 @@ pub fn kind_of() -> Result<agentkit::ScoredAgent<KindOf>, Error> {
     scored(KindOf).tuned_from(tuned_dir().join("KindOf.json"))
 }
 
+/// `Solved` as the pipeline runs it: by scored choices, with the threshold
+/// `--example tune` fitted on the dev split (`examples/tuned/Solved.json`).
+pub fn solved() -> Result<agentkit::ScoredAgent<Solved>, Error> {
+    scored(Solved).tuned_from(tuned_dir().join("Solved.json"))
+}
+
 /// `Classify` as the pipeline runs it: by scored choices, with the tuning
 /// `--example tune` fitted on the dev split (`examples/tuned/Classify.json`).
 pub fn classify() -> Result<agentkit::ScoredAgent<Classify>, Error> {
@@ -461,7 +534,11 @@ pub struct Outcome {
     pub relevant: bool,
     /// What kind of post `KindOf` took it for, for relevant threads.
     pub kind: Option<PostKind>,
-    /// Whether that makes it worth answering ([`PostKind::worth_answering`]).
+    /// What `Solved` said of the poster's follow-up, for open questions
+    /// whose poster wrote back.
+    pub solved: Option<bool>,
+    /// Whether it is worth answering: an open question
+    /// ([`PostKind::worth_answering`]) that `Solved` did not find solved.
     pub worth_answering: Option<bool>,
     /// `Classify`'s topic and its probability, for relevant threads.
     pub topic: Option<(Topic, f64)>,
@@ -532,10 +609,38 @@ pub async fn research_live(
         .instrument(progress::stage("score", calls))
         .await?;
 
+    // An open question whose poster wrote back may be solved already: one
+    // more scored call each, on what the poster wrote.
+    let asked: Vec<(Thread, FollowUp)> = judged
+        .iter()
+        .filter(|(_, (k, _))| k.value.kind.worth_answering())
+        .filter_map(|(t, _)| Some((t.clone(), t.follow_up()?)))
+        .collect();
+    let calls = asked.len();
+    let solved_agent = solved()?;
+    let solved_agent = &solved_agent;
+    let solved_by_reply: Vec<(Thread, bool)> = stream::iter(asked)
+        .map(|(thread, follow_up)| async move {
+            let said = solved_agent.run(runtime, follow_up).await?;
+            Ok::<_, Error>((thread, said.value.solved))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .instrument(progress::stage("follow-ups", calls))
+        .await?;
+    let solved_of = |thread: &Thread| {
+        solved_by_reply
+            .iter()
+            .find(|(t, _)| t == thread)
+            .map(|(_, s)| *s)
+    };
+    let worth_of =
+        |thread: &Thread, kind: PostKind| kind.worth_answering() && solved_of(thread) != Some(true);
+
     // 3. draft replies for the ones worth answering.
     let worth: Vec<Thread> = judged
         .iter()
-        .filter(|(_, (k, _))| k.value.kind.worth_answering())
+        .filter(|(t, (k, _))| worth_of(t, k.value.kind))
         .map(|(t, _)| t.clone())
         .collect();
     let calls = worth.len();
@@ -556,7 +661,8 @@ pub async fn research_live(
                     .unwrap_or(0.0),
                 relevant: is_relevant(&s),
                 kind: judged.map(|(k, _)| k.value.kind),
-                worth_answering: judged.map(|(k, _)| k.value.kind.worth_answering()),
+                solved: solved_of(&thread),
+                worth_answering: judged.map(|(k, _)| worth_of(&thread, k.value.kind)),
                 topic: judged.map(|(_, t)| (t.value.topic, t.confidence())),
                 reply: drafted
                     .iter()
@@ -886,6 +992,7 @@ mod tests {
     fn the_pipeline_loads_tunings_that_fit_its_agents() {
         screen().unwrap();
         kind_of().unwrap();
+        solved().unwrap();
         classify().unwrap();
         let answers = |path: &str| {
             let tuning = agentkit::tune::Tuning::load(tuned_dir().join(path)).unwrap();
@@ -897,6 +1004,7 @@ mod tests {
             .collect();
         kinds.sort();
         assert_eq!(answers("KindOf.json"), kinds);
+        assert_eq!(answers("Solved.json"), ["false", "true"]);
         let mut topics: Vec<String> = [
             Topic::Hardware,
             Topic::Performance,
@@ -908,6 +1016,36 @@ mod tests {
         .collect();
         topics.sort();
         assert_eq!(answers("Classify.json"), topics);
+    }
+
+    #[test]
+    fn the_follow_up_is_what_the_poster_wrote_back() {
+        let thread = |replies: &[&str]| Thread {
+            community: "r/LocalLLaMA".into(),
+            title: "Ollama ignores my GPU".into(),
+            body: "It runs on the CPU.".into(),
+            replies: replies.iter().map(|r| r.to_string()).collect(),
+        };
+        assert_eq!(thread(&[]).follow_up(), None);
+        assert_eq!(thread(&["Set -ngl 99."]).follow_up(), None);
+        let follow_up = thread(&["Set -ngl 99.", "That was it, thanks! (OP)"])
+            .follow_up()
+            .unwrap();
+        assert_eq!(follow_up.question, "Ollama ignores my GPU");
+        assert_eq!(follow_up.follow_up, ["That was it, thanks!"]);
+        // The corpus's solved questions are relevant, not worth answering,
+        // and each has a follow-up from its poster for `Solved` to read.
+        let solved: Vec<String> = load(Split::All)
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.solved)
+            .inspect(|t| {
+                assert!(t.relevant && !t.worth_answering, "{}", t.id);
+                assert!(t.thread().follow_up().is_some(), "{}", t.id);
+            })
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(solved, ["t07", "t13", "t18", "t24"]);
     }
 
     #[test]
