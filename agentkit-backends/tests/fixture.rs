@@ -5,7 +5,7 @@
 mod common;
 
 use agentkit::prelude::*;
-use agentkit::{Backend, Repetition, Sampling};
+use agentkit::{Backend, Dry, Repetition, Sampling};
 use agentkit_backends::llama::{fixture, Llama, LlamaConfig};
 use common::{fixture_model, fixture_request, llama, scratch_dir};
 use serde::de::DeserializeOwned;
@@ -110,6 +110,11 @@ async fn repetition_penalties_and_min_p_never_let_a_disallowed_token_through() {
     every_output_validates_with::<Flat>(12, base).await;
     every_output_validates_with::<Nested>(12, base).await;
     every_output_validates_with::<Vec<bool>>(12, base).await;
+    // DRY at its strongest, every repeated pair penalised, prompt included.
+    let dry = base.with_dry(Dry::DEFAULT.with_multiplier(5.0).with_allowed_length(1));
+    every_output_validates_with::<Flat>(12, dry).await;
+    every_output_validates_with::<Nested>(12, dry).await;
+    every_output_validates_with::<Vec<bool>>(12, dry).await;
 }
 
 #[tokio::test]

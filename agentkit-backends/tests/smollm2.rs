@@ -295,3 +295,84 @@ async fn a_fan_out_of_one_agent_is_decoded_in_one_batch_sharing_its_prefix() {
     );
     assert_eq!(llama.active_generations(), 0);
 }
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+struct Passage {
+    text: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+struct Echoed {
+    #[schemars(length(max = 240))]
+    text: String,
+}
+
+/// Repeat the text exactly, word for word.
+#[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 90, input = Passage, output = Echoed)]
+struct Echo;
+
+/// Repeat the text exactly, word for word.
+#[agent(
+    model = "smollm2-135m",
+    temperature = 0.0,
+    max_tokens = 90,
+    input = Passage,
+    output = Echoed,
+    dry_multiplier = 2.0
+)]
+struct EchoUnderDry;
+
+/// The longest run of consecutive words `a` and `b` share, punctuation
+/// included: a copy, as DRY sees one.
+fn longest_shared_run(a: &str, b: &str) -> usize {
+    let a: Vec<&str> = a.split_whitespace().collect();
+    let b: Vec<&str> = b.split_whitespace().collect();
+    let mut best = 0;
+    for i in 0..a.len() {
+        for j in 0..b.len() {
+            let run = a[i..]
+                .iter()
+                .zip(&b[j..])
+                .take_while(|(x, y)| x == y)
+                .count();
+            best = best.max(run);
+        }
+    }
+    best
+}
+
+#[tokio::test]
+async fn dry_keeps_the_model_from_copying_its_input() {
+    // DRY's history starts with the prompt, so copying the input is
+    // repeating: asked to echo a passage, greedy SmolLM2 copies a long run
+    // of it; under DRY the copied runs break off.
+    let rt = runtime();
+    let passage = Passage {
+        text: "To finish the setup, install the package, start the service, then open the web page in a browser and follow the steps on the screen until the local model server reports that it is ready".into(),
+    };
+    let plain = Echo
+        .run(
+            &rt,
+            Passage {
+                text: passage.text.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let dry = EchoUnderDry
+        .run(
+            &rt,
+            Passage {
+                text: passage.text.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let copied = longest_shared_run(&passage.text, &plain.text);
+    let copied_under_dry = longest_shared_run(&passage.text, &dry.text);
+    assert!(copied >= 20, "without DRY the model should copy: {plain:?}");
+    assert!(
+        copied_under_dry <= copied / 4,
+        "DRY should break the copied runs: {copied_under_dry} of {copied} words in a row, {dry:?}"
+    );
+}

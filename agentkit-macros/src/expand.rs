@@ -124,6 +124,19 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
         if !repetition.is_empty() {
             fields.push(quote!(.with_repetition(#private::Repetition::DEFAULT #(#repetition)*)));
         }
+        if let Some(p) = &m.dry_multiplier {
+            let v = p.value as f32;
+            let mut dry = vec![quote!(.with_multiplier(#v))];
+            if let Some(b) = &m.dry_base {
+                let v = b.value as f32;
+                dry.push(quote!(.with_base(#v)));
+            }
+            if let Some(n) = &m.dry_allowed_length {
+                let v = n.value as u32;
+                dry.push(quote!(.with_allowed_length(#v)));
+            }
+            fields.push(quote!(.with_dry(#private::Dry::DEFAULT #(#dry)*)));
+        }
         quote!(#private::Sampling::DEFAULT #(#fields)*)
     } else {
         quote!(#private::Sampling::DEFAULT)

@@ -99,6 +99,53 @@ pub fn check(m: &AgentModel, errors: &mut Errors) {
             );
         }
     }
+    if let Some(p) = &m.dry_multiplier {
+        if !(p.value > 0.0 && p.value <= 5.0) {
+            errors.spanned(
+                &p.tokens,
+                format!(
+                    "`dry_multiplier` must be above 0.0 and at most 5.0 (0.8 is a safe start; leave it out to turn DRY off), got {:?}",
+                    p.value
+                ),
+            );
+        }
+    }
+    if let Some(p) = &m.dry_base {
+        if !(1.0..=4.0).contains(&p.value) {
+            errors.spanned(
+                &p.tokens,
+                format!(
+                    "`dry_base` must be between 1.0 and 4.0 (1.75 is usual), got {:?}",
+                    p.value
+                ),
+            );
+        }
+    }
+    if let Some(n) = &m.dry_allowed_length {
+        if n.value == 0 || n.value > 64 {
+            errors.spanned(
+                &n.tokens,
+                format!(
+                    "`dry_allowed_length` must be between 1 and 64 tokens (2 is usual), got {}",
+                    n.value
+                ),
+            );
+        }
+    }
+    for (key, given) in [
+        ("dry_base", m.dry_base.as_ref().map(|n| &n.tokens)),
+        (
+            "dry_allowed_length",
+            m.dry_allowed_length.as_ref().map(|n| &n.tokens),
+        ),
+    ] {
+        if let (Some(tokens), None) = (given, &m.dry_multiplier) {
+            errors.spanned(
+                tokens,
+                format!("`{key}` does nothing on its own: add `dry_multiplier` (0.8 is a safe start) to turn DRY on"),
+            );
+        }
+    }
     if let Some(k) = &m.top_k {
         if k.value == 0 {
             errors.spanned(

@@ -34,6 +34,85 @@ pub struct Sampling {
     /// Repetition control over the last [`Repetition::window`]
     /// generated tokens; `None` leaves decoding untouched. See [`Repetition`].
     pub repetition: Option<Repetition>,
+    /// DRY ("don't repeat yourself"): penalises continuing any run of tokens
+    /// that already occurs in the prompt or the output; `None` is off. See
+    /// [`Dry`].
+    pub dry: Option<Dry>,
+}
+
+/// DRY ("don't repeat yourself", llama.cpp's `dry` sampler): when the last
+/// few tokens written repeat a run that already occurs earlier, in the
+/// prompt (the input included) or in the output, the token that would
+/// extend the repeat is penalised, more the longer the repeat. Where
+/// [`Repetition`] discourages single tokens the agent wrote, DRY
+/// discourages copying runs, also from the input: a small model asked to
+/// reply to a post tends to copy the post. Runs do not cross the breakers
+/// `\n`, `:`, `"` and `*`, so JSON punctuation does not count. Applied only
+/// among the tokens the grammar allows.
+///
+/// ```
+/// use agentkit::{Dry, Sampling};
+///
+/// const REPLY: Sampling = Sampling::DEFAULT.with_dry(Dry::DEFAULT.with_multiplier(0.8));
+/// assert_eq!(REPLY.dry.map(|d| d.allowed_length), Some(2));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Dry {
+    /// Strength: the penalty for extending a repeat just past
+    /// `allowed_length`. `0.8` is llama.cpp's suggested start.
+    pub multiplier: f32,
+    /// How fast the penalty grows with each further repeated token
+    /// (`multiplier * base^(length - allowed_length)`); at least `1.0`.
+    pub base: f32,
+    /// Repeats of up to this many tokens go unpenalised (names, numbers).
+    pub allowed_length: u32,
+}
+
+impl Dry {
+    /// llama.cpp's suggested settings: multiplier 0.8, base 1.75, repeats of
+    /// up to 2 tokens free.
+    pub const DEFAULT: Dry = Dry {
+        multiplier: 0.8,
+        base: 1.75,
+        allowed_length: 2,
+    };
+
+    /// With strength `multiplier`.
+    pub const fn with_multiplier(mut self, multiplier: f32) -> Self {
+        self.multiplier = multiplier;
+        self
+    }
+
+    /// With growth `base` per further repeated token.
+    pub const fn with_base(mut self, base: f32) -> Self {
+        self.base = base;
+        self
+    }
+
+    /// Leaving repeats of up to `allowed_length` tokens alone.
+    pub const fn with_allowed_length(mut self, allowed_length: u32) -> Self {
+        self.allowed_length = allowed_length;
+        self
+    }
+
+    /// What is wrong with these settings, if anything: the multiplier must
+    /// be above 0 and finite, the base finite and at least 1.
+    pub fn problem(&self) -> Option<String> {
+        if !(self.multiplier.is_finite() && self.multiplier > 0.0) {
+            return Some(format!(
+                "dry_multiplier must be a number above 0 (0.8 is a safe start; leave DRY out to turn it off), not {}",
+                self.multiplier
+            ));
+        }
+        if !(self.base.is_finite() && self.base >= 1.0) {
+            return Some(format!(
+                "dry_base must be at least 1.0 (1.75 is usual), not {}",
+                self.base
+            ));
+        }
+        None
+    }
 }
 
 /// Repetition control: how a backend discourages tokens the agent has
@@ -129,6 +208,7 @@ impl Sampling {
         seed: 42,
         min_p: None,
         repetition: None,
+        dry: None,
     };
 }
 
@@ -180,6 +260,25 @@ impl Sampling {
         self.repetition = Some(repetition);
         self
     }
+
+    /// With DRY `dry` (see [`Dry`]).
+    pub const fn with_dry(mut self, dry: Dry) -> Self {
+        self.dry = Some(dry);
+        self
+    }
+
+    /// Without DRY.
+    pub const fn without_dry(mut self) -> Self {
+        self.dry = None;
+        self
+    }
+
+    /// What is wrong with the repetition and DRY settings, if anything.
+    pub fn problem(&self) -> Option<String> {
+        self.repetition
+            .and_then(|r| r.problem())
+            .or_else(|| self.dry.and_then(|d| d.problem()))
+    }
 }
 
 impl Default for Sampling {
@@ -208,5 +307,18 @@ mod tests {
             .with_presence_penalty(f32::NAN)
             .problem();
         assert!(nan.is_some_and(|p| p.contains("finite")));
+    }
+
+    #[test]
+    fn dry_settings_are_checked() {
+        assert_eq!(Sampling::DEFAULT.with_dry(Dry::DEFAULT).problem(), None);
+        let off = Sampling::DEFAULT.with_dry(Dry::DEFAULT.with_multiplier(0.0));
+        assert!(off.problem().is_some_and(|p| p.contains("dry_multiplier")));
+        let base = Sampling::DEFAULT.with_dry(Dry::DEFAULT.with_base(0.5));
+        assert!(base.problem().is_some_and(|p| p.contains("dry_base")));
+        let both = Sampling::DEFAULT
+            .with_repetition(Repetition::DEFAULT.with_repeat_penalty(-1.0))
+            .with_dry(Dry::DEFAULT.with_base(0.5));
+        assert!(both.problem().is_some_and(|p| p.contains("repeat_penalty")));
     }
 }

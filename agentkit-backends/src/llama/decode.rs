@@ -62,6 +62,29 @@ fn sampler(request: &Request, n_vocab: i32) -> LlamaSampler {
     LlamaSampler::chain_simple(chain)
 }
 
+/// DRY's sequence breakers (llama.cpp's defaults): a repeated run ends at
+/// any of these, so JSON quotes and keys never make a run.
+const DRY_BREAKERS: [&str; 4] = ["\n", ":", "\"", "*"];
+
+/// The DRY sampler of `request`, if it asks for one, with the prompt in its
+/// history so that copying the input counts as repeating.
+fn dry(request: &Request, model: &LlamaModel, prompt: &[LlamaToken]) -> Option<LlamaSampler> {
+    let d = request.sampling.dry?;
+    let window = prompt.len() + request.sampling.max_tokens as usize;
+    let mut sampler = LlamaSampler::dry(
+        model,
+        d.multiplier,
+        d.base,
+        i32::try_from(d.allowed_length).unwrap_or(i32::MAX),
+        i32::try_from(window).unwrap_or(i32::MAX),
+        DRY_BREAKERS,
+    );
+    for token in prompt {
+        sampler.accept(*token);
+    }
+    Some(sampler)
+}
+
 /// Pre-flight: the grammar compiles, the template applies, and the input-free
 /// part of the prompt plus `max_tokens` fits the context.
 pub(super) fn check(shared: &Shared, model: &LoadedModel, request: &Request) -> Result<(), Error> {
@@ -87,6 +110,9 @@ pub(super) struct Generate {
     agent: &'static str,
     matcher: Option<Matcher>,
     sampler: LlamaSampler,
+    /// DRY, kept apart from `sampler` because its history starts with the
+    /// prompt while the repetition penalties count generated tokens only.
+    dry: Option<LlamaSampler>,
     max_tokens: u32,
     out: Vec<u8>,
     generated: usize,
@@ -97,11 +123,12 @@ pub(super) struct Generate {
 }
 
 impl Generate {
-    /// The generation `request` asks for on `model`, constrained by its
-    /// schema unless `constraint` is [`Constraint::Free`].
+    /// The generation `request` asks for on `model` after `prompt`,
+    /// constrained by its schema unless `constraint` is [`Constraint::Free`].
     pub(super) fn new(
         model: &LoadedModel,
         request: &Request,
+        prompt: &[LlamaToken],
         constraint: Constraint,
         deltas: Option<Deltas>,
     ) -> Result<Generate, Error> {
@@ -113,6 +140,7 @@ impl Generate {
             agent: request.agent,
             matcher,
             sampler: sampler(request, model.llama().n_vocab()),
+            dry: dry(request, model.llama(), prompt),
             max_tokens: request.sampling.max_tokens,
             out: Vec::new(),
             generated: 0,
@@ -198,6 +226,9 @@ impl Generate {
             ));
         }
         let mut candidates = LlamaTokenDataArray::new(allowed, false);
+        if let Some(dry) = self.dry.as_mut() {
+            candidates.apply_sampler(dry);
+        }
         candidates.apply_sampler(&mut self.sampler);
         let token = candidates
             .selected_token()
@@ -211,6 +242,9 @@ impl Generate {
                 .map_err(|e| backend_error(agent, "the grammar rejected a sampled token", e))?;
         }
         self.sampler.accept(token);
+        if let Some(dry) = self.dry.as_mut() {
+            dry.accept(token);
+        }
         self.out
             .extend(model.vocab().token_to_piece(token, false, None));
         self.generated += 1;

@@ -37,6 +37,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use agentkit::stream::Deltas;
 use agentkit::{Backend, Choice, Completion, Error, ModelSpec, Request};
 use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::token::LlamaToken;
 use tokio::sync::oneshot;
 
 use decode::{Constraint, Generate};
@@ -375,16 +376,16 @@ impl Llama {
         let reply = self
             .submit(request, move |model, request, n_ctx, prompt| {
                 let max_tokens = request.sampling.max_tokens;
-                if prompt + max_tokens as usize > n_ctx {
+                if prompt.len() + max_tokens as usize > n_ctx {
                     return Err(Error::ContextOverflow {
                         agent: request.agent.to_string(),
                         model: model.alias().to_string(),
-                        prompt_tokens: prompt,
+                        prompt_tokens: prompt.len(),
                         max_tokens,
                         context: n_ctx,
                     });
                 }
-                let generate = Generate::new(model, request, constraint, deltas)?;
+                let generate = Generate::new(model, request, prompt, constraint, deltas)?;
                 Ok((Task::Generate(Box::new(generate)), max_tokens as usize))
             })
             .await?;
@@ -402,7 +403,7 @@ impl Llama {
     async fn submit(
         &self,
         request: Request,
-        task: impl FnOnce(&LoadedModel, &Request, usize, usize) -> Result<(Task, usize), Error>
+        task: impl FnOnce(&LoadedModel, &Request, usize, &[LlamaToken]) -> Result<(Task, usize), Error>
             + Send
             + 'static,
     ) -> Result<Reply, Error> {
@@ -419,7 +420,7 @@ impl Llama {
                 return Err(backend_error(agent, "the prompt", "tokenized to nothing"));
             }
             let n_ctx = model.context_size(this.shared.config.context_size);
-            let (task, reserve) = task(&model, &request, n_ctx, prompt.len())?;
+            let (task, reserve) = task(&model, &request, n_ctx, &prompt)?;
             let job = Job {
                 agent,
                 prompt,
@@ -467,6 +468,7 @@ impl Backend for Llama {
         let agent = request.agent;
         let reply = self
             .submit(request, move |model, request, n_ctx, prompt| {
+                let prompt = prompt.len();
                 let (score, reserve) = Score::new(model, &choices, prompt);
                 if prompt + reserve > n_ctx {
                     return Err(Error::ContextOverflow {

@@ -45,6 +45,13 @@ pub(super) fn chat(request: &Request, llama_cpp: bool, constrain: Constrain<'_>)
             body.insert("repeat_penalty".into(), f64::from(r.repeat_penalty).into());
             body.insert("repeat_last_n".into(), r.window.into());
         }
+        if let Some(d) = s.dry {
+            body.insert("dry_multiplier".into(), f64::from(d.multiplier).into());
+            body.insert("dry_base".into(), f64::from(d.base).into());
+            body.insert("dry_allowed_length".into(), d.allowed_length.into());
+            // -1: over the whole context, prompt included, as in-process.
+            body.insert("dry_penalty_last_n".into(), (-1).into());
+        }
         body.insert("cache_prompt".into(), true.into());
     }
     match constrain {
@@ -405,6 +412,42 @@ mod tests {
         );
         streamed(&mut body, false);
         assert_eq!(body, json!({ "stream": true }));
+    }
+
+    #[test]
+    fn llama_server_gets_repetition_and_dry_settings_others_do_not() {
+        use agentkit::{Dry, ModelSpec, Prompt, Repetition, Sampling};
+        let sampling = Sampling::DEFAULT
+            .with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.1))
+            .with_dry(Dry::DEFAULT.with_allowed_length(3));
+        let request = Request::new(
+            "Draft",
+            ModelSpec::new("draft", std::path::PathBuf::from("/models/draft.gguf")),
+            Prompt {
+                messages: Vec::new(),
+            },
+            json!({ "type": "object" }),
+            sampling,
+        );
+        let llama = chat(&request, true, Constrain::Grammar("root ::= \"{}\""));
+        assert_eq!(llama["repeat_penalty"], json!(f64::from(1.1f32)));
+        assert_eq!(llama["dry_multiplier"], json!(f64::from(0.8f32)));
+        assert_eq!(llama["dry_base"], json!(1.75));
+        assert_eq!(llama["dry_allowed_length"], json!(3));
+        assert_eq!(llama["dry_penalty_last_n"], json!(-1));
+        let schema = json!({ "type": "object" });
+        let other = chat(&request, false, Constrain::JsonSchema(&schema));
+        assert!(other.get("dry_multiplier").is_none(), "{other}");
+        assert!(other.get("repeat_penalty").is_none(), "{other}");
+        let off = Request::new(
+            "Draft",
+            request.model.clone(),
+            request.prompt.clone(),
+            json!({ "type": "object" }),
+            Sampling::DEFAULT,
+        );
+        let plain = chat(&off, true, Constrain::Grammar("root ::= \"{}\""));
+        assert!(plain.get("dry_multiplier").is_none(), "{plain}");
     }
 
     #[test]

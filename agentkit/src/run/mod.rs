@@ -100,7 +100,7 @@ pub(crate) async fn problems<A: Agent>(runtime: &Runtime) -> Vec<Problem> {
             message,
         }]
     };
-    if let Some(message) = A::SAMPLING.repetition.and_then(|r| r.problem()) {
+    if let Some(message) = A::SAMPLING.problem() {
         return problem(message);
     }
     let backend = match runtime.backend() {

@@ -26,6 +26,9 @@ struct Mood {
     frequency_penalty = 0.5,
     presence_penalty = 0.25,
     repeat_window = 32,
+    dry_multiplier = 1.2,
+    dry_base = 2,
+    dry_allowed_length = 3,
     prompt = "Say whether the text is positive.",
 )]
 struct Sentiment;
@@ -33,6 +36,10 @@ struct Sentiment;
 /// Only one penalty: the others stay off, the window at its default.
 #[agent(model = "smollm2-135m", input = Text, output = Mood, repeat_penalty = 1.2)]
 struct Gentle;
+
+/// DRY alone: llama.cpp's suggested base and free length.
+#[agent(model = "smollm2-135m", input = Text, output = Mood, dry_multiplier = 0.8)]
+struct Copyless;
 
 /// Multi-line instructions
 /// keep their line breaks.
@@ -52,6 +59,17 @@ fn main() {
         (r.window, r.repeat_penalty, r.frequency_penalty, r.presence_penalty),
         (32, 1.3, 0.5, 0.25)
     );
+    assert_eq!(
+        s.dry,
+        Some(
+            agentkit::Dry::DEFAULT
+                .with_multiplier(1.2)
+                .with_base(2.0)
+                .with_allowed_length(3)
+        )
+    );
+    assert_eq!(<Gentle as Agent>::SAMPLING.dry, None);
+    assert_eq!(<Copyless as Agent>::SAMPLING.dry, Some(agentkit::Dry::DEFAULT));
     let gentle = <Gentle as Agent>::SAMPLING.repetition.expect("a penalty was given");
     assert_eq!(gentle, agentkit::Repetition::DEFAULT.with_repeat_penalty(1.2));
     assert_eq!(<Defaults as Agent>::SAMPLING.repetition, None);
