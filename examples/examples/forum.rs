@@ -16,8 +16,9 @@
 //! (`examples/data/forum.jsonl`) and says how often the pipeline agreed with
 //! the labels. `--input FILE.jsonl` researches your own threads instead, one
 //! JSON object per line with `title` and `body` (and optionally `community`
-//! and `replies`); see `examples/data/my_threads.jsonl`. Lines that carry the
-//! labels too (`relevant`, `worth_answering`, `topic`) are scored against
+//! and `replies`, the poster's own marked `(OP)`); see
+//! `examples/data/my_threads.jsonl`. Lines that carry the labels too
+//! (`relevant`, `worth_answering`, `topic`) are scored against
 //! them.
 //!
 //! ```text
@@ -49,6 +50,8 @@ struct Args {
     ///
     /// One thread a line, e.g. {"community": "r/LocalLLaMA", "title": "...",
     /// "body": "...", "replies": ["..."]}; only title and body are required.
+    /// Mark a reply by the thread's own poster with "(OP)": that is what
+    /// tells whether a question was solved.
     /// Lines that also give the labels "relevant" (bool), "worth_answering"
     /// (bool) and "topic" (hardware, performance, models or other) are scored
     /// against them. examples/data/my_threads.jsonl is a sample.

@@ -5,7 +5,7 @@
 //! trigrams in the drafts, how many drafts ran into the reply's length bound,
 //! and the time taken.
 //!
-//! `cargo run -p agentkit-examples --example repetition [-- --split all] [--only DRY]`
+//! `cargo run -p agentkit-examples --example repetition [-- --split all] [--only DRY] [--seeds 3]`
 
 use std::time::Instant;
 
@@ -22,9 +22,10 @@ struct Args {
     #[arg(long, value_enum, default_value_t = Split::Test)]
     split: Split,
 
-    /// Run only the settings whose name contains this text (e.g. `DRY`).
-    #[arg(long)]
-    only: Option<String>,
+    /// Run only the settings whose name contains one of these texts,
+    /// comma-separated (e.g. `DRY,repeat_penalty 1.1`).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 
     /// Draft each thread with this many seeds (42, 43, 44): one draw per
     /// thread is noisy.
@@ -52,7 +53,10 @@ const VARIANTS: [(&str, Sampling); 9] = [
         "repeat_penalty 1.3",
         NO_PENALTY.with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.3)),
     ),
-    ("repeat_penalty 1.1", NO_PENALTY.with_repetition(REPEAT_1_1)),
+    (
+        "repeat_penalty 1.1 alone",
+        NO_PENALTY.with_repetition(REPEAT_1_1),
+    ),
     (
         "repeat_penalty 1.15",
         NO_PENALTY.with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.15)),
@@ -74,7 +78,7 @@ const VARIANTS: [(&str, Sampling); 9] = [
         ),
     ),
     (
-        "repeat 1.1 + DRY 0.8",
+        "repeat 1.1 + DRY 0.8, 2 tokens free",
         NO_PENALTY
             .with_repetition(REPEAT_1_1)
             .with_dry(Dry::DEFAULT),
@@ -204,9 +208,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         agentkit_examples::threads().unwrap_or(2)
     );
     let on = |v: usize| {
-        args.only
-            .as_deref()
-            .is_none_or(|only| VARIANTS[v].0.contains(only))
+        args.only.is_empty() || args.only.iter().any(|o| VARIANTS[v].0.contains(o.as_str()))
     };
     let tallies = [
         variant::<0>(on(0), args.seeds, &runtime, &threads).await,

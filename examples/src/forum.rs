@@ -323,10 +323,11 @@ pub struct SubtopicChoice {
 }
 
 /// The most characters a drafted reply may have. With repetition control
-/// the drafts no longer loop, and at 200 characters a quarter of them were
-/// cut mid-sentence (7 of 30 dev threads); at 300 none of the dev drafts
-/// reached the bound (`BENCHMARKS.md`).
-pub const REPLY_CHARS: usize = 300;
+/// the drafts no longer loop, but at 200 characters a quarter of them were
+/// cut mid-sentence (7 of 30 dev threads) and at 300 about one in ten of
+/// all 60 threads' drafts, over three seeds; at 400, fewer
+/// (`BENCHMARKS.md`, `--example repetition`).
+pub const REPLY_CHARS: usize = 400;
 
 /// `Draft`'s answer.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -421,12 +422,17 @@ pub struct ClassifyFine;
 /// with their question about running language models locally. Be concrete.
 ///
 /// `repeat_penalty` stops the loops SmolLM2 falls into under a length bound
-/// ("128GB RAM, 128GB RAM, ..."): see `--example repetition`.
+/// ("128GB RAM, 128GB RAM, ..."); DRY (`dry_multiplier`) keeps it from
+/// copying runs of the thread into the reply: see `--example repetition`.
+/// `max_tokens` leaves room for [`REPLY_CHARS`] characters even at a token
+/// per character (numbers, addresses), so a reply ends at its character
+/// bound and is never cut off by the token budget.
 #[agent(
     model = "draft",
     temperature = 0.3,
     repeat_penalty = 1.1,
-    max_tokens = 240,
+    dry_multiplier = 0.8,
+    max_tokens = 440,
     input = Thread,
     output = Reply,
     input_format = "labelled"
