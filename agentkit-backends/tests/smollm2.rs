@@ -296,7 +296,7 @@ async fn a_fan_out_of_one_agent_is_decoded_in_one_batch_sharing_its_prefix() {
     assert_eq!(llama.active_generations(), 0);
 }
 
-#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone)]
 struct Passage {
     text: String,
 }
@@ -350,24 +350,8 @@ async fn dry_keeps_the_model_from_copying_its_input() {
     let passage = Passage {
         text: "To finish the setup, install the package, start the service, then open the web page in a browser and follow the steps on the screen until the local model server reports that it is ready".into(),
     };
-    let plain = Echo
-        .run(
-            &rt,
-            Passage {
-                text: passage.text.clone(),
-            },
-        )
-        .await
-        .unwrap();
-    let dry = EchoUnderDry
-        .run(
-            &rt,
-            Passage {
-                text: passage.text.clone(),
-            },
-        )
-        .await
-        .unwrap();
+    let plain = Echo.run(&rt, passage.clone()).await.unwrap();
+    let dry = EchoUnderDry.run(&rt, passage.clone()).await.unwrap();
     let copied = longest_shared_run(&passage.text, &plain.text);
     let copied_under_dry = longest_shared_run(&passage.text, &dry.text);
     assert!(copied >= 20, "without DRY the model should copy: {plain:?}");
