@@ -25,10 +25,16 @@ echo "[test] cargo package (the publishable crates, each built from its package 
 # $CARGO_HOME/registry/src/-<hash>/ and reuses an unpacked copy of the same
 # version, so a second run on one machine would verify stale sources: drop
 # those copies of our own crates first (crates.io's sources are not touched).
+# The verify builds land in the same target dir, where cargo takes a
+# registry crate of an unchanged version as unchanged and would reuse the
+# previous run's build of it: drop the build fingerprints of all our crates
+# too (the next run rebuilds them, not their dependencies).
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 for crate in agentkit-manifest agentkit-macros agentkit agentkit-backends; do
   rm -rf "$cargo_home"/registry/src/-*/"$crate"-[0-9]*
 done
+target_dir=$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+rm -rf "${target_dir:-target}"/debug/.fingerprint/agentkit-*
 cargo package --allow-dirty -p agentkit-manifest -p agentkit-macros -p agentkit -p agentkit-backends
 echo "[test] mdbook build book (the user guide; its code is tested above by agentkit-book-tests)" >&2
 mdbook build book

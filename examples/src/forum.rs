@@ -3,11 +3,12 @@
 //! Small agents, each with one job and a model alias so each can be sized
 //! separately: `Screen` (is this thread about running language models
 //! locally?), `KindOf` (open question, answered question, showcase, ...: only
-//! an open question is worth answering), `Classify` (which topic?) and `Draft`
-//! (write the reply). `KindOf` and `Classify` decide by scored choices with
-//! the tunings in `examples/tuned/` (written by `--example tune`); `Judge`
-//! (worth answering, yes or no) and `ClassifyFine` are the candidates they
-//! were measured against. Every alias points at SmolLM2-135M unless
+//! an open question is worth answering), `Solved` (does the poster's own
+//! follow-up say the question is solved?), `Classify` (which topic?) and
+//! `Draft` (write the reply). `KindOf`, `Solved` and `Classify` decide by
+//! scored choices with the tunings in `examples/tuned/` (written by
+//! `--example tune`); `Judge` (worth answering, yes or no) and
+//! `ClassifyFine` are the candidates they were measured against. Every alias points at SmolLM2-135M unless
 //! `agentkit.toml` or the caller registers another GGUF.
 //!
 //! The threads come from the labelled corpus ([`load`]) or from a user's own
