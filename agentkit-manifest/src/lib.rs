@@ -2,6 +2,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod settings;
+mod suggest;
+
+pub use suggest::suggest;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -318,23 +323,13 @@ fn unknown_key(key: &str, value: &toml::Value) -> String {
     } else {
         format!("unknown key `{key}` outside `[models]`")
     };
-    match nearest(key, TABLES.iter().copied()) {
+    match suggest(key, TABLES.iter().copied()) {
         Some(known) => format!("{what}; did you mean `[{known}]`? The manifest holds one table, `[models]`, of {ENTRY} lines"),
         None if value.is_table() => format!(
             "{what}: the manifest holds one table, `[models]`, of {ENTRY} lines"
         ),
         None => format!("{what}: put {ENTRY} lines under a `[models]` header"),
     }
-}
-
-/// The candidate closest to `word`, if it is close enough to be a typo: the
-/// same rule as the `#[agent]` macro's did-you-mean.
-fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|k| (strsim::levenshtein(word, k), k))
-        .min()
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .map(|(_, k)| k)
 }
 
 /// A manifest that could not be read or is not valid: where (file, line,
@@ -691,8 +686,8 @@ mod tests {
 
     #[test]
     fn suggestions_follow_the_macro_threshold() {
-        assert_eq!(nearest("model", TABLES.iter().copied()), Some("models"));
-        assert_eq!(nearest("modles", TABLES.iter().copied()), Some("models"));
-        assert_eq!(nearest("backends", TABLES.iter().copied()), None);
+        assert_eq!(suggest("model", TABLES.iter().copied()), Some("models"));
+        assert_eq!(suggest("modles", TABLES.iter().copied()), Some("models"));
+        assert_eq!(suggest("backends", TABLES.iter().copied()), None);
     }
 }
