@@ -3,7 +3,7 @@
 //!
 //! (a) one prompt asks for every answer as JSON, free text, parsed afterwards;
 //! (b) the same prompt with decoding constrained by the answer's JSON schema;
-//! (c) the agentkit chain of `examples/src/forum.rs` (screen → judge +
+//! (c) the agentkit chain of `examples/src/forum/` (screen → judge +
 //!     classify → draft), each step typed and constrained.
 //!
 //! `cargo run -p agentkit-examples --example thesis [-- --split dev|test|all]`

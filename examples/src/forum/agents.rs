@@ -1,0 +1,105 @@
+//! The pipeline's agents: each doc comment is the agent's instructions.
+
+use agentkit::prelude::*;
+
+#[cfg(doc)]
+use super::REPLY_CHARS;
+use super::{
+    FollowUp, KindChoice, Reply, Resolution, Subjected, SubtopicChoice, Thread, TopicChoice, Worth,
+};
+
+/// Read the forum post and name its subject.
+#[agent(
+    model = "screen",
+    temperature = 0.0,
+    max_tokens = 16,
+    input = Thread,
+    output = Subjected,
+    input_format = "labelled"
+)]
+pub struct Screen;
+
+/// Decide whether this thread about running language models locally is worth
+/// answering: the post asks a concrete question and the replies have not
+/// solved it yet. Showcases, announcements, rants and polls are not worth
+/// answering, and neither is a question the replies already answered.
+#[agent(
+    model = "judge",
+    temperature = 0.0,
+    max_tokens = 16,
+    input = Thread,
+    output = Worth,
+    input_format = "labelled",
+    examples = "data/judge_examples.jsonl"
+)]
+pub struct Judge;
+
+/// Read the forum post about running language models locally and say what it
+/// is mainly about.
+#[agent(
+    model = "judge",
+    temperature = 0.0,
+    max_tokens = 16,
+    input = Thread,
+    output = TopicChoice,
+    input_format = "labelled"
+)]
+pub struct Classify;
+
+/// Read the forum thread about running language models locally, replies
+/// included, and say what kind of post it is. A question counts as answered
+/// when a reply solves it or the poster says it is solved.
+#[agent(
+    model = "judge",
+    temperature = 0.0,
+    max_tokens = 16,
+    input = Thread,
+    output = KindChoice,
+    input_format = "labelled"
+)]
+pub struct KindOf;
+
+/// A forum poster asked a question and later wrote back. Say whether their
+/// follow-up says the problem is now fixed.
+#[agent(
+    model = "judge",
+    temperature = 0.0,
+    max_tokens = 8,
+    input = FollowUp,
+    output = Resolution,
+    input_format = "labelled"
+)]
+pub struct Solved;
+
+/// Read the forum post about running language models locally and say what it
+/// is mainly about.
+#[agent(
+    model = "judge",
+    temperature = 0.0,
+    max_tokens = 16,
+    input = Thread,
+    output = SubtopicChoice,
+    input_format = "labelled"
+)]
+pub struct ClassifyFine;
+
+/// Write a short, friendly reply to this forum thread that helps the poster
+/// with their question about running language models locally. Be concrete.
+///
+/// `repeat_penalty` stops the loops SmolLM2 falls into under a length bound
+/// ("128GB RAM, 128GB RAM, ..."); DRY (`dry_multiplier`) keeps it from
+/// copying runs of the thread into the reply: see `--example repetition`.
+/// `max_tokens` leaves room for [`REPLY_CHARS`] characters even at a token
+/// per character (numbers, addresses), so a reply ends at its character
+/// bound and is never cut off by the token budget.
+#[agent(
+    model = "draft",
+    temperature = 0.3,
+    repeat_penalty = 1.1,
+    dry_multiplier = 0.8,
+    max_tokens = 440,
+    input = Thread,
+    output = Reply,
+    input_format = "labelled"
+)]
+pub struct Draft;
