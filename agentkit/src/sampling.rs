@@ -1,4 +1,11 @@
 //! Sampling settings an agent carries to the backend.
+//!
+//! The range each setting allows lives in one table,
+//! [`agentkit_manifest::settings`], which the `#[agent]` macro reads at
+//! compile time and [`Sampling::problem`] reads at pre-flight: a value the
+//! macro refuses is refused set by hand too, in the same words.
+
+use agentkit_manifest::settings;
 
 /// How a backend picks tokens for one agent.
 ///
@@ -19,6 +26,8 @@
 #[non_exhaustive]
 pub struct Sampling {
     /// Softmax temperature, `0.0..=2.0`. `0.0` means greedy.
+    ///
+    /// Every field's range is in [`agentkit_manifest::settings`].
     pub temperature: f32,
     /// Nucleus sampling: keep the smallest set of tokens whose probability sums to this.
     pub top_p: Option<f32>,
@@ -96,22 +105,16 @@ impl Dry {
         self
     }
 
-    /// What is wrong with these settings, if anything: the multiplier must
-    /// be above 0 and finite, the base finite and at least 1.
+    /// What is wrong with these settings, if anything: each must be in the
+    /// range [`agentkit_manifest::settings`] gives for it (the multiplier
+    /// above 0 and at most 5, the base from 1 to 4, the allowed length from
+    /// 1 to 64 tokens).
     pub fn problem(&self) -> Option<String> {
-        if !(self.multiplier.is_finite() && self.multiplier > 0.0) {
-            return Some(format!(
-                "dry_multiplier must be a number above 0 (0.8 is a safe start; leave DRY out to turn it off), not {}",
-                self.multiplier
-            ));
-        }
-        if !(self.base.is_finite() && self.base >= 1.0) {
-            return Some(format!(
-                "dry_base must be at least 1.0 (1.75 is usual), not {}",
-                self.base
-            ));
-        }
-        None
+        first([
+            settings::DRY_MULTIPLIER.problem(self.multiplier),
+            settings::DRY_BASE.problem(self.base),
+            settings::DRY_ALLOWED_LENGTH.problem(self.allowed_length),
+        ])
     }
 }
 
@@ -180,19 +183,17 @@ impl Repetition {
         self
     }
 
-    /// What is wrong with these settings, if anything: a repeat penalty must
-    /// be a positive number, the others finite.
+    /// What is wrong with these settings, if anything: each must be in the
+    /// range [`agentkit_manifest::settings`] gives for it (a window of at
+    /// least 1 token, a repeat penalty above 0 and at most 2, the other two
+    /// from -2 to 2).
     pub fn problem(&self) -> Option<String> {
-        if !(self.repeat_penalty.is_finite() && self.repeat_penalty > 0.0) {
-            return Some(format!(
-                "repeat_penalty must be above 0 (1.0 is off), not {}",
-                self.repeat_penalty
-            ));
-        }
-        if !self.frequency_penalty.is_finite() || !self.presence_penalty.is_finite() {
-            return Some("frequency_penalty and presence_penalty must be finite numbers".into());
-        }
-        None
+        first([
+            settings::REPEAT_WINDOW.problem(self.window),
+            settings::REPEAT_PENALTY.problem(self.repeat_penalty),
+            settings::FREQUENCY_PENALTY.problem(self.frequency_penalty),
+            settings::PRESENCE_PENALTY.problem(self.presence_penalty),
+        ])
     }
 }
 
@@ -273,12 +274,28 @@ impl Sampling {
         self
     }
 
-    /// What is wrong with the repetition and DRY settings, if anything.
+    /// What is wrong with these settings, if anything: the first value out
+    /// of the range [`agentkit_manifest::settings`] gives for it, in the
+    /// words the `#[agent]` macro uses for the same mistake
+    /// (`` `temperature` must be between 0.0 and 2.0, got 7.0 ``). Pre-flight
+    /// refuses an agent whose settings have a problem.
     pub fn problem(&self) -> Option<String> {
-        self.repetition
-            .and_then(|r| r.problem())
-            .or_else(|| self.dry.and_then(|d| d.problem()))
+        first([
+            settings::TEMPERATURE.problem(self.temperature),
+            self.top_p.and_then(|v| settings::TOP_P.problem(v)),
+            self.top_k.and_then(|v| settings::TOP_K.problem(v)),
+            settings::MAX_TOKENS.problem(self.max_tokens),
+            settings::SEED.problem(self.seed),
+            self.min_p.and_then(|v| settings::MIN_P.problem(v)),
+            self.repetition.and_then(|r| r.problem()),
+            self.dry.and_then(|d| d.problem()),
+        ])
     }
+}
+
+/// The first of `problems` there is.
+fn first<const N: usize>(problems: [Option<String>; N]) -> Option<String> {
+    problems.into_iter().flatten().next()
 }
 
 impl Default for Sampling {
@@ -306,7 +323,7 @@ mod tests {
         let nan = Repetition::DEFAULT
             .with_presence_penalty(f32::NAN)
             .problem();
-        assert!(nan.is_some_and(|p| p.contains("finite")));
+        assert!(nan.is_some_and(|p| p.contains("presence_penalty") && p.ends_with("got NaN")));
     }
 
     #[test]
@@ -320,5 +337,40 @@ mod tests {
             .with_repetition(Repetition::DEFAULT.with_repeat_penalty(-1.0))
             .with_dry(Dry::DEFAULT.with_base(0.5));
         assert!(both.problem().is_some_and(|p| p.contains("repeat_penalty")));
+    }
+
+    #[test]
+    fn every_range_the_macro_checks_is_checked_by_hand_too() {
+        let hot = Sampling::DEFAULT.with_temperature(7.0).problem();
+        assert_eq!(
+            hot.as_deref(),
+            Some("`temperature` must be between 0.0 and 2.0, got 7.0")
+        );
+        for wrong in [
+            Sampling::DEFAULT.with_temperature(-0.1),
+            Sampling::DEFAULT.with_top_p(1.5),
+            Sampling::DEFAULT.with_top_k(0),
+            Sampling::DEFAULT.with_max_tokens(0),
+            Sampling::DEFAULT.with_min_p(f32::INFINITY),
+            Sampling::DEFAULT.with_repetition(Repetition::DEFAULT.with_window(0)),
+            Sampling::DEFAULT.with_repetition(Repetition::DEFAULT.with_repeat_penalty(2.5)),
+            Sampling::DEFAULT.with_repetition(Repetition::DEFAULT.with_frequency_penalty(-3.0)),
+            Sampling::DEFAULT.with_dry(Dry::DEFAULT.with_multiplier(6.0)),
+            Sampling::DEFAULT.with_dry(Dry::DEFAULT.with_base(5.0)),
+            Sampling::DEFAULT.with_dry(Dry::DEFAULT.with_allowed_length(0)),
+        ] {
+            assert!(wrong.problem().is_some(), "{wrong:?}");
+        }
+        let edges = Sampling::DEFAULT
+            .with_temperature(2.0)
+            .with_top_p(1.0)
+            .with_top_k(1)
+            .with_max_tokens(1)
+            .with_min_p(0.0)
+            .with_seed(u32::MAX)
+            .with_repetition(Repetition::DEFAULT.with_window(1).with_repeat_penalty(2.0))
+            .with_dry(Dry::DEFAULT.with_multiplier(5.0).with_allowed_length(64));
+        assert_eq!(edges.problem(), None);
+        assert_eq!(Sampling::DEFAULT.problem(), None);
     }
 }
