@@ -82,13 +82,9 @@ impl Runtime {
     /// which one was probably meant.
     pub fn resolve(&self, agent: &str, alias: &str) -> Result<ModelSpec, Error> {
         self.model(alias).ok_or_else(|| {
-            let suggestion = self
-                .models
-                .keys()
-                .map(|k| (strsim::levenshtein(alias, k), k))
-                .filter(|(d, k)| *d <= (k.len().max(alias.len()) / 3).max(1))
-                .min()
-                .map(|(_, k)| k.clone());
+            let suggestion =
+                agentkit_manifest::suggest(alias, self.models.keys().map(String::as_str))
+                    .map(str::to_string);
             Error::UnknownModel {
                 agent: agent.to_string(),
                 alias: alias.to_string(),
