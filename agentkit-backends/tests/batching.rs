@@ -6,7 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use agentkit::{Backend, Choice, Completion, Error, Sampling};
+use agentkit::backend::{Backend, Choice, Completion};
+use agentkit::{Error, Sampling};
 use agentkit_backends::llama::{Llama, LlamaConfig};
 use common::fixture_request;
 use futures_util::future::join_all;
@@ -34,7 +35,7 @@ fn backend(config: LlamaConfig) -> Llama {
 
 /// The i-th of a mix of requests: two schemas, two agents, greedy and
 /// seeded sampling, inputs of different lengths.
-fn mixed(i: usize) -> agentkit::Request {
+fn mixed(i: usize) -> agentkit::backend::Request {
     let (schema, agent) = if i.is_multiple_of(2) {
         (agentkit::output_schema::<Flat>(), "Flat")
     } else {
@@ -52,7 +53,7 @@ fn mixed(i: usize) -> agentkit::Request {
     request
 }
 
-async fn one_at_a_time(llama: &Llama, requests: &[agentkit::Request]) -> Vec<String> {
+async fn one_at_a_time(llama: &Llama, requests: &[agentkit::backend::Request]) -> Vec<String> {
     let mut texts = Vec::new();
     for r in requests {
         texts.push(llama.generate(r.clone()).await.unwrap().text);
@@ -89,7 +90,7 @@ async fn mixed_batch_matches_runs_alone(config: LlamaConfig) {
     assert!(same >= requests.len() - 2, "{alone:?}\nvs\n{together:?}");
     for (r, c) in requests.iter().zip(&together) {
         let value: serde_json::Value = serde_json::from_str(&c.text).unwrap();
-        assert!(jsonschema::is_valid(&r.schema, &value), "{}", c.text);
+        assert!(jsonschema::is_valid(r.schema.full(), &value), "{}", c.text);
     }
 }
 
@@ -105,7 +106,7 @@ async fn more_requests_than_slots_and_cells_all_finish() {
     assert!(same >= requests.len() - 2, "{alone:?}\nvs\n{texts:?}");
     for (r, text) in requests.iter().zip(&texts) {
         let value: serde_json::Value = serde_json::from_str(text).unwrap();
-        assert!(jsonschema::is_valid(&r.schema, &value), "{text}");
+        assert!(jsonschema::is_valid(r.schema.full(), &value), "{text}");
     }
     assert_eq!(llama.active_generations(), 0);
 }
@@ -118,7 +119,7 @@ async fn a_request_larger_than_the_cache_is_an_error_not_a_wait() {
 }
 
 /// A long generation (hundreds of tokens) and the time it took alone.
-fn essay() -> agentkit::Request {
+fn essay() -> agentkit::backend::Request {
     let mut r = fixture_request(
         agentkit::output_schema::<Essay>(),
         Sampling::DEFAULT.with_max_tokens(440),
@@ -168,7 +169,7 @@ async fn a_short_request_joins_a_running_long_one_and_leaves_first() {
     let essay: Essay = serde_json::from_str(&long.text).unwrap();
     assert!(essay.text.chars().count() >= 300);
     let value: serde_json::Value = serde_json::from_str(&short.text).unwrap();
-    assert!(jsonschema::is_valid(&mixed(3).schema, &value));
+    assert!(jsonschema::is_valid(mixed(3).schema.full(), &value));
 }
 
 #[tokio::test]
@@ -216,7 +217,7 @@ async fn cancelling_one_request_frees_it_and_leaves_the_others_unchanged() {
     assert!(same >= 2, "{texts:?} vs {expected:?}");
     for (r, text) in others.iter().zip(&texts) {
         let value: serde_json::Value = serde_json::from_str(text).unwrap();
-        assert!(jsonschema::is_valid(&r.schema, &value), "{text}");
+        assert!(jsonschema::is_valid(r.schema.full(), &value), "{text}");
     }
     let dropped = Instant::now();
     while llama.active_generations() > 0 {
@@ -290,7 +291,7 @@ async fn scored_choices_ride_in_the_same_batches_with_the_same_scores() {
 
 /// Requests with one long shared system prompt and inputs of their own,
 /// greedy, so a copied prefix that lost or garbled a cell shows in the output.
-fn shared_prefix(i: usize) -> agentkit::Request {
+fn shared_prefix(i: usize) -> agentkit::backend::Request {
     let mut r = mixed(0);
     r.prompt.messages[0].content = "Answer with JSON about the question. ".repeat(8);
     r.prompt.messages[1].content = format!("{{\"question\": \"number {i}\"}}");
@@ -341,9 +342,10 @@ async fn with_a_stream_per_sequence_a_request_larger_than_one_stream_is_an_error
             .unified_kv(false),
     );
     let err = llama.generate(essay()).await.unwrap_err();
-    let Error::Backend { reason, .. } = &err else {
+    let Error::Backend { error, .. } = &err else {
         panic!("{err:?}");
     };
+    let reason = error.message();
     assert!(
         reason.contains("kv_size") && reason.contains("parallel"),
         "{reason}"

@@ -4,8 +4,9 @@
 
 mod common;
 
+use agentkit::backend::{Backend, ModelSource};
 use agentkit::prelude::*;
-use agentkit::{Backend, Dry, Repetition, Sampling};
+use agentkit::{Dry, Repetition, Sampling};
 use agentkit_backends::llama::{fixture, Llama, LlamaConfig};
 use common::{fixture_model, fixture_request, llama, scratch_dir};
 use serde::de::DeserializeOwned;
@@ -272,7 +273,7 @@ async fn unsupported_schema_fails_before_any_token() {
 async fn missing_model_file_names_alias_path_and_fix() {
     let mut request = fixture_request(serde_json::json!({"type": "boolean"}), Sampling::DEFAULT);
     request.model.alias = "smollm2-135m".into();
-    request.model.path = scratch_dir().join("nowhere").join("model.gguf");
+    request.model.source = ModelSource::File(scratch_dir().join("nowhere").join("model.gguf"));
     let err = llama().generate(request).await.unwrap_err();
     assert!(matches!(err, Error::ModelNotFound { .. }), "{err:?}");
     let msg = err.to_string();
@@ -296,7 +297,7 @@ async fn corrupt_and_cut_short_files_are_load_errors_not_aborts() {
         let mut request =
             fixture_request(serde_json::json!({"type": "boolean"}), Sampling::DEFAULT);
         request.model.alias = "broken".into();
-        request.model.path = path.clone();
+        request.model.source = ModelSource::File(path.clone());
         let err = llama().generate(request).await.unwrap_err();
         assert!(
             matches!(err, Error::ModelLoad { .. }),
@@ -313,7 +314,7 @@ async fn gguf_without_chat_template_is_a_clear_error_and_an_override_fixes_it() 
     fixture::write_fixture_model_without_chat_template(&path, 7).unwrap();
     let mut request = fixture_request(serde_json::json!({"type": "boolean"}), Sampling::DEFAULT);
     request.model.alias = "plain".into();
-    request.model.path = path;
+    request.model.source = ModelSource::File(path);
     let err = llama().generate(request.clone()).await.unwrap_err();
     assert!(matches!(err, Error::ChatTemplate { .. }), "{err:?}");
     assert!(err.to_string().contains("no chat template"), "{err}");

@@ -147,7 +147,7 @@ async fn the_compact_grammar_writes_no_whitespace_and_json_schema_mode_also_pars
     let endpoint = Endpoint::new(&server.url, &server.alias);
     let backend = Server::default();
     let runtime = runtime_on(backend.clone(), vec![endpoint.clone()]);
-    let request = agentkit::Request::for_agent::<ProfileIt>(&runtime, &thread(5)).unwrap();
+    let request = agentkit::backend::Request::for_agent::<ProfileIt>(&runtime, &thread(5)).unwrap();
     let compact = agentkit::Backend::generate(&backend, request.clone())
         .await
         .unwrap();

@@ -7,9 +7,10 @@ mod servers;
 
 use std::time::{Duration, Instant};
 
+use agentkit::backend::{Backend, Completion, Endpoint, Request};
 use agentkit::prelude::*;
 use agentkit::stream::{Delta, Deltas, Event, Events, Restart, StreamExt};
-use agentkit::{Backend, Completion, Endpoint, ErrorKind, Request};
+use agentkit::ErrorKind;
 use agentkit_backends::server::{Router, Server, ServerConfig};
 use servers::{
     cut, llama_server, quick, runtime_on, sse_body, sse_deltas, stand_in, Reply, StandIn,

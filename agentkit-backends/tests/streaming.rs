@@ -19,7 +19,7 @@ struct Essay {
     text: String,
 }
 
-fn essay() -> agentkit::Request {
+fn essay() -> agentkit::backend::Request {
     let mut r = fixture_request(
         agentkit::output_schema::<Essay>(),
         Sampling::DEFAULT.with_max_tokens(440),

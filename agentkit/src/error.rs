@@ -233,13 +233,15 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
-    /// Any other failure inside a backend.
-    #[error("backend error in agent `{agent}`: {reason}")]
+    /// Any other failure inside a backend. Its cause, where it has one, is
+    /// the [`source`](std::error::Error::source) of `error`.
+    #[error("backend error in agent `{agent}`: {error}")]
     Backend {
         /// The agent being run.
         agent: String,
-        /// What went wrong.
-        reason: String,
+        /// What the backend reported.
+        #[source]
+        error: crate::backend::BackendError,
     },
 }
 
@@ -296,7 +298,16 @@ impl Error {
             | Error::Invalid { .. }
             | Error::Rejected { .. } => ErrorKind::ModelOutput,
             Error::Tool { .. } => ErrorKind::Tool,
+            Error::Backend { error, .. } if error.is_configuration() => ErrorKind::Configuration,
             Error::Backend { .. } => ErrorKind::Backend,
+        }
+    }
+
+    /// A backend's failure in `agent`.
+    pub fn backend(agent: impl Into<String>, error: crate::backend::BackendError) -> Error {
+        Error::Backend {
+            agent: agent.into(),
+            error,
         }
     }
 

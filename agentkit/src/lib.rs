@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod agent;
-mod backend;
+pub mod backend;
 mod chain;
 mod error;
 pub mod eval;
@@ -19,9 +19,13 @@ pub mod stream;
 pub mod testing;
 pub mod tune;
 
+// What users write: agents, chains, the runtime and its errors.
 pub use agent::{Agent, Attempt, InputFormat, Shot};
 pub use agentkit_macros::agent;
-pub use backend::{Backend, Choice, Completion, Endpoint, ModelSpec, Request};
+/// A backend is handed to [`Runtime::builder`]; models are registered as
+/// [`ModelSpec`]s (with [`Endpoint`]s where servers serve them). What a
+/// backend's author needs is in [`backend`].
+pub use backend::{Backend, Endpoint, ModelSpec};
 pub use chain::{
     both, each, tool, with_input, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool,
     WithInput, Yields,

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::{Agent, Backend, Completion, Error, ModelSpec, Report, Step};
+use crate::backend::Completion;
+use crate::{Agent, Backend, Error, ModelSpec, Report, Step};
 
 /// Holds the backend and the model registry; everything an agent needs to run.
 ///
@@ -382,7 +383,11 @@ mod tests {
             .manifest(dir.join("agentkit.toml"))
             .unwrap()
             .build();
-        let path = |alias: &str| runtime.model(alias).map(|m| m.path.clone());
+        let path = |alias: &str| {
+            runtime
+                .model(alias)
+                .and_then(|m| m.path().map(Path::to_path_buf))
+        };
         let judge = dir.join("models/run #2/judge.bin");
         assert_eq!(path("judge"), Some(judge.clone()));
         assert_eq!(path("final"), Some(judge));
@@ -406,14 +411,14 @@ mod tests {
             .build();
         let judge = runtime.model("judge").unwrap();
         assert!(judge.is_served());
-        assert_eq!(judge.endpoints[0].url, "http://127.0.0.1:9");
-        assert_eq!(judge.endpoints[0].model, "smol");
-        assert_eq!(judge.endpoints[0].api_key_env.as_deref(), Some("K"));
-        assert_eq!(judge.endpoints[0].timeout.as_millis(), 2500);
+        assert_eq!(judge.endpoints()[0].url, "http://127.0.0.1:9");
+        assert_eq!(judge.endpoints()[0].model, "smol");
+        assert_eq!(judge.endpoints()[0].api_key_env.as_deref(), Some("K"));
+        assert_eq!(judge.endpoints()[0].timeout.as_millis(), 2500);
         let fin = runtime.model("final").unwrap();
         assert_eq!(
-            (fin.alias.as_str(), &fin.endpoints),
-            ("final", &judge.endpoints)
+            (fin.alias.as_str(), fin.endpoints()),
+            ("final", judge.endpoints())
         );
         assert!(!runtime.model("local").unwrap().is_served());
         std::fs::remove_dir_all(&dir).unwrap();
@@ -424,7 +429,7 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Backend for Provides {
-        async fn generate(&self, _: crate::Request) -> Result<Completion, Error> {
+        async fn generate(&self, _: crate::backend::Request) -> Result<Completion, Error> {
             Err(Error::NoBackend)
         }
         fn model(&self, alias: &str) -> Option<ModelSpec> {
@@ -443,9 +448,14 @@ mod tests {
             .backend(Provides)
             .build();
         let builtin = Some(PathBuf::from("/cache/builtin.bin"));
-        assert_eq!(runtime.model("screen").map(|m| m.path), builtin);
-        assert_eq!(runtime.model("judge").map(|m| m.path), builtin);
-        assert_eq!(runtime.model("builtin").map(|m| m.path), builtin);
+        let path = |alias: &str| {
+            runtime
+                .model(alias)
+                .and_then(|m| m.path().map(Path::to_path_buf))
+        };
+        assert_eq!(path("screen"), builtin);
+        assert_eq!(path("judge"), builtin);
+        assert_eq!(path("builtin"), builtin);
         assert!(runtime.model("other").is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }

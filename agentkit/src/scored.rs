@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use crate::backend::{Choice, ModelKey, OutputSchema, Request};
 use crate::tune::Tuning;
-use crate::{Agent, Choice, Error, Prompt, Request, Runtime, Shot, Step, Yields};
+use crate::{Agent, Error, Prompt, Runtime, Shot, Step, Yields};
 
 /// An output with how sure the model was of it.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,12 +103,12 @@ impl<A: Agent + std::fmt::Debug> std::fmt::Debug for ScoredAgent<A> {
     }
 }
 
-/// Contextual calibration: content-free inputs, and per model file the mean
+/// Contextual calibration: content-free inputs, and per model (its file, or its first endpoint and served name) the mean
 /// probability of every answer over them (the model's prior, whatever the
 /// input), computed on first use.
 struct Calibration<I> {
     inputs: Vec<I>,
-    priors: Mutex<HashMap<PathBuf, Vec<Vec<f64>>>>,
+    priors: Mutex<HashMap<ModelKey, Vec<Vec<f64>>>>,
 }
 
 /// Runs `agent` by scored choices instead of sampling. Its output must be a
@@ -129,7 +130,7 @@ impl<A: Agent> ScoredAgent<A> {
     /// that lean; every answer's probability is then divided by it and the
     /// field renormalised, and the likeliest calibrated answer is chosen.
     ///
-    /// The lean is measured once per model file, on the first call (one
+    /// The lean is measured once per model (file, or endpoint and served name), on the first call (one
     /// scored call per content-free input), and kept. For an output with
     /// several fields each field is calibrated on its own; the backend scored
     /// later fields after the uncalibrated choice of earlier ones, so this is
@@ -306,7 +307,7 @@ impl<A: Agent> Yields for ScoredAgent<A> {
 async fn probabilities<A: Agent>(
     runtime: &Runtime,
     fields: &[Field],
-    schema: &Value,
+    schema: &OutputSchema,
     shots: Option<&[Shot]>,
     input: &A::Input,
 ) -> Result<Vec<Vec<f64>>, Error> {
@@ -321,7 +322,8 @@ async fn probabilities<A: Agent>(
         prompt,
         schema.clone(),
         A::SAMPLING,
-    );
+    )
+    .with_input(crate::backend::input_json::<A>(input)?);
     let choices: Vec<Choice> = fields
         .iter()
         .enumerate()
@@ -347,15 +349,15 @@ async fn probabilities<A: Agent>(
 
 impl<A: Agent> ScoredAgent<A> {
     /// The model's mean probabilities over the content-free inputs, measured
-    /// once per model file.
+    /// once per model ([`ModelKey`]: its file, or its endpoint and served name).
     async fn prior(
         &self,
         calibration: &Calibration<A::Input>,
         runtime: &Runtime,
         fields: &[Field],
-        schema: &Value,
+        schema: &OutputSchema,
     ) -> Result<Vec<Vec<f64>>, Error> {
-        let model = runtime.resolve(A::NAME, A::MODEL)?.path;
+        let model = runtime.resolve(A::NAME, A::MODEL)?.key();
         let cached = calibration
             .priors
             .lock()
@@ -453,8 +455,8 @@ impl<A: Agent> ScoredAgent<A> {
     /// The fields this agent decides, each with its allowed answers (JSON
     /// text), in the order the model is asked.
     pub(crate) fn fields() -> Result<Vec<(String, Vec<String>)>, Error> {
-        let schema = crate::schema::output_schema::<A::Output>();
-        Ok(plan(A::NAME, &schema)?
+        let schema = OutputSchema::of::<A::Output>();
+        Ok(plan(A::NAME, schema.full())?
             .into_iter()
             .map(|f| (f.path, f.options))
             .collect())
@@ -469,8 +471,8 @@ impl<A: Agent> ScoredAgent<A> {
         input: &A::Input,
     ) -> Result<Vec<Vec<f64>>, Error> {
         runtime.preflight::<A>().await?;
-        let schema = crate::schema::output_schema::<A::Output>();
-        let fields = plan(A::NAME, &schema)?;
+        let schema = OutputSchema::of::<A::Output>();
+        let fields = plan(A::NAME, schema.full())?;
         probabilities::<A>(runtime, &fields, &schema, shots, input).await
     }
 
@@ -483,15 +485,13 @@ impl<A: Agent> ScoredAgent<A> {
         let Some(fitted) = &self.offsets.model else {
             return Ok(Some(&self.offsets));
         };
-        let model = runtime.resolve(A::NAME, A::MODEL)?.path;
-        let name = model.file_name().map(|n| n.to_string_lossy().into_owned());
-        if name.as_deref() == Some(fitted.as_str()) {
+        let model = runtime.resolve(A::NAME, A::MODEL)?.key();
+        if model.name().as_deref() == Some(fitted.as_str()) {
             return Ok(Some(&self.offsets));
         }
         tracing::warn!(
             agent = A::NAME,
-            "the offsets were tuned on `{fitted}`, but the model is `{}`; running without them (tune again for this model)",
-            model.display()
+            "the offsets were tuned on `{fitted}`, but the model is {model}; running without them (tune again for this model)",
         );
         Ok(None)
     }
@@ -500,8 +500,8 @@ impl<A: Agent> ScoredAgent<A> {
 impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
     async fn run(&self, runtime: &Runtime, input: A::Input) -> Result<Scored<A::Output>, Error> {
         runtime.preflight::<A>().await?;
-        let schema = crate::schema::output_schema::<A::Output>();
-        let fields = plan(A::NAME, &schema)?;
+        let schema = OutputSchema::of::<A::Output>();
+        let fields = plan(A::NAME, schema.full())?;
         check_offsets(A::NAME, &fields, &self.offsets)?;
         let shots = self.shots.as_deref().map(Vec::as_slice);
         let mut probs = probabilities::<A>(runtime, &fields, &schema, shots, &input).await?;
@@ -554,7 +554,7 @@ impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
                 A::NAME,
                 runtime.resolve(A::NAME, A::MODEL)?,
                 Prompt::preamble::<A>()?,
-                crate::schema::output_schema::<A::Output>(),
+                OutputSchema::of::<A::Output>(),
                 A::SAMPLING,
             );
             runtime.backend()?.check_scored(&request).await

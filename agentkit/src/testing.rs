@@ -59,7 +59,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{Agent, Backend, Completion, Error, InputFormat, ModelSpec, Request, Role};
+use crate::backend::{BackendError, Choice, Completion, Deltas, Request};
+use crate::{Agent, Backend, Error, InputFormat, ModelSpec, Role};
 
 /// A backend that returns canned outputs per agent and records what it was asked.
 #[derive(Clone, Default)]
@@ -455,7 +456,7 @@ impl Backend for ScriptedBackend {
     async fn generate_streaming(
         &self,
         request: Request,
-        deltas: crate::stream::Deltas,
+        deltas: Deltas,
     ) -> Result<Completion, Error> {
         let (chunks, completion) = self.answer(request)?;
         for chunk in chunks {
@@ -467,11 +468,7 @@ impl Backend for ScriptedBackend {
         Ok(completion)
     }
 
-    async fn choose(
-        &self,
-        request: Request,
-        choices: Vec<crate::Choice>,
-    ) -> Result<Vec<Vec<f64>>, Error> {
+    async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
         let mut script = self.lock();
         let agent = request.agent;
         let scores = script
@@ -489,13 +486,13 @@ impl Backend for ScriptedBackend {
                 .all(|(s, c)| s.len() == c.options.len());
         if !shape_ok {
             let wanted: Vec<usize> = choices.iter().map(|c| c.options.len()).collect();
-            return Err(Error::Backend {
-                agent: agent.to_string(),
-                reason: format!(
+            return Err(Error::backend(
+                agent,
+                BackendError::configuration(format!(
                     "the scripted scores do not fit: the output needs {} fields with {wanted:?} answers each",
                     choices.len()
-                ),
-            });
+                )),
+            ));
         }
         Ok(scores)
     }
@@ -509,7 +506,7 @@ impl ScriptedBackend {
         let chunks = self.take_reply(&request)?;
         let text = chunks.concat();
         let agent = request.agent;
-        let schema = crate::grammar_schema(&request.schema);
+        let schema = request.schema.grammar().clone();
         let chunk_size = {
             let mut script = self.lock();
             script.calls.push(request);

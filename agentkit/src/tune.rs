@@ -303,12 +303,12 @@ pub async fn tune<A: Agent>(
         }
     }
     let (shots, offsets) = settings.swap_remove(chosen);
-    let model = runtime.resolve(A::NAME, A::MODEL)?.path;
+    let model = runtime.resolve(A::NAME, A::MODEL)?.key();
     let winner = &candidates[chosen];
     let tuning = Tuning {
         agent: A::NAME.to_string(),
         field: field.clone(),
-        model: model.file_name().map(|n| n.to_string_lossy().into_owned()),
+        model: model.name(),
         shots,
         offsets: answers.iter().cloned().zip(offsets).collect(),
         candidate: winner.name.clone(),

@@ -24,8 +24,8 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use agentkit::backend::{Backend, Completion, Request};
 use agentkit::prelude::*;
-use agentkit::{Backend, Completion, Request};
 use agentkit_backends::llama::{Llama, LlamaConfig};
 use agentkit_examples::forum::{self, Split, Thread, Topic};
 use clap::Parser;

@@ -14,8 +14,9 @@
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::{Duration, Instant};
 
+use agentkit::backend::{Backend, Request};
 use agentkit::prelude::*;
-use agentkit::{Backend, Prompt, Request};
+use agentkit::Prompt;
 use agentkit_backends::llama::{llama_backend, Llama, LlamaConfig};
 use clap::Parser;
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -164,7 +165,7 @@ async fn main() -> Result<(), Error> {
     let runs = Args::parse().runs.get();
     let threads = agentkit_examples::threads().unwrap_or(2);
     let spec = agentkit_backends::llama::default_model();
-    let path = spec.path.clone();
+    let path = agentkit_backends::llama::default_model_path();
     let cold = Llama::new(LlamaConfig::default().threads(threads).reuse_prefix(false))?;
     let warm = Llama::new(LlamaConfig::default().threads(threads))?;
     let cold_rt = Runtime::builder().backend(cold.clone()).build();
@@ -180,9 +181,8 @@ async fn main() -> Result<(), Error> {
     let load_ms = ms(started.elapsed());
     let started = Instant::now();
     let env = LlamaSampler::llguidance_tok_env(&model);
-    let factory = ParserFactory::new_simple(&env).map_err(|e| Error::Backend {
-        agent: "bench".into(),
-        reason: e.to_string(),
+    let factory = ParserFactory::new_simple(&env).map_err(|e| {
+        Error::backend("bench", agentkit::backend::BackendError::new(e.to_string()))
     })?;
     let factory_ms = ms(started.elapsed());
     let schema = agentkit::output_schema::<Summary>();
@@ -211,7 +211,7 @@ async fn main() -> Result<(), Error> {
             "Summarise",
             spec.clone(),
             Prompt::render::<Summarise>(&thread(i))?,
-            schema.clone(),
+            agentkit::backend::OutputSchema::from_full(schema.clone()),
             <Summarise as Agent>::SAMPLING,
         ))
     };

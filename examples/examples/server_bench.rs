@@ -16,8 +16,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use agentkit::backend::{Backend, Endpoint, Request};
 use agentkit::prelude::*;
-use agentkit::{Backend, Endpoint, Request};
 use agentkit_backends::server::testing::{self as servers, LlamaServer};
 use agentkit_backends::server::{Constraint, Router, Server, ServerConfig};
 use agentkit_examples::forum::{self, Split, Thread, Topic};
@@ -86,7 +86,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             servers::BINARY_VAR
         )
     })?;
-    let model = agentkit_backends::llama::default_model().path;
+    let model = agentkit_backends::llama::default_model_path();
     let threads: Vec<Thread> = forum::load(Split::All)?
         .iter()
         .map(|t| t.thread())

@@ -70,10 +70,10 @@ async fn streamed(runtime: &Runtime, thread: Thread) -> Result<Timing, Error> {
             _ => {}
         }
     }
-    Err(Error::Backend {
-        agent: "Draft".into(),
-        reason: "the stream ended without a reply".into(),
-    })
+    Err(Error::backend(
+        "Draft",
+        agentkit::backend::BackendError::new("the stream ended without a reply"),
+    ))
 }
 
 async fn plain(runtime: &Runtime, thread: Thread) -> Result<Duration, Error> {

@@ -10,8 +10,8 @@
 
 use std::time::Instant;
 
+use agentkit::backend::{Backend, Request};
 use agentkit::prelude::*;
-use agentkit::{Backend, Request};
 use agentkit_examples::forum::{self, LabelledThread, Split, Thread, Topic};
 use clap::Parser;
 

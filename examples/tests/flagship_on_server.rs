@@ -17,7 +17,7 @@ async fn the_flagship_runs_on_llama_server_by_its_manifest_alone() {
         eprintln!("skipped: no llama-server ({} unset)", servers::BINARY_VAR);
         return;
     };
-    let model = agentkit_backends::llama::default_model().path;
+    let model = agentkit_backends::llama::default_model_path();
     let server = LlamaServer::start(&binary, &model, "smollm2", 2)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

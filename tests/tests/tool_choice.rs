@@ -99,7 +99,7 @@ async fn a_typed_action_dispatches_to_rust_functions() {
         json!({ "question": "How long is SmolLM2's context?", "found": ["smollm2 context length: 8192"] })
     );
     // Both actions are in the schema the model is constrained by.
-    let schema = calls[0].schema.to_string();
+    let schema = calls[0].schema.full().to_string();
     assert!(
         schema.contains("Search") && schema.contains("Answer"),
         "{schema}"

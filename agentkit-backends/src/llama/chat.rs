@@ -1,7 +1,8 @@
 //! Chat rendering: a request's messages → prompt text, through the model's
 //! chat template.
 
-use agentkit::{Error, Request};
+use agentkit::backend::{BackendError, Request};
+use agentkit::Error;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 
 /// The chat template of one model: the configured one, else the GGUF's own.
@@ -40,9 +41,11 @@ impl ChatTemplate {
             .iter()
             .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| Error::Backend {
-                agent: request.agent.to_string(),
-                reason: "the prompt contains a NUL byte; remove it from the input".into(),
+            .map_err(|_| {
+                Error::backend(
+                    request.agent,
+                    BackendError::new("the prompt contains a NUL byte; remove it from the input"),
+                )
             })?;
         model
             .apply_chat_template(template, &messages, true)

@@ -2,8 +2,8 @@
 //! candidates the grammar allows. [`Generate`] is the per-sequence state the
 //! batching engine advances one token per step.
 
-use agentkit::stream::Deltas;
-use agentkit::{Error, Request};
+use agentkit::backend::{Completion, Deltas, Request};
+use agentkit::Error;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::data::LlamaTokenData;
@@ -11,9 +11,10 @@ use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use llguidance::Matcher;
 
-use super::engine::{Next, Outcome};
+use super::engine::task::{Answer, Next, Stats, Task};
+use super::errors::failure;
 use super::model::LoadedModel;
-use super::{backend_error, Shared};
+use super::Shared;
 
 /// Whether decoding is restricted by the request's schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +89,7 @@ fn dry(request: &Request, model: &LlamaModel, prompt: &[LlamaToken]) -> Option<L
 /// Pre-flight: the grammar compiles, the template applies, and the input-free
 /// part of the prompt plus `max_tokens` fits the context.
 pub(super) fn check(shared: &Shared, model: &LoadedModel, request: &Request) -> Result<(), Error> {
-    model.matcher(request.agent, &request.schema)?;
+    model.matcher(request.agent, request.schema.grammar())?;
     let prompt_tokens = model.prompt_tokens(request)?.len();
     let context = model.context_size(shared.config.context_size);
     let max_tokens = request.sampling.max_tokens;
@@ -120,6 +121,8 @@ pub(super) struct Generate {
     deltas: Option<Deltas>,
     /// How many bytes of `out` were sent to `deltas`.
     sent: usize,
+    /// Where the completion goes.
+    answer: Answer<Completion>,
 }
 
 impl Generate {
@@ -131,9 +134,10 @@ impl Generate {
         prompt: &[LlamaToken],
         constraint: Constraint,
         deltas: Option<Deltas>,
+        answer: Answer<Completion>,
     ) -> Result<Generate, Error> {
         let matcher = match constraint {
-            Constraint::Schema => Some(model.matcher(request.agent, &request.schema)?),
+            Constraint::Schema => Some(model.matcher(request.agent, request.schema.grammar())?),
             Constraint::Free => None,
         };
         Ok(Generate {
@@ -146,6 +150,7 @@ impl Generate {
             generated: 0,
             deltas,
             sent: 0,
+            answer,
         })
     }
 
@@ -168,12 +173,14 @@ impl Generate {
         self.sent += if all { fresh.len() } else { text.len() };
         deltas.send(&text);
     }
+}
 
+impl Task for Generate {
     /// Samples the next token from the logits of the last one, then asks for
     /// it to be evaluated, or ends: on end-of-generation, when the grammar
     /// is complete, or at `max_tokens` (an error unless the output is
     /// complete by then).
-    pub(super) fn advance(&mut self, rows: &[&[f32]], model: &LlamaModel) -> Next {
+    fn advance(&mut self, rows: &[&[f32]], model: &LlamaModel) -> Next {
         match self.sample(rows, model) {
             Ok(Some(token)) => Next::Feed {
                 rewind_to: None,
@@ -182,15 +189,28 @@ impl Generate {
             },
             Ok(None) => {
                 self.flush(true);
-                Next::Done(Ok(Outcome::Text {
-                    text: String::from_utf8_lossy(&self.out).into_owned(),
-                    generated: self.generated,
-                }))
+                Next::Done
             }
-            Err(e) => Next::Done(Err(e)),
+            Err(e) => Next::Fail(e),
         }
     }
 
+    /// Answers with the text and what it cost.
+    fn finish(self: Box<Self>, result: Result<(), Error>, stats: Stats) {
+        let completion = result.map(|()| {
+            Completion::new(String::from_utf8_lossy(&self.out).into_owned())
+                .with_tokens(stats.prompt_tokens, stats.reused, self.generated)
+                .with_times(stats.prompt_time, stats.generate_time)
+        });
+        self.answer.send(completion);
+    }
+
+    fn is_abandoned(&self) -> bool {
+        self.answer.is_closed()
+    }
+}
+
+impl Generate {
     /// The token to evaluate next, or `None` when the output is done.
     fn sample(&mut self, rows: &[&[f32]], model: &LlamaModel) -> Result<Option<LlamaToken>, Error> {
         let agent = self.agent;
@@ -200,7 +220,7 @@ impl Generate {
         let n_vocab = usize::try_from(model.n_vocab()).unwrap_or(0);
         let logits = rows
             .last()
-            .ok_or_else(|| backend_error(agent, "sampling", "no logits"))?
+            .ok_or_else(|| failure(agent, "sampling", "no logits"))?
             .iter()
             .take(n_vocab);
         let candidate =
@@ -209,7 +229,7 @@ impl Generate {
             Some(matcher) => {
                 let mask = matcher
                     .compute_mask()
-                    .map_err(|e| backend_error(agent, "the grammar engine failed", e))?;
+                    .map_err(|e| failure(agent, "the grammar engine failed", e))?;
                 logits
                     .enumerate()
                     .filter(|(id, _)| mask.is_allowed(*id as u32))
@@ -219,7 +239,7 @@ impl Generate {
             None => logits.enumerate().map(candidate).collect(),
         };
         if allowed.is_empty() {
-            return Err(backend_error(
+            return Err(failure(
                 agent,
                 "the grammar allows no token of this model's vocabulary",
                 format!("after {:?}", String::from_utf8_lossy(&self.out)),
@@ -232,14 +252,14 @@ impl Generate {
         candidates.apply_sampler(&mut self.sampler);
         let token = candidates
             .selected_token()
-            .ok_or_else(|| backend_error(agent, "sampling", "no token was selected"))?;
+            .ok_or_else(|| failure(agent, "sampling", "no token was selected"))?;
         if model.vocab().is_eog(token) {
             return Ok(None);
         }
         if let Some(matcher) = self.matcher.as_mut() {
             matcher
                 .consume_token(token.0 as u32)
-                .map_err(|e| backend_error(agent, "the grammar rejected a sampled token", e))?;
+                .map_err(|e| failure(agent, "the grammar rejected a sampled token", e))?;
         }
         self.sampler.accept(token);
         if let Some(dry) = self.dry.as_mut() {

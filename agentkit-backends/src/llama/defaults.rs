@@ -30,15 +30,20 @@ pub fn models_dir() -> PathBuf {
     }
 }
 
-/// The default model's spec: [`DEFAULT_MODEL`] at
-/// [`models_dir`]`/`[`DEFAULT_MODEL_FILE`].
+/// The default model's spec: [`DEFAULT_MODEL`] at [`default_model_path`].
 pub fn default_model() -> ModelSpec {
-    ModelSpec::new(DEFAULT_MODEL, models_dir().join(DEFAULT_MODEL_FILE))
+    ModelSpec::new(DEFAULT_MODEL, default_model_path())
+}
+
+/// Where the default model's file is looked for:
+/// [`models_dir`]`/`[`DEFAULT_MODEL_FILE`].
+pub fn default_model_path() -> PathBuf {
+    models_dir().join(DEFAULT_MODEL_FILE)
 }
 
 /// What to tell a user whose model file is missing.
 pub(super) fn missing_file_fix(spec: &ModelSpec) -> String {
-    if spec.path == models_dir().join(DEFAULT_MODEL_FILE) {
+    if spec.path() == Some(default_model_path().as_path()) {
         format!(
             "run `{FETCH_COMMAND}` (from a checkout of agentkit) to fetch it, or set \
              AGENTKIT_MODELS to the directory that holds it"

@@ -23,14 +23,15 @@ pub(super) fn parser_factory(model: &LlamaModel) -> Result<Arc<ParserFactory>, S
 
 /// Compiles `schema` into a token matcher, before any token is generated:
 /// a schema the engine cannot express is an error, never an unconstrained run.
-/// What a grammar cannot enforce (a set's `uniqueItems`) is left to the
-/// output type's deserializer; see [`agentkit::grammar_schema`].
+/// `schema` is the grammar form ([`agentkit::backend::OutputSchema::grammar`]):
+/// what a grammar cannot enforce (a set's `uniqueItems`) is already left out,
+/// to the output type's deserializer.
 pub(super) fn matcher(
     factory: &ParserFactory,
     agent: &str,
     schema: &Value,
 ) -> Result<Matcher, Error> {
-    let mut schema = agentkit::grammar_schema(schema);
+    let mut schema = schema.clone();
     if let Value::Object(map) = &mut schema {
         // Compact JSON: a weak model must not spend its budget on whitespace.
         map.insert(

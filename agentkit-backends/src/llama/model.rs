@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use agentkit::{Error, Request};
+use agentkit::backend::{BackendError, Request};
+use agentkit::Error;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
@@ -15,7 +16,8 @@ use llguidance::{Matcher, ParserFactory};
 use serde_json::Value;
 
 use super::chat::ChatTemplate;
-use super::engine::{EngineConfig, Job};
+use super::engine::task::Job;
+use super::engine::EngineConfig;
 use super::pool::{EnginePool, Scheduler};
 use super::{grammar, LlamaConfig, Shared};
 
@@ -86,13 +88,15 @@ impl LoadedModel {
         let factory = self
             .factory
             .get_or_init(|| grammar::parser_factory(&self.model));
-        let factory = factory.as_ref().map_err(|reason| Error::Backend {
-            agent: agent.to_string(),
-            reason: format!(
-                "could not build the grammar engine for model `{}` ({}): {reason}",
-                self.alias,
-                self.path.display()
-            ),
+        let factory = factory.as_ref().map_err(|reason| {
+            Error::backend(
+                agent,
+                BackendError::new(format!(
+                    "could not build the grammar engine for model `{}` ({}): {reason}",
+                    self.alias,
+                    self.path.display()
+                )),
+            )
         })?;
         grammar::matcher(factory, agent, schema)
     }
@@ -168,12 +172,12 @@ impl LoadedModel {
                 }
             }
         }
-        Err(Error::Backend {
-            agent: job.agent.to_string(),
-            reason: format!(
+        Err(Error::backend(
+            job.agent,
+            BackendError::new(format!(
                 "the batching engine of model `{}` keeps stopping",
                 self.alias
-            ),
-        })
+            )),
+        ))
     }
 }

@@ -10,8 +10,9 @@ use agentkit::Error;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::LlamaModel;
 
-use super::backend_error;
-use super::engine::{Engine, EngineConfig, Job};
+use super::engine::task::{Job, Stats};
+use super::engine::{Engine, EngineConfig};
+use super::errors::{caused, failure};
 
 /// With batching off, how many contexts a model keeps warm: one per call
 /// that may run at the same time, so concurrent calls of one agent all find
@@ -46,10 +47,10 @@ impl Scheduler {
                     let _ = ready.send(Err(e));
                 }
             })
-            .map_err(|e| backend_error("", "could not start the batching thread", e))?;
+            .map_err(|e| caused("", "could not start the batching thread", e))?;
         started
             .recv()
-            .map_err(|e| backend_error("", "the batching thread did not start", e))??;
+            .map_err(|e| caused("", "the batching thread did not start", e))??;
         Ok(Scheduler { jobs })
     }
 
@@ -129,11 +130,8 @@ impl EnginePool {
         };
         if let Err(job) = engine.admit(job) {
             // An idle engine admits every job that can fit at all.
-            let _ = job.reply.send(Err(backend_error(
-                job.agent,
-                "the request",
-                "found no room in an idle context",
-            )));
+            let error = failure(job.agent, "the request", "found no room in an idle context");
+            job.finish(Err(error), Stats::default());
         }
         while !engine.is_idle() {
             engine.step();

@@ -1,10 +1,12 @@
 //! Scored choices: the log probability of each option, read from the logits
 //! instead of sampled.
 
-use agentkit::Choice;
+use agentkit::backend::Choice;
+use agentkit::Error;
+use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 
-use super::engine::{Next, Outcome};
+use super::engine::task::{Answer, Next, Stats, Task};
 use super::model::LoadedModel;
 
 /// Log-softmax of one logit among all of them.
@@ -52,6 +54,8 @@ pub(super) struct Score {
     mark: usize,
     current: Vec<f64>,
     scores: Vec<Vec<f64>>,
+    /// Where the scores go.
+    answer: Answer<Vec<Vec<f64>>>,
 }
 
 impl Score {
@@ -61,6 +65,7 @@ impl Score {
         model: &LoadedModel,
         choices: &[Choice],
         prompt_len: usize,
+        answer: Answer<Vec<Vec<f64>>>,
     ) -> (Score, usize) {
         let choices: Vec<Tokens> = choices
             .iter()
@@ -81,16 +86,17 @@ impl Score {
             mark: prompt_len,
             current: Vec::new(),
             scores: Vec::new(),
+            answer,
         };
         (score, reserve)
     }
 
     /// Takes the logits asked for and says what to evaluate next.
-    pub(super) fn advance(&mut self, rows: &[&[f32]]) -> Next {
+    fn next(&mut self, rows: &[&[f32]]) -> Next {
         match self.phase {
             Phase::BeforeLead => {
                 let Some(choice) = self.choices.get(self.choice) else {
-                    return self.done();
+                    return Next::Done;
                 };
                 if !choice.lead.is_empty() {
                     self.phase = Phase::AfterLead;
@@ -150,14 +156,14 @@ impl Score {
         self.choice += 1;
         self.phase = Phase::BeforeLead;
         if self.choice >= self.choices.len() {
-            return self.done();
+            return Next::Done;
         }
         if chosen.is_empty() {
             // Nothing appended: the next lead follows the same logits, once
             // the last option evaluated is cut off again.
             let keep = self.mark;
             let base = std::mem::take(&mut self.base);
-            return match self.advance(&[&base]) {
+            return match self.next(&[&base]) {
                 Next::Feed {
                     rewind_to: None,
                     tokens,
@@ -177,8 +183,20 @@ impl Score {
             all_logits: false,
         }
     }
+}
 
-    fn done(&mut self) -> Next {
-        Next::Done(Ok(Outcome::Scores(std::mem::take(&mut self.scores))))
+impl Task for Score {
+    fn advance(&mut self, rows: &[&[f32]], _: &LlamaModel) -> Next {
+        self.next(rows)
+    }
+
+    /// Answers with the log probabilities of every option of every choice.
+    fn finish(self: Box<Self>, result: Result<(), Error>, _: Stats) {
+        let Score { scores, answer, .. } = *self;
+        answer.send(result.map(|()| scores));
+    }
+
+    fn is_abandoned(&self) -> bool {
+        self.answer.is_closed()
     }
 }

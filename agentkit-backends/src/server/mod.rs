@@ -55,8 +55,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use agentkit::stream::{Deltas, Restart};
-use agentkit::{Backend, Choice, Completion, Endpoint, Error, Request};
+use agentkit::backend::{
+    Backend, BackendError, Choice, Completion, Deltas, Endpoint, Request, Restart,
+};
+use agentkit::Error;
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -375,11 +377,11 @@ impl Server {
                     Err(Failure::Refused(status, text)) => {
                         return Err(Error::Backend {
                             agent: agent.to_string(),
-                            reason: format!(
+                            error: BackendError::new(format!(
                                 "{} refused the request with HTTP {status}: {}",
                                 endpoint.url,
                                 excerpt(&text)
-                            ),
+                            )),
                         })
                     }
                     Err(Failure::Move(reason)) => {
@@ -409,14 +411,14 @@ impl Server {
         problems.dedup();
         Err(Error::Backend {
             agent: agent.to_string(),
-            reason: format!(
+            error: BackendError::new(format!(
                 "no endpoint of model `{}` answered ({} tries over {} rounds): {}; check that \
                  the servers run and are reachable, or add endpoints",
                 request.model.alias,
                 problems.len(),
                 config.rounds.max(1),
                 problems.join("; ")
-            ),
+            )),
         })
     }
 
@@ -465,10 +467,10 @@ impl Server {
             .json(body);
         let response = authorised(request, endpoint)
             .map_err(|reason| {
-                Failure::Stop(Error::Backend {
-                    agent: String::new(),
-                    reason,
-                })
+                Failure::Stop(Error::backend(
+                    String::new(),
+                    BackendError::configuration(reason),
+                ))
             })?
             .send()
             .await
@@ -530,11 +532,11 @@ impl Server {
         if answer.text != whole && answer.text != option {
             return Err(Error::Backend {
                 agent: agent.to_string(),
-                reason: format!(
+                error: BackendError::new(format!(
                     "the server at {} did not follow the grammar of a scored choice: \
                      asked to continue {prefix:?} with {option:?}, got {:?}",
                     endpoint.url, answer.text
-                ),
+                )),
             });
         }
         // The log-probabilities cover the generated tokens only.
@@ -542,11 +544,11 @@ impl Server {
             .log_probability(0, option.len())
             .ok_or_else(|| Error::Backend {
                 agent: agent.to_string(),
-                reason: format!(
+                error: BackendError::new(format!(
                     "the server at {} gave no token log-probabilities for a scored \
                      choice; scored choices need a server that returns `logprobs`",
                     endpoint.url
-                ),
+                )),
             })
     }
 
@@ -589,19 +591,19 @@ impl Server {
 
 /// The endpoints of a served request, or a configuration error.
 fn served(request: &Request) -> Result<&[Endpoint], Error> {
-    if request.model.endpoints.is_empty() {
+    if request.model.endpoints().is_empty() {
         return Err(Error::Backend {
             agent: request.agent.to_string(),
-            reason: format!(
+            error: BackendError::configuration(format!(
                 "model `{}` has no endpoints, and the server backend runs only served models; \
                  declare it as `{} = {{ endpoints = [{{ url = \"...\", model = \"...\" }}] }}` in \
                  agentkit.toml, or use `agentkit_backends::server::Router` to run local models \
                  in-process beside served ones",
                 request.model.alias, request.model.alias
-            ),
+            )),
         });
     }
-    Ok(&request.model.endpoints)
+    Ok(request.model.endpoints())
 }
 
 /// The error for scored choices on endpoints that cannot score.
@@ -609,13 +611,13 @@ fn unscorable(request: &Request, endpoints: &[Endpoint]) -> Error {
     let urls: Vec<&str> = endpoints.iter().map(|e| e.url.as_str()).collect();
     Error::Backend {
         agent: request.agent.to_string(),
-        reason: format!(
+        error: BackendError::new(format!(
             "scored choices need a backend with token log-probabilities under a grammar, and no \
              endpoint of model `{}` ({}) offers them; serve the model with llama-server, run it \
              in-process, or run the agent unscored",
             request.model.alias,
             urls.join(", ")
-        ),
+        )),
     }
 }
 
@@ -707,12 +709,13 @@ async fn read_events(
 /// Passes `text` on to `deltas`; stops the attempt when nobody listens.
 fn relay(deltas: &Deltas, text: &str, sent: &mut bool) -> Result<(), Failure> {
     if !deltas.send(text) {
-        return Err(Failure::Stop(Error::Backend {
-            agent: String::new(),
-            reason: "the stream of this answer was dropped, so the request was abandoned; \
-                     keep the stream until its last event to get the answer"
-                .into(),
-        }));
+        return Err(Failure::Stop(Error::backend(
+            String::new(),
+            BackendError::new(
+                "the stream of this answer was dropped, so the request was abandoned; \
+                 keep the stream until its last event to get the answer",
+            ),
+        )));
     }
     *sent |= !text.is_empty();
     Ok(())
@@ -728,7 +731,7 @@ impl Server {
         deltas: Option<&Deltas>,
     ) -> Result<Completion, Error> {
         let agent = request.agent;
-        let schema = agentkit::grammar_schema(&request.schema);
+        let schema = request.schema.grammar().clone();
         let grammar = match self.inner.config.constraint {
             Constraint::Auto => {
                 Some(
@@ -823,7 +826,7 @@ impl Backend for Server {
     async fn check(&self, request: &Request) -> Result<(), Error> {
         let agent = request.agent;
         let endpoints = served(request)?;
-        let schema = agentkit::grammar_schema(&request.schema);
+        let schema = request.schema.grammar().clone();
         if self.inner.config.constraint == Constraint::Auto {
             gbnf::grammar(&schema).map_err(|e| Error::UnsupportedSchema {
                 agent: agent.to_string(),
@@ -844,7 +847,7 @@ impl Backend for Server {
                     if !serves {
                         return Err(Error::Backend {
                             agent: agent.to_string(),
-                            reason: format!(
+                            error: BackendError::configuration(format!(
                                 "the server at {} does not serve model `{}` (it serves: {}); fix \
                                  `model` of that endpoint of `{}` in agentkit.toml",
                                 endpoint.url,
@@ -855,7 +858,7 @@ impl Backend for Server {
                                     names.join(", ")
                                 },
                                 request.model.alias
-                            ),
+                            )),
                         });
                     }
                     let state = self.state(endpoint);
@@ -871,12 +874,12 @@ impl Backend for Server {
         if up == 0 {
             return Err(Error::Backend {
                 agent: agent.to_string(),
-                reason: format!(
+                error: BackendError::new(format!(
                     "no endpoint of model `{}` answers: {}; start the server or fix its url in \
                      agentkit.toml",
                     request.model.alias,
                     problems.join("; ")
-                ),
+                )),
             });
         }
         for p in &problems {
@@ -900,10 +903,7 @@ impl Backend for Server {
 /// `e` with the agent's name where the attempt could not know it.
 fn with_agent(e: Error, agent: &str) -> Error {
     match e {
-        Error::Backend { agent: a, reason } if a.is_empty() => Error::Backend {
-            agent: agent.to_string(),
-            reason,
-        },
+        Error::Backend { agent: a, error } if a.is_empty() => Error::backend(agent, error),
         other => other,
     }
 }

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use agentkit::stream::Deltas;
-use agentkit::{Backend, Choice, Completion, Error, ModelSpec, Request};
+use agentkit::backend::{Backend, BackendError, Choice, Completion, Deltas, ModelSpec, Request};
+use agentkit::Error;
 
 use super::Server;
 
@@ -62,14 +62,16 @@ impl Router {
         if model.is_served() {
             return Ok(&self.server);
         }
-        self.local.as_deref().ok_or_else(|| Error::Backend {
-            agent: agent.to_string(),
-            reason: format!(
-                "model `{}` is not served (it has no endpoints in agentkit.toml) and this router \
-                 has no local backend; give it endpoints, or build the router with \
-                 `Router::new(local_backend)`",
-                model.alias
-            ),
+        self.local.as_deref().ok_or_else(|| {
+            Error::backend(
+                agent,
+                BackendError::configuration(format!(
+                    "model `{}` is not served (it has no endpoints in agentkit.toml) and this \
+                     router has no local backend; give it endpoints, or build the router with \
+                     `Router::new(local_backend)`",
+                    model.alias
+                )),
+            )
         })
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use agentkit::Request;
+use agentkit::backend::Request;
 use serde_json::{json, Map, Value};
 
 /// How one request constrains the output.
@@ -426,7 +426,7 @@ mod tests {
             Prompt {
                 messages: Vec::new(),
             },
-            json!({ "type": "object" }),
+            agentkit::backend::OutputSchema::from_full(json!({ "type": "object" })),
             sampling,
         );
         let llama = chat(&request, true, Constrain::Grammar("root ::= \"{}\""));
@@ -443,7 +443,7 @@ mod tests {
             "Draft",
             request.model.clone(),
             request.prompt.clone(),
-            json!({ "type": "object" }),
+            agentkit::backend::OutputSchema::from_full(json!({ "type": "object" })),
             Sampling::DEFAULT,
         );
         let plain = chat(&off, true, Constrain::Grammar("root ::= \"{}\""));

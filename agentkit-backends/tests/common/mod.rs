@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use agentkit::{Message, ModelSpec, Prompt, Request, Role, Sampling};
+use agentkit::backend::{ModelSpec, OutputSchema, Request};
+use agentkit::{Message, Prompt, Role, Sampling};
 use agentkit_backends::llama::{fixture, Llama, LlamaConfig};
 
 /// A fresh directory for this test process.
@@ -59,7 +60,7 @@ pub fn fixture_request(schema: serde_json::Value, sampling: Sampling) -> Request
         "Probe",
         ModelSpec::new("fixture", fixture_model()),
         prompt,
-        schema,
+        OutputSchema::from_full(schema),
         sampling,
     )
 }

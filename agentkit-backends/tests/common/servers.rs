@@ -45,7 +45,7 @@ pub fn server_binary() -> Option<std::path::PathBuf> {
 /// [`server_binary`]).
 pub async fn llama_server(parallel: u32) -> Option<LlamaServer> {
     let binary = server_binary()?;
-    let model = agentkit_backends::llama::default_model().path;
+    let model = agentkit_backends::llama::default_model_path();
     match LlamaServer::start(&binary, &model, "smollm2", parallel).await {
         Ok(s) => Some(s),
         Err(e) => panic!("{e}"),

@@ -15,8 +15,8 @@ mod accept;
 mod retry;
 mod vote;
 
-use crate::stream::Deltas;
-use crate::{Agent, Error, Problem, Prompt, Request, Runtime};
+use crate::backend::{Deltas, OutputSchema, Request};
+use crate::{Agent, Error, Problem, Prompt, Runtime};
 
 /// Runs one agent on `input`: pre-flight (once per runtime), render the
 /// prompt, then vote over retried, accepted answers.
@@ -117,13 +117,13 @@ pub(crate) async fn problems<A: Agent>(runtime: &Runtime) -> Vec<Problem> {
         Ok(p) => p,
         Err(e) => return problem(e.to_string()),
     };
-    let request = Request {
-        agent: A::NAME,
+    let request = Request::new(
+        A::NAME,
         model,
         prompt,
-        schema: crate::schema::output_schema::<A::Output>(),
-        sampling: A::SAMPLING,
-    };
+        OutputSchema::of::<A::Output>(),
+        A::SAMPLING,
+    );
     match backend.check(&request).await {
         Ok(()) => Vec::new(),
         Err(e) => problem(e.to_string()),

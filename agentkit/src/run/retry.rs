@@ -1,7 +1,8 @@
 //! Asking again: a rejected answer goes back to the model with what was wrong.
 
-use crate::stream::{Deltas, Restart};
-use crate::{Agent, Attempt, Error, Message, Prompt, Request, Role, Runtime};
+use crate::backend::{Deltas, Restart};
+use crate::backend::{OutputSchema, Request};
+use crate::{Agent, Attempt, Error, Message, Prompt, Role, Runtime};
 
 /// One answer to `input` (rendered as `base`): generate, accept; ask again
 /// with feedback up to `A::RETRIES` times. Returns the accepted text and its
@@ -16,8 +17,9 @@ pub(crate) async fn answer<A: Agent>(
 ) -> Result<(String, A::Output), Error> {
     let backend = runtime.backend()?;
     let model = runtime.resolve(A::NAME, A::MODEL)?;
-    let schema = crate::schema::output_schema::<A::Output>();
-    tracing::debug!(schema = %schema, "output schema (the decoding grammar)");
+    let schema = OutputSchema::of::<A::Output>();
+    tracing::debug!(schema = %schema.full(), "output schema (the decoding grammar)");
+    let input_json = crate::backend::input_json::<A>(input)?;
     let mut tried: Vec<Attempt> = Vec::new();
     let (mut prompt_tokens, mut generated_tokens) = (0, 0);
     loop {
@@ -26,13 +28,14 @@ pub(crate) async fn answer<A: Agent>(
             .seed
             .wrapping_add(seed_offset)
             .wrapping_add(tried.len() as u32);
-        let request = Request {
-            agent: A::NAME,
-            model: model.clone(),
-            prompt: with_feedback(base, &tried),
-            schema: schema.clone(),
+        let request = Request::new(
+            A::NAME,
+            model.clone(),
+            with_feedback(base, &tried),
+            schema.clone(),
             sampling,
-        };
+        )
+        .with_input(input_json.clone());
         let completion = match deltas {
             Some(deltas) => backend.generate_streaming(request, deltas.clone()).await?,
             None => backend.generate(request).await?,

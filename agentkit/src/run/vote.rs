@@ -1,6 +1,6 @@
 //! Self-consistency: several samples, the most common answer wins.
 
-use crate::stream::{Deltas, Restart};
+use crate::backend::{Deltas, Restart};
 use crate::{Agent, Error, Prompt, Runtime};
 
 /// Draws `samples` answers to `input`, rendered as `prompt` (seeds `seed`,

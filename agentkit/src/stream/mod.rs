@@ -16,14 +16,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_channel::mpsc;
-
 /// The `futures` stream traits, re-exported so a caller can consume streams
 /// (`while let Some(event) = events.next().await`) without another dependency.
 pub use futures_util::stream::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use crate::backend::{Delta, DeltaReceiver, Deltas, Restart};
 use crate::{Agent, Error, Runtime, Step, Then, Yields};
 
 /// One thing that happened while an agent's output was being written.
@@ -94,94 +93,6 @@ impl Element {
     }
 }
 
-/// Why the text so far was dropped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Restart {
-    /// The answer was rejected (it did not parse, or the agent's `validate`
-    /// refused it) and the model is asked again, told `problem`.
-    Retry {
-        /// The attempt that starts now: 2 for the first retry.
-        attempt: u32,
-        /// What was wrong with the rejected answer.
-        problem: String,
-    },
-    /// Another sample is drawn for voting (`samples = n`).
-    Sample {
-        /// The sample that starts now, from 0.
-        sample: u32,
-    },
-    /// The backend started the answer again, e.g. on another server after
-    /// one failed mid-answer.
-    Backend {
-        /// What happened.
-        reason: String,
-    },
-}
-
-/// What a backend streams for one request: text, or a restart.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Delta {
-    /// Text just written.
-    Text(String),
-    /// The text so far is dropped; the answer starts again.
-    Restart(Restart),
-}
-
-/// Where a streaming backend sends the text of an answer as it is written
-/// (see [`Backend::generate_streaming`](crate::Backend::generate_streaming)).
-/// Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Deltas {
-    tx: mpsc::UnboundedSender<Delta>,
-}
-
-/// The receiving end of [`Deltas::channel`]: a stream of what was sent.
-#[derive(Debug)]
-pub struct DeltaReceiver {
-    rx: mpsc::UnboundedReceiver<Delta>,
-}
-
-impl Deltas {
-    /// A sender and the stream that receives what it sends: for backends'
-    /// own tests, and for callers of
-    /// [`Backend::generate_streaming`](crate::Backend::generate_streaming).
-    pub fn channel() -> (Deltas, DeltaReceiver) {
-        let (tx, rx) = mpsc::unbounded();
-        (Deltas { tx }, DeltaReceiver { rx })
-    }
-
-    /// Sends text just written. Empty text is not sent. Returns `false` when
-    /// nobody listens any more (the stream was dropped): the backend may stop.
-    pub fn send(&self, text: &str) -> bool {
-        if text.is_empty() {
-            return !self.is_closed();
-        }
-        self.tx
-            .unbounded_send(Delta::Text(text.to_string()))
-            .is_ok()
-    }
-
-    /// Says that the text sent so far is dropped and the answer starts again.
-    pub fn restart(&self, why: Restart) -> bool {
-        self.tx.unbounded_send(Delta::Restart(why)).is_ok()
-    }
-
-    /// Whether nobody listens any more.
-    pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
-    }
-}
-
-impl Stream for DeltaReceiver {
-    type Item = Delta;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delta>> {
-        self.rx.poll_next_unpin(cx)
-    }
-}
-
 type BoxStream<'a, T> = Pin<Box<dyn Stream<Item = T> + Send + 'a>>;
 
 /// The events of one streamed agent call (or chain), ending with
@@ -222,10 +133,10 @@ impl<'a, T: Send + 'a> Events<'a, T> {
                 return Ok(output);
             }
         }
-        Err(Error::Backend {
-            agent: "stream".into(),
-            reason: "the stream ended without an output".into(),
-        })
+        Err(Error::backend(
+            "stream",
+            crate::backend::BackendError::new("the stream ended without an output"),
+        ))
     }
 }
 
@@ -348,7 +259,7 @@ fn agent_events<'a, A: Agent>(runtime: &'a Runtime, input: A::Input) -> Events<'
     let schema = crate::schema::grammar_schema(&crate::schema::output_schema::<A::Output>());
     Events::new(AgentEvents::<A::Output, _> {
         driver: Some(Box::pin(driver)),
-        rx: rx.rx,
+        rx,
         text: String::new(),
         last: None,
         reported: 0,
@@ -361,7 +272,7 @@ fn agent_events<'a, A: Agent>(runtime: &'a Runtime, input: A::Input) -> Events<'
 /// Turns what the backend sends into events while driving the call.
 struct AgentEvents<T, F> {
     driver: Option<Pin<Box<F>>>,
-    rx: mpsc::UnboundedReceiver<Delta>,
+    rx: DeltaReceiver,
     /// The text since the last restart.
     text: String,
     /// The last partial value yielded.
@@ -441,7 +352,7 @@ where
                 Poll::Ready(result) => {
                     this.driver = None;
                     // Everything the call sent was sent before it finished.
-                    while let Ok(delta) = this.rx.try_recv() {
+                    while let Some(delta) = this.rx.try_next() {
                         this.take(delta);
                     }
                     this.pending.push_back(result.map(Event::Done));

@@ -186,8 +186,8 @@ async fn draft_live(
             _ => {}
         }
     }
-    Err(Error::Backend {
-        agent: "Draft".into(),
-        reason: "the stream ended without a reply".into(),
-    })
+    Err(Error::backend(
+        "Draft",
+        agentkit::backend::BackendError::new("the stream ended without a reply"),
+    ))
 }

@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use agentkit::backend::Request;
 use agentkit::prelude::*;
 use agentkit::testing::ScriptedBackend;
-use agentkit::{tool, Prompt, Request, Role};
+use agentkit::{tool, Prompt, Role};
 use serde_json::Value;
 
 // The types carry `//` comments, not `///`: a doc comment would become part

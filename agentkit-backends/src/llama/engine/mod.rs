@@ -1,0 +1,104 @@
+//! Continuous batching: many sequences on one llama.cpp context.
+//!
+//! An [`Engine`] owns one context ([`context`]) and gives each request a
+//! sequence of its own ([`slots`]: its own KV cells, positions and
+//! [`Task`](task::Task)). Every [`Engine::step`] ([`step`]) puts the next
+//! tokens of every running sequence into one batch, so one pass over the
+//! weights advances all of them: prompt chunks of new requests ride along
+//! with the decode steps of older ones, a finished sequence leaves between
+//! two steps and a waiting request takes its place ([`admit`]).
+//!
+//! Prompts share their prefix: a new sequence copies the KV cells of the
+//! longest prefix any other sequence holds (or will hold once its prompt is
+//! evaluated), so the n-th call of an agent evaluates only its own input.
+//! Finished sequences stay cached for that purpose until their slot or their
+//! cells are needed.
+//!
+//! The cache is either unified (one pool of cells for all sequences, so a
+//! shared prefix can be shared in place) or split into one stream per
+//! sequence (each sequence's attention then spans only its own cells, as in
+//! a context of its own). Across streams llama.cpp copies only whole
+//! streams: a prefix is copied whole and the copy trimmed to the prefix.
+//!
+//! The engine knows nothing of what its tasks do: generation
+//! ([`decode`](super::decode)) and scored choices ([`score`](super::score))
+//! are two implementations of [`task::Task`].
+
+mod admit;
+mod context;
+mod slots;
+mod step;
+pub(super) mod task;
+
+use std::sync::Arc;
+
+use agentkit::Error;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::LlamaModel;
+
+use context::Context;
+use slots::Slot;
+
+/// The most tokens evaluated in one `llama_decode`.
+pub(super) const BATCH: usize = 512;
+
+/// How an engine is sized.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct EngineConfig {
+    /// Threads for decoding and prompt evaluation.
+    pub threads: i32,
+    /// Sequences decoded together at most.
+    pub slots: usize,
+    /// KV cells of the whole cache.
+    pub kv_size: usize,
+    /// One KV cache shared by all sequences (`true`), or a stream of
+    /// `kv_size / slots` cells for each sequence (`false`).
+    pub unified: bool,
+    /// Flash attention on or off; `None`: llama.cpp decides.
+    pub flash_attention: Option<bool>,
+    /// Whether finished sequences stay cached for prefix reuse.
+    pub keep_prefixes: bool,
+}
+
+/// One context and the sequences on it.
+pub(super) struct Engine {
+    ctx: Context,
+    batch: LlamaBatch<'static>,
+    slots: Vec<Slot>,
+    config: EngineConfig,
+    /// KV cells one sequence may occupy: the whole cache when unified, else
+    /// its stream (llama.cpp rounds a stream up to a multiple of 256 cells).
+    capacity: usize,
+    /// Ids for sequences, and the clock for least-recently-used eviction.
+    clock: u64,
+    /// With a stream per sequence, whether the last step was a longer feed's
+    /// (see `Engine::one_kind`).
+    longer_turn: bool,
+}
+
+impl Engine {
+    /// An engine with a fresh context on `model`.
+    pub(super) fn new(
+        backend: &LlamaBackend,
+        model: Arc<LlamaModel>,
+        config: EngineConfig,
+    ) -> Result<Engine, Error> {
+        let slots = config.slots.max(1);
+        let ctx = Context::new(backend, model, &config, slots)?;
+        let capacity = if config.unified {
+            config.kv_size
+        } else {
+            ctx.n_ctx() / slots
+        };
+        Ok(Engine {
+            ctx,
+            batch: LlamaBatch::new(BATCH, 1),
+            slots: (0..slots).map(|_| Slot::Free).collect(),
+            config,
+            capacity,
+            clock: 0,
+            longer_turn: false,
+        })
+    }
+}

@@ -1,0 +1,70 @@
+//! What a backend returns for one request.
+
+use std::time::Duration;
+
+/// What a backend produced for a [`Request`].
+///
+/// Built with [`Completion::new`] and the `with_` methods;
+/// `#[non_exhaustive]` so it can grow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Completion {
+    /// The generated text (JSON for a constraining backend).
+    pub text: String,
+    /// Tokens in the prompt as the model saw it.
+    pub prompt_tokens: usize,
+    /// Of those, how many were already evaluated in a kept cache (a prefix
+    /// shared with an earlier call) and not computed again.
+    pub cached_prompt_tokens: usize,
+    /// Tokens generated.
+    pub generated_tokens: usize,
+    /// Time spent evaluating the prompt (zero where a backend does not measure it).
+    pub prompt_time: Duration,
+    /// Time spent generating (zero where a backend does not measure it).
+    pub generate_time: Duration,
+    /// Set by a backend that could not be sure decoding was constrained
+    /// (a server that may ignore the schema) and found that `text` breaks
+    /// [`grammar_schema`](crate::grammar_schema): what is wrong and where the
+    /// text came from. The runtime treats it like an answer that does not
+    /// parse: it asks again where the agent allows retries, else fails with
+    /// [`Error::SchemaMismatch`].
+    pub violation: Option<String>,
+}
+
+impl Completion {
+    /// The text `text`, with no token counts or timings yet.
+    pub fn new(text: impl Into<String>) -> Self {
+        Completion {
+            text: text.into(),
+            prompt_tokens: 0,
+            cached_prompt_tokens: 0,
+            generated_tokens: 0,
+            prompt_time: Duration::ZERO,
+            generate_time: Duration::ZERO,
+            violation: None,
+        }
+    }
+
+    /// With the token counts: the prompt's, how many of those came from a
+    /// kept cache, and the generated ones.
+    pub fn with_tokens(mut self, prompt: usize, cached_prompt: usize, generated: usize) -> Self {
+        self.prompt_tokens = prompt;
+        self.cached_prompt_tokens = cached_prompt;
+        self.generated_tokens = generated;
+        self
+    }
+
+    /// Marks the text as breaking the output schema, for the reason given
+    /// (see [`Completion::violation`]).
+    pub fn with_violation(mut self, reason: impl Into<String>) -> Self {
+        self.violation = Some(reason.into());
+        self
+    }
+
+    /// With the time spent evaluating the prompt and generating.
+    pub fn with_times(mut self, prompt: Duration, generate: Duration) -> Self {
+        self.prompt_time = prompt;
+        self.generate_time = generate;
+        self
+    }
+}
