@@ -4,27 +4,16 @@
 use proc_macro2::TokenStream;
 use syn::{Expr, ExprLit, ExprUnary, Ident, ItemStruct, Lit, LitStr, Path, Type, UnOp};
 
+use agentkit_manifest::settings::{self, Setting, SAMPLING};
+
 use crate::attr::RawPair;
 use crate::errors::Errors;
 
-/// Every key `#[agent]` accepts.
-pub const KEYS: &[&str] = &[
-    "model",
-    "input",
-    "output",
-    "temperature",
-    "top_p",
-    "top_k",
-    "max_tokens",
-    "seed",
-    "min_p",
-    "repeat_penalty",
-    "frequency_penalty",
-    "presence_penalty",
-    "repeat_window",
-    "dry_multiplier",
-    "dry_base",
-    "dry_allowed_length",
+/// The keys `#[agent]` accepts before the sampling settings.
+const LEADING_KEYS: &[&str] = &["model", "input", "output"];
+
+/// The keys `#[agent]` accepts after the sampling settings.
+const TRAILING_KEYS: &[&str] = &[
     "prompt",
     "crate",
     "validate",
@@ -33,6 +22,17 @@ pub const KEYS: &[&str] = &[
     "examples",
     "input_format",
 ];
+
+/// Every key `#[agent]` accepts: the sampling settings are those of
+/// [`agentkit_manifest::settings::SAMPLING`], the table the runtime checks
+/// hand-written settings against.
+pub fn keys() -> impl Iterator<Item = &'static str> {
+    LEADING_KEYS
+        .iter()
+        .copied()
+        .chain(SAMPLING.iter().map(|s| s.name))
+        .chain(TRAILING_KEYS.iter().copied())
+}
 
 /// Where few-shot examples come from.
 pub enum Examples {
@@ -46,6 +46,14 @@ pub enum Examples {
 pub struct Number<T> {
     pub value: T,
     pub tokens: TokenStream,
+}
+
+/// The value of one sampling setting as the attribute gave it.
+pub enum Given<'a> {
+    /// A [`settings::Kind::Float`] setting's value.
+    Float(&'a Number<f64>),
+    /// A [`settings::Kind::Whole`] setting's value.
+    Whole(&'a Number<u64>),
 }
 
 /// The agent: the struct plus everything the attribute said.
@@ -115,7 +123,7 @@ impl AgentModel {
         };
         for pair in pairs {
             let key = pair.key.to_string();
-            if !KEYS.contains(&key.as_str()) {
+            if !keys().any(|k| k == key) {
                 errors.spanned(&pair.key, unknown_key_message(&key));
                 continue;
             }
@@ -192,26 +200,63 @@ impl AgentModel {
     pub fn gave(&self, key: &str) -> bool {
         self.given.iter().any(|k| k == key)
     }
-}
 
-fn unknown_key_message(key: &str) -> String {
-    match nearest(key, KEYS.iter().copied()) {
-        Some(k) => format!("unknown agent attribute `{key}`; did you mean `{k}`?"),
-        None => format!(
-            "unknown agent attribute `{key}`; expected one of: {}",
-            KEYS.join(", ")
-        ),
+    /// Every sampling setting in the order of [`SAMPLING`], with the value
+    /// the attribute gave it, if a valid one.
+    pub fn sampling(&self) -> [(&'static Setting, Option<Given<'_>>); 13] {
+        [
+            (
+                &settings::TEMPERATURE,
+                self.temperature.as_ref().map(Given::Float),
+            ),
+            (&settings::TOP_P, self.top_p.as_ref().map(Given::Float)),
+            (&settings::TOP_K, self.top_k.as_ref().map(Given::Whole)),
+            (
+                &settings::MAX_TOKENS,
+                self.max_tokens.as_ref().map(Given::Whole),
+            ),
+            (&settings::SEED, self.seed.as_ref().map(Given::Whole)),
+            (&settings::MIN_P, self.min_p.as_ref().map(Given::Float)),
+            (
+                &settings::REPEAT_PENALTY,
+                self.repeat_penalty.as_ref().map(Given::Float),
+            ),
+            (
+                &settings::FREQUENCY_PENALTY,
+                self.frequency_penalty.as_ref().map(Given::Float),
+            ),
+            (
+                &settings::PRESENCE_PENALTY,
+                self.presence_penalty.as_ref().map(Given::Float),
+            ),
+            (
+                &settings::REPEAT_WINDOW,
+                self.repeat_window.as_ref().map(Given::Whole),
+            ),
+            (
+                &settings::DRY_MULTIPLIER,
+                self.dry_multiplier.as_ref().map(Given::Float),
+            ),
+            (
+                &settings::DRY_BASE,
+                self.dry_base.as_ref().map(Given::Float),
+            ),
+            (
+                &settings::DRY_ALLOWED_LENGTH,
+                self.dry_allowed_length.as_ref().map(Given::Whole),
+            ),
+        ]
     }
 }
 
-/// The candidate closest to `word`, if it is close enough to be a typo:
-/// within two edits, or a third of the candidate's length for long ones.
-pub fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|k| (strsim::levenshtein(word, k), k))
-        .min()
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .map(|(_, k)| k)
+fn unknown_key_message(key: &str) -> String {
+    match agentkit_manifest::suggest(key, keys()) {
+        Some(k) => format!("unknown agent attribute `{key}`; did you mean `{k}`?"),
+        None => format!(
+            "unknown agent attribute `{key}`; expected one of: {}",
+            keys().collect::<Vec<_>>().join(", ")
+        ),
+    }
 }
 
 fn string(key: &str, value: TokenStream, errors: &mut Errors) -> Option<LitStr> {
@@ -339,5 +384,46 @@ mod tests {
             "unknown agent attribute `max_token`; did you mean `max_tokens`?"
         );
         assert!(unknown_key_message("colour").contains("expected one of"));
+    }
+
+    /// The struct `#[agent(<attribute>)] struct A;` as the macro models it.
+    fn model(attribute: &str) -> (AgentModel, String) {
+        let mut errors = Errors::default();
+        let pairs = crate::attr::parse_pairs(attribute.parse().unwrap(), &mut errors);
+        let item = syn::parse_quote!(
+            struct A;
+        );
+        let m = AgentModel::from_pairs(item, pairs, &mut errors);
+        (m, errors.to_compile_errors().to_string())
+    }
+
+    #[test]
+    fn every_sampling_setting_is_a_key_read_as_its_kind() {
+        let (m, _) = model("");
+        let names: Vec<&str> = m.sampling().iter().map(|(s, _)| s.name).collect();
+        let table: Vec<&str> = SAMPLING.iter().map(|s| s.name).collect();
+        assert_eq!(names, table, "`sampling()` follows the table");
+        for setting in SAMPLING {
+            let (m, errors) = model(&format!("{} = 1", setting.name));
+            assert_eq!(errors, "", "{}", setting.name);
+            let given = m
+                .sampling()
+                .into_iter()
+                .find(|(s, _)| s.name == setting.name);
+            let kind = match given {
+                Some((_, Some(Given::Float(_)))) => settings::Kind::Float,
+                Some((_, Some(Given::Whole(_)))) => settings::Kind::Whole,
+                _ => panic!("`{}` was not read", setting.name),
+            };
+            assert_eq!(kind, setting.kind, "{}", setting.name);
+        }
+    }
+
+    #[test]
+    fn the_keys_keep_their_order() {
+        let keys: Vec<&str> = keys().collect();
+        assert_eq!(keys[..4], ["model", "input", "output", "temperature"]);
+        assert_eq!(keys.last(), Some(&"input_format"));
+        assert_eq!(keys.len(), 23);
     }
 }

@@ -3,7 +3,7 @@
 use proc_macro2::Span;
 
 use crate::errors::Errors;
-use crate::model::AgentModel;
+use crate::model::{AgentModel, Given};
 
 /// The keys every agent must give, with what to say when one is missing.
 const REQUIRED: &[(&str, &str)] = &[
@@ -32,103 +32,30 @@ pub fn check(m: &AgentModel, errors: &mut Errors) {
             );
         }
     }
-    if let Some(t) = &m.temperature {
-        if !(0.0..=2.0).contains(&t.value) {
-            errors.spanned(
-                &t.tokens,
-                format!(
-                    "`temperature` must be between 0.0 and 2.0, got {:?}",
-                    t.value
-                ),
-            );
-        }
-    }
-    if let Some(p) = &m.top_p {
-        if !(0.0..=1.0).contains(&p.value) {
-            errors.spanned(
-                &p.tokens,
-                format!("`top_p` must be between 0.0 and 1.0, got {:?}", p.value),
-            );
-        }
-    }
-    if let Some(p) = &m.min_p {
-        if !(0.0..=1.0).contains(&p.value) {
-            errors.spanned(
-                &p.tokens,
-                format!("`min_p` must be between 0.0 and 1.0, got {:?}", p.value),
-            );
-        }
-    }
-    if let Some(p) = &m.repeat_penalty {
-        if !(p.value > 0.0 && p.value <= 2.0) {
-            errors.spanned(
-                &p.tokens,
-                format!(
-                    "`repeat_penalty` must be above 0.0 and at most 2.0 (1.0 is off; 1.1 is a safe start), got {:?}",
-                    p.value
-                ),
-            );
-        }
-    }
-    for (key, p) in [
-        ("frequency_penalty", &m.frequency_penalty),
-        ("presence_penalty", &m.presence_penalty),
-    ] {
-        if let Some(p) = p {
-            if !(-2.0..=2.0).contains(&p.value) {
-                errors.spanned(
-                    &p.tokens,
-                    format!(
-                        "`{key}` must be between -2.0 and 2.0 (0.0 is off), got {:?}",
-                        p.value
-                    ),
-                );
-            }
+    // Every range comes from the table the runtime's pre-flight reads too.
+    for (setting, given) in m.sampling() {
+        let problem = match given {
+            Some(Given::Float(n)) => setting.problem(n.value).map(|p| (p, &n.tokens)),
+            // `integer` has already refused a value that does not fit in a u32.
+            Some(Given::Whole(n)) => u32::try_from(n.value)
+                .ok()
+                .and_then(|v| setting.problem(v))
+                .map(|p| (p, &n.tokens)),
+            None => None,
+        };
+        if let Some((message, tokens)) = problem {
+            errors.spanned(tokens, message);
         }
     }
     if let Some(w) = &m.repeat_window {
-        if w.value == 0 {
-            errors.spanned(&w.tokens, "`repeat_window` must be at least 1 token");
-        } else if m.repeat_penalty.is_none()
+        if w.value > 0
+            && m.repeat_penalty.is_none()
             && m.frequency_penalty.is_none()
             && m.presence_penalty.is_none()
         {
             errors.spanned(
                 &w.tokens,
                 "`repeat_window` does nothing on its own: add `repeat_penalty`, `frequency_penalty` or `presence_penalty`",
-            );
-        }
-    }
-    if let Some(p) = &m.dry_multiplier {
-        if !(p.value > 0.0 && p.value <= 5.0) {
-            errors.spanned(
-                &p.tokens,
-                format!(
-                    "`dry_multiplier` must be above 0.0 and at most 5.0 (0.8 is a safe start; leave it out to turn DRY off), got {:?}",
-                    p.value
-                ),
-            );
-        }
-    }
-    if let Some(p) = &m.dry_base {
-        if !(1.0..=4.0).contains(&p.value) {
-            errors.spanned(
-                &p.tokens,
-                format!(
-                    "`dry_base` must be between 1.0 and 4.0 (1.75 is usual), got {:?}",
-                    p.value
-                ),
-            );
-        }
-    }
-    if let Some(n) = &m.dry_allowed_length {
-        if n.value == 0 || n.value > 64 {
-            errors.spanned(
-                &n.tokens,
-                format!(
-                    "`dry_allowed_length` must be between 1 and 64 tokens (2 is usual), got {}",
-                    n.value
-                ),
             );
         }
     }
@@ -143,22 +70,6 @@ pub fn check(m: &AgentModel, errors: &mut Errors) {
             errors.spanned(
                 tokens,
                 format!("`{key}` does nothing on its own: add `dry_multiplier` (0.8 is a safe start) to turn DRY on"),
-            );
-        }
-    }
-    if let Some(k) = &m.top_k {
-        if k.value == 0 {
-            errors.spanned(
-                &k.tokens,
-                "`top_k` must be at least 1; leave it out to sample from every token",
-            );
-        }
-    }
-    if let Some(n) = &m.max_tokens {
-        if n.value == 0 {
-            errors.spanned(
-                &n.tokens,
-                "`max_tokens` must be at least 1: an agent that may not generate cannot answer",
             );
         }
     }
@@ -310,7 +221,7 @@ fn check_manifest_at(path: &std::path::Path, model: &syn::LitStr, errors: &mut E
     if alias.trim().is_empty() || named(&alias) {
         return;
     }
-    let hint = crate::model::nearest(&alias, declared.iter().copied())
+    let hint = agentkit_manifest::suggest(&alias, declared.iter().copied())
         .map(|k| format!("did you mean `{k}`? "))
         .unwrap_or_default();
     errors.spanned(
