@@ -29,6 +29,8 @@ mod context;
 mod slots;
 mod step;
 pub(super) mod task;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 

@@ -1,0 +1,260 @@
+//! The engine's bookkeeping on the fixture model: admission (slots, KV
+//! cells, prefix sharing, waiting) and what a step leaves behind.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use agentkit::{Error, ErrorKind};
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+
+use super::slots::Slot;
+use super::task::{Job, Next, Running, Stats, Task};
+use super::{Engine, EngineConfig};
+
+/// The fixture model, written and loaded once for all tests.
+fn model() -> Arc<LlamaModel> {
+    static MODEL: OnceLock<Arc<LlamaModel>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("agentkit-engine-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("fixture.gguf");
+            crate::llama::fixture::write_fixture_model(&path, 7).unwrap();
+            let backend = crate::llama::process_backend(false).unwrap();
+            let model =
+                LlamaModel::load_from_file(backend, &path, &LlamaModelParams::default()).unwrap();
+            Arc::new(model)
+        })
+        .clone()
+}
+
+fn engine(slots: usize, kv_size: usize, unified: bool) -> Engine {
+    let config = EngineConfig {
+        threads: 2,
+        slots,
+        kv_size,
+        unified,
+        flash_attention: Some(false),
+        keep_prefixes: true,
+    };
+    let backend = crate::llama::process_backend(false).unwrap();
+    Engine::new(backend, model(), config).unwrap()
+}
+
+/// What a finished test task reports.
+#[derive(Debug)]
+struct Report {
+    result: Result<(), Error>,
+    stats: Stats,
+    /// Logit rows it was handed, per advance.
+    rows: Vec<usize>,
+}
+
+/// A task that feeds `steps` tokens one at a time, then is done.
+struct Steps {
+    steps: usize,
+    rows: Vec<usize>,
+    out: Arc<Mutex<Option<Report>>>,
+    abandoned: Arc<AtomicBool>,
+}
+
+impl Task for Steps {
+    fn advance(&mut self, rows: &[&[f32]], _: &LlamaModel) -> Next {
+        self.rows.push(rows.len());
+        if self.steps == 0 {
+            return Next::Done;
+        }
+        self.steps -= 1;
+        Next::Feed {
+            rewind_to: None,
+            tokens: vec![LlamaToken(100 + self.steps as i32)],
+            all_logits: false,
+        }
+    }
+
+    fn finish(self: Box<Self>, result: Result<(), Error>, stats: Stats) {
+        *self.out.lock().unwrap() = Some(Report {
+            result,
+            stats,
+            rows: self.rows,
+        });
+    }
+
+    fn is_abandoned(&self) -> bool {
+        self.abandoned.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A job with `prompt` that generates `steps` tokens (reserving as many),
+/// and where its report will be.
+fn job(prompt: &[i32], steps: usize) -> (Job, Arc<Mutex<Option<Report>>>, Arc<AtomicBool>) {
+    let out = Arc::new(Mutex::new(None));
+    let abandoned = Arc::new(AtomicBool::new(false));
+    let task = Steps {
+        steps,
+        rows: Vec::new(),
+        out: Arc::clone(&out),
+        abandoned: Arc::clone(&abandoned),
+    };
+    let counter = Arc::new(AtomicUsize::new(0));
+    let job = Job {
+        agent: "Probe",
+        prompt: prompt.iter().map(|t| LlamaToken(*t)).collect(),
+        reserve: steps,
+        task: Box::new(task),
+        cancelled: Arc::new(AtomicBool::new(false)),
+        running: Running::new(&counter),
+    };
+    (job, out, abandoned)
+}
+
+fn run_to_idle(engine: &mut Engine) -> usize {
+    let mut steps = 0;
+    while !engine.is_idle() {
+        engine.step();
+        steps += 1;
+        assert!(steps < 1000, "the engine never became idle");
+    }
+    steps
+}
+
+fn prompt(len: usize, salt: i32) -> Vec<i32> {
+    // Byte tokens of the fixture vocabulary (ids 3..259).
+    (0..len as i32).map(|i| 3 + (i * 7 + salt) % 200).collect()
+}
+
+#[test]
+fn a_job_that_can_never_fit_is_answered_with_a_configuration_error() {
+    let mut engine = engine(2, 512, true);
+    let (big, out, _) = job(&prompt(500, 0), 100);
+    assert!(engine.admit(big).is_ok(), "answered, not handed back");
+    assert!(engine.is_idle());
+    let report = out.lock().unwrap().take().unwrap();
+    let err = report.result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    assert!(err.to_string().contains("kv_size"), "{err}");
+}
+
+#[test]
+fn a_job_waits_while_every_slot_runs_and_gets_one_when_a_slot_frees() {
+    let mut engine = engine(1, 512, true);
+    let (first, first_out, _) = job(&prompt(20, 1), 3);
+    let (second, second_out, _) = job(&prompt(20, 2), 3);
+    assert!(engine.admit(first).is_ok());
+    let second = engine.admit(second).expect_err("no slot is free");
+    run_to_idle(&mut engine);
+    assert!(first_out.lock().unwrap().as_ref().unwrap().result.is_ok());
+    // The finished sequence is cached; the cached slot is taken over.
+    assert!(matches!(engine.slots[0], Slot::Cached { .. }));
+    assert!(engine.admit(second).is_ok());
+    run_to_idle(&mut engine);
+    assert!(second_out.lock().unwrap().as_ref().unwrap().result.is_ok());
+}
+
+#[test]
+fn a_step_evaluates_the_prompt_then_one_token_per_step_and_caches_what_it_held() {
+    let mut engine = engine(2, 1024, false);
+    let (j, out, _) = job(&prompt(30, 3), 4);
+    assert!(engine.admit(j).is_ok());
+    // One step for the prompt (under the batch size), one per generated
+    // token, and the step that reads the last token's logits.
+    assert_eq!(run_to_idle(&mut engine), 5);
+    let report = out.lock().unwrap().take().unwrap();
+    assert!(report.result.is_ok());
+    assert_eq!(report.stats.prompt_tokens, 30);
+    assert_eq!(report.stats.reused, 0);
+    assert_eq!(report.rows, vec![1; 5], "one logit row per advance");
+    // Cached: the prompt and the four fed tokens.
+    let Slot::Cached { tokens, .. } = &engine.slots[0] else {
+        panic!("the finished sequence is not cached");
+    };
+    assert_eq!(tokens.len(), 34);
+    assert_eq!(
+        engine.cached_prefix(
+            &prompt(30, 3)
+                .iter()
+                .map(|t| LlamaToken(*t))
+                .collect::<Vec<_>>()
+        ),
+        30
+    );
+}
+
+#[test]
+fn a_later_job_reuses_the_cached_prefix_short_of_its_last_token() {
+    for unified in [true, false] {
+        let mut engine = engine(2, 1024, unified);
+        let shared = prompt(40, 4);
+        let (a, _, _) = job(&shared, 2);
+        assert!(engine.admit(a).is_ok());
+        run_to_idle(&mut engine);
+        // Same 40 tokens, then its own 5.
+        let mut longer = shared.clone();
+        longer.extend([11, 12, 13, 14, 15]);
+        let (b, b_out, _) = job(&longer, 2);
+        assert!(engine.admit(b).is_ok());
+        run_to_idle(&mut engine);
+        let report = b_out.lock().unwrap().take().unwrap();
+        assert!(report.result.is_ok(), "{:?}", report.result);
+        assert_eq!(report.stats.reused, 40, "unified = {unified}");
+        // The very same prompt again: all but its last token are reused,
+        // since that token's logits must be computed.
+        let (c, c_out, _) = job(&shared, 2);
+        assert!(engine.admit(c).is_ok());
+        run_to_idle(&mut engine);
+        assert_eq!(c_out.lock().unwrap().as_ref().unwrap().stats.reused, 39);
+    }
+}
+
+#[test]
+fn a_job_sharing_a_prompt_still_being_evaluated_waits_for_it_then_copies_it() {
+    let mut engine = engine(2, 1024, false);
+    let shared = prompt(40, 5);
+    let (a, _, _) = job(&shared, 2);
+    let mut longer = shared.clone();
+    longer.push(42);
+    let (b, b_out, _) = job(&longer, 2);
+    assert!(engine.admit(a).is_ok());
+    assert!(engine.admit(b).is_ok());
+    let Slot::Busy(seq) = &engine.slots[1] else {
+        panic!("b is not running");
+    };
+    let wait = seq.wait.expect("b waits for a's prompt");
+    assert_eq!((wait.slot, wait.upto), (0, 40));
+    run_to_idle(&mut engine);
+    assert_eq!(b_out.lock().unwrap().as_ref().unwrap().stats.reused, 40);
+}
+
+#[test]
+fn a_cancelled_job_is_dropped_at_the_next_step_and_its_slot_freed() {
+    let mut engine = engine(2, 1024, false);
+    let (j, out, abandoned) = job(&prompt(20, 6), 50);
+    assert!(engine.admit(j).is_ok());
+    engine.step();
+    assert!(!engine.is_idle());
+    abandoned.store(true, std::sync::atomic::Ordering::Relaxed);
+    engine.step();
+    assert!(engine.is_idle());
+    assert!(matches!(engine.slots[0], Slot::Free));
+    assert!(out.lock().unwrap().is_none(), "nobody waits for an answer");
+}
+
+#[test]
+fn unified_cells_are_made_room_for_by_dropping_the_oldest_cached_sequence() {
+    let mut engine = engine(3, 512, true);
+    for salt in [7, 8] {
+        let (j, _, _) = job(&prompt(200, salt), 10);
+        assert!(engine.admit(j).is_ok());
+        run_to_idle(&mut engine);
+    }
+    // 2 x 210 cells cached; a third job of 210 needs the oldest gone.
+    let (busy, cached) = engine.cells_in_use();
+    assert_eq!((busy, cached), (0, 420));
+    let (j, _, _) = job(&prompt(200, 9), 10);
+    assert!(engine.admit(j).is_ok());
+    let (busy, cached) = engine.cells_in_use();
+    assert_eq!((busy, cached), (210, 210));
+    run_to_idle(&mut engine);
+}
