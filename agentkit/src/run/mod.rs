@@ -83,10 +83,7 @@ pub async fn check_agent<A: Agent>(_agent: &A, runtime: &Runtime) -> Vec<Problem
     match runtime.preflight::<A>().await {
         Ok(()) => Vec::new(),
         Err(Error::Preflight { report }) => report.problems,
-        Err(other) => vec![Problem {
-            step: A::NAME.to_string(),
-            message: other.to_string(),
-        }],
+        Err(other) => vec![Problem::from_error(A::NAME, other)],
     }
 }
 
@@ -94,28 +91,23 @@ pub async fn check_agent<A: Agent>(_agent: &A, runtime: &Runtime) -> Vec<Problem
 /// runtime has a backend, the few-shot examples load, and the backend accepts
 /// the schema and the fixed part of the prompt.
 pub(crate) async fn problems<A: Agent>(runtime: &Runtime) -> Vec<Problem> {
-    let problem = |message: String| {
-        vec![Problem {
-            step: A::NAME.to_string(),
-            message,
-        }]
-    };
+    let problem = |e: Error| vec![Problem::from_error(A::NAME, e)];
     if let Some(message) = A::SAMPLING.problem() {
-        return problem(message);
+        return vec![Problem::new(A::NAME, message)];
     }
     let backend = match runtime.backend() {
         Ok(b) => b,
-        Err(e) => return problem(e.to_string()),
+        Err(e) => return problem(e),
     };
     let model = match runtime.resolve(A::NAME, A::MODEL) {
         Ok(m) => m,
-        Err(e) => return problem(e.to_string()),
+        Err(e) => return problem(e),
     };
     // Few-shot examples are part of every prompt: they must load, and they
     // count against the context.
     let prompt = match Prompt::preamble::<A>() {
         Ok(p) => p,
-        Err(e) => return problem(e.to_string()),
+        Err(e) => return problem(e),
     };
     let request = Request::new(
         A::NAME,
@@ -126,6 +118,6 @@ pub(crate) async fn problems<A: Agent>(runtime: &Runtime) -> Vec<Problem> {
     );
     match backend.check(&request).await {
         Ok(()) => Vec::new(),
-        Err(e) => problem(e.to_string()),
+        Err(e) => problem(e),
     }
 }
