@@ -561,10 +561,7 @@ impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
         };
         match scorable.await {
             Ok(()) => Vec::new(),
-            Err(e) => vec![crate::Problem {
-                step: A::NAME.to_string(),
-                message: e.to_string(),
-            }],
+            Err(e) => vec![crate::Problem::from_error(A::NAME, e)],
         }
     }
 }
