@@ -150,8 +150,7 @@ pub enum Error {
     ScriptUnmatched {
         /// The agent that asked.
         agent: String,
-        /// The call's input as the prompt showed it: compact JSON, or the
-        /// labelled text quoted.
+        /// The call's input, as compact JSON.
         input: String,
         /// Why nothing fits, and what to add.
         reason: String,

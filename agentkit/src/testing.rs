@@ -57,10 +57,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::backend::{BackendError, Choice, Completion, Deltas, Request};
-use crate::{Agent, Backend, Error, InputFormat, ModelSpec, Role};
+use crate::{Agent, Backend, Error, ModelSpec};
 
 /// A backend that returns canned outputs per agent and records what it was asked.
 #[derive(Clone, Default)]
@@ -72,7 +73,8 @@ pub struct ScriptedBackend {
 struct Script {
     /// Queued replies, each as the chunks it is streamed in.
     replies: HashMap<&'static str, VecDeque<Vec<String>>>,
-    tied: HashMap<&'static str, Tied>,
+    /// Replies tied to inputs, per agent, in the order they were added.
+    tied: HashMap<&'static str, Vec<TiedReply>>,
     scores: HashMap<&'static str, VecDeque<Vec<Vec<f64>>>>,
     calls: Vec<Request>,
     /// Whether only models registered with the runtime resolve.
@@ -83,13 +85,6 @@ struct Script {
 
 /// Whether a call fits a tied reply. User code, so it runs outside the lock.
 type Fits = dyn Fn(&Request) -> Result<bool, Error> + Send + Sync;
-
-/// The replies tied to inputs of one agent, in the order they were added.
-struct Tied {
-    /// Shows a call's input in an error (typed by the agent, erased here).
-    show: fn(&Request) -> String,
-    replies: Vec<TiedReply>,
-}
 
 struct TiedReply {
     fits: Arc<Fits>,
@@ -105,7 +100,7 @@ impl std::fmt::Debug for ScriptedBackend {
         let tied: HashMap<&str, usize> = script
             .tied
             .iter()
-            .map(|(agent, t)| (*agent, t.replies.len()))
+            .map(|(agent, replies)| (*agent, replies.len()))
             .collect();
         f.debug_struct("ScriptedBackend")
             .field("pending", &script.replies)
@@ -173,10 +168,12 @@ impl ScriptedBackend {
     /// [`reply`](Self::reply); with neither it fails with
     /// [`Error::ScriptUnmatched`], which shows the input.
     ///
-    /// The input is read back from the request's prompt, so `A::Input` must
-    /// deserialize from the JSON it serializes to, and `A` must render its
-    /// input as JSON (the default); for an agent with
-    /// `input_format = "labelled"` use [`reply_for`](Self::reply_for).
+    /// `when` sees the request's [`input`](Request::input) decoded into
+    /// `A::Input`, so it works for every input type (a tuple from
+    /// [`with_input`](crate::with_input) too) and every input format, as long
+    /// as `A::Input` deserializes from the JSON it serializes to; for one that
+    /// does not (a field skipped when serializing, say) use
+    /// [`reply_for`](Self::reply_for).
     pub fn reply_when<A: Agent>(
         self,
         when: impl Fn(&A::Input) -> bool + Send + Sync + 'static,
@@ -205,10 +202,10 @@ impl ScriptedBackend {
         self.tie::<A>(predicate::<A>(when), output, true)
     }
 
-    /// Answers `output` to one call of agent `A` given exactly `input` (as
-    /// the prompt shows it), in whatever order the calls arrive. Works for
-    /// every input format and needs no `Deserialize` on the input; otherwise
-    /// as [`reply_when`](Self::reply_when).
+    /// Answers `output` to one call of agent `A` given exactly `input`
+    /// (compared as JSON with the request's [`input`](Request::input)), in
+    /// whatever order the calls arrive. Needs no `Deserialize` on the input;
+    /// otherwise as [`reply_when`](Self::reply_when).
     pub fn reply_for<A: Agent>(self, input: &A::Input, output: Value) -> Self {
         self.tie::<A>(key::<A>(input), output, false)
     }
@@ -223,11 +220,7 @@ impl ScriptedBackend {
         self.lock()
             .tied
             .entry(A::NAME)
-            .or_insert_with(|| Tied {
-                show: show_input::<A>,
-                replies: Vec::new(),
-            })
-            .replies
+            .or_default()
             .push(TiedReply {
                 fits,
                 text: output.to_string(),
@@ -281,7 +274,7 @@ impl ScriptedBackend {
         let tied = script
             .tied
             .values()
-            .flat_map(|t| &t.replies)
+            .flatten()
             .filter(|r| !r.always && !r.used)
             .count();
         queued + tied
@@ -293,7 +286,6 @@ impl ScriptedBackend {
         let agent = request.agent;
         let candidates: Vec<(usize, Arc<Fits>)> = match self.lock().tied.get(agent) {
             Some(tied) => tied
-                .replies
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| r.always || !r.used)
@@ -312,7 +304,7 @@ impl ScriptedBackend {
         // replies are only ever appended, so the indices still hold.
         if let Some(tied) = script.tied.get_mut(agent) {
             for i in fitting {
-                let reply = &mut tied.replies[i];
+                let reply = &mut tied[i];
                 if reply.always || !reply.used {
                     reply.used = true;
                     return Ok(vec![reply.text.clone()]);
@@ -323,9 +315,9 @@ impl ScriptedBackend {
             return Ok(text);
         }
         match script.tied.get(agent) {
-            Some(tied) => Err(Error::ScriptUnmatched {
+            Some(_) => Err(Error::ScriptUnmatched {
                 agent: agent.to_string(),
-                input: (tied.show)(request),
+                input: show_input(request),
                 reason: format!(
                     "no unused reply is tied to it and none is queued; tie one to it with \
                      `.reply_when::<{agent}>(|input| ..., json!(...))` or \
@@ -353,14 +345,12 @@ where
     Arc::new(move |request: &Request| Ok(when(&typed_input::<A>(request)?)))
 }
 
-/// Fits the calls given exactly `input`: its rendering is compared with the
-/// prompt's, so any input format works.
+/// Fits the calls given exactly `input`: compared as JSON with the input the
+/// request carries.
 fn key<A: Agent>(input: &A::Input) -> Arc<Fits> {
-    let expected = serde_json::to_value(input)
-        .map(|v| crate::render_input(&v, A::INPUT_FORMAT))
-        .map_err(|e| e.to_string());
+    let expected = serde_json::to_value(input).map_err(|e| e.to_string());
     Arc::new(move |request: &Request| match &expected {
-        Ok(expected) => Ok(input_message::<A>(request) == Some(expected.as_str())),
+        Ok(expected) => Ok(&request.input == expected),
         Err(e) => Err(unmatched::<A>(
             request,
             format!(
@@ -371,72 +361,40 @@ fn key<A: Agent>(input: &A::Input) -> Arc<Fits> {
     })
 }
 
-/// The user message that holds the input of a call of `A`: the one after
-/// the system message and the few-shot turns. Retries append turns after it,
-/// so it is not always the last.
-fn input_message<A: Agent>(request: &Request) -> Option<&str> {
-    let shots = A::examples().map(|s| s.len()).unwrap_or(0);
-    request
-        .prompt
-        .messages
-        .get(1 + 2 * shots)
-        .filter(|m| m.role == Role::User)
-        .map(|m| m.content.as_str())
-}
-
-/// The input of a call of `A`, decoded from its prompt.
+/// The input of a call of `A`, decoded from the JSON the request carries.
 fn typed_input<A: Agent>(request: &Request) -> Result<A::Input, Error>
 where
     A::Input: DeserializeOwned,
 {
-    let instead = format!(
-        "tie the reply with `.reply_for::<{}>(&input, json!(...))` instead",
-        A::NAME
-    );
-    let Some(message) = input_message::<A>(request) else {
-        return Err(unmatched::<A>(
-            request,
-            "the request has no input message".into(),
-        ));
-    };
-    if A::INPUT_FORMAT != InputFormat::Json {
-        return Err(unmatched::<A>(
-            request,
+    A::Input::deserialize(&request.input).map_err(|e| {
+        let reason = if request.input.is_null() {
             format!(
-                "`reply_when` cannot read it back: agent `{}` writes its input as labelled text, which does not decode into `{}`; {instead}",
-                A::NAME,
-                std::any::type_name::<A::Input>()
-            ),
-        ));
-    }
-    serde_json::from_str(message).map_err(|e| {
-        unmatched::<A>(
-            request,
+                "the request carries no input (`Request::input` is null): build it with \
+                 `Request::for_agent` or attach one with `Request::with_input`; {e}"
+            )
+        } else {
             format!(
-                "`reply_when` cannot read it back as `{}`: {e}; {instead}",
-                std::any::type_name::<A::Input>()
-            ),
-        )
+                "`reply_when` cannot read it back as `{}`: {e}; tie the reply with \
+                 `.reply_for::<{}>(&input, json!(...))` instead",
+                std::any::type_name::<A::Input>(),
+                A::NAME
+            )
+        };
+        unmatched::<A>(request, reason)
     })
 }
 
 fn unmatched<A: Agent>(request: &Request, reason: String) -> Error {
     Error::ScriptUnmatched {
         agent: A::NAME.to_string(),
-        input: show_input::<A>(request),
+        input: show_input(request),
         reason,
     }
 }
 
-/// A call's input for an error message: compact JSON, or the labelled text quoted.
-fn show_input<A: Agent>(request: &Request) -> String {
-    match input_message::<A>(request) {
-        Some(message) => match serde_json::from_str::<Value>(message) {
-            Ok(value) if A::INPUT_FORMAT == InputFormat::Json => value.to_string(),
-            _ => format!("{message:?}"),
-        },
-        None => "(none)".into(),
-    }
+/// A call's input for an error message: compact JSON.
+fn show_input(request: &Request) -> String {
+    request.input.to_string()
 }
 
 #[async_trait::async_trait]

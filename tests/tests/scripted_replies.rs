@@ -12,14 +12,15 @@ use std::time::Duration;
 use agentkit::prelude::*;
 use agentkit::testing::ScriptedBackend;
 use agentkit::ErrorKind;
-use common::{runtime_for, sent_input, thread_titled, Score, Thread, Verdict};
-use serde_json::json;
+use common::{runtime_for, sent_input, thread_titled, Score, Summary, Thread, Verdict};
+use serde_json::{json, Value};
 
 /// `Score` on every thread, two at a time, the thread titled "first" held up
 /// before its call: the calls reach the backend as "second", then "first".
-fn reversed_pipeline<S>(agent: S) -> impl Step<Vec<&'static str>, Output = Vec<Verdict>>
+fn reversed_pipeline<S, O>(agent: S) -> impl Step<Vec<&'static str>, Output = Vec<O>>
 where
-    S: Step<Thread, Output = Verdict> + 'static,
+    S: Step<Thread, Output = O> + 'static,
+    O: Send + 'static,
 {
     let threads = tool("threads", |titles: Vec<&'static str>| async move {
         Ok::<_, Infallible>(titles.into_iter().map(thread_titled).collect::<Vec<_>>())
@@ -92,8 +93,8 @@ async fn replies_tied_by_a_predicate_reach_their_items_when_calls_arrive_reverse
 #[agent(model = "smollm2-135m", input = Thread, output = Verdict, input_format = "labelled")]
 struct LabelledScore;
 
-// `reply_for` compares the input as the prompt shows it, so it works for
-// labelled input too, which does not decode back into the type.
+// `reply_for` compares the input the request carries, so the input format
+// the prompt shows it in does not matter.
 #[tokio::test(start_paused = true)]
 async fn replies_tied_to_an_input_reach_it_in_any_order_and_any_format() {
     let script = ScriptedBackend::new()
@@ -154,6 +155,43 @@ async fn an_always_reply_answers_every_call_that_fits() {
     assert_eq!(script.pending(), 0, "an always reply is never pending");
 }
 
+/// Draft a reply to the thread, given the verdict on it.
+#[agent(model = "smollm2-135m", input = (Thread, Verdict), output = Summary)]
+struct Respond;
+
+// A tuple input is shown in the prompt as an object keyed by type name, which
+// does not decode back into the tuple: a predicate must see the input the
+// agent was given (the request's JSON), not the prompt. This is the
+// `with_input` pattern the book teaches.
+#[tokio::test(start_paused = true)]
+async fn replies_tied_by_a_predicate_reach_an_agent_whose_input_is_a_tuple() {
+    let script = ScriptedBackend::new()
+        .reply_when::<Score>(|t| t.title == "first", reason_about("first"))
+        .reply_when::<Score>(|t| t.title == "second", reason_about("second"))
+        .reply_when::<Respond>(
+            |(thread, verdict)| thread.title == "first" && verdict.reason == "about first",
+            json!({ "text": "reply to first" }),
+        )
+        .reply_when::<Respond>(
+            |(thread, verdict)| thread.title == "second" && verdict.reason == "about second",
+            json!({ "text": "reply to second" }),
+        );
+    let replies = reversed_pipeline(with_input(Score).then(Respond))
+        .run(&runtime_for(&script), vec!["first", "second"])
+        .await
+        .expect("runs");
+
+    let scored: Vec<Value> = script.calls_for::<Score>().iter().map(sent_input).collect();
+    assert_eq!(
+        [&scored[0]["title"], &scored[1]["title"]],
+        ["second", "first"],
+        "calls arrived reversed"
+    );
+    let texts: Vec<&str> = replies.iter().map(|r| r.text.as_str()).collect();
+    assert_eq!(texts, ["reply to first", "reply to second"]);
+    assert_eq!(script.pending(), 0, "each tied reply was used once");
+}
+
 fn full_sentence(v: &Verdict) -> Result<(), String> {
     if v.reason.split_whitespace().count() < 3 {
         return Err("the reason must be a full sentence".into());
@@ -182,8 +220,8 @@ fn shots() -> Vec<(Thread, Verdict)> {
 )]
 struct Checked;
 
-// The input is read from the message after the few-shot turns, not the last
-// user message: a retry appends the rejected answer and the feedback after it.
+// The predicate sees the call's input, never a few-shot example's, and a retry
+// (which appends the rejected answer and the feedback) keeps it.
 #[tokio::test]
 async fn a_once_reply_then_an_always_reply_script_a_retry_past_few_shot_examples() {
     let is_first = |t: &Thread| t.title == "first";
@@ -260,23 +298,58 @@ async fn a_once_reply_is_used_up() {
     );
 }
 
+// The predicate reads the input the request carries, not the prompt, so the
+// input format does not matter.
 #[tokio::test]
-async fn a_predicate_on_labelled_input_points_at_reply_for() {
+async fn a_predicate_reads_labelled_input_too() {
     let script = ScriptedBackend::new()
         .reply_when::<LabelledScore>(|t| t.title == "first", reason_about("first"));
-    let runtime = runtime_for(&script);
 
-    let err = LabelledScore
-        .run(&runtime, thread_titled("first"))
+    let verdict = LabelledScore
+        .run(&runtime_for(&script), thread_titled("first"))
+        .await
+        .unwrap();
+
+    assert_eq!(verdict.reason, "about first");
+}
+
+// Serialized without a field it needs to deserialize, so a predicate cannot
+// see it as `Sealed`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+struct Sealed {
+    title: String,
+    #[serde(skip_serializing)]
+    key: String,
+}
+
+/// Decide whether a forum thread is about running language models locally.
+#[agent(model = "smollm2-135m", input = Sealed, output = Verdict)]
+struct SealedScore;
+
+#[tokio::test]
+async fn a_predicate_on_an_input_that_does_not_decode_points_at_reply_for() {
+    let script = ScriptedBackend::new()
+        .reply_when::<SealedScore>(|s| s.key == "open", reason_about("first"));
+    let sealed = Sealed {
+        title: "first".into(),
+        key: "open".into(),
+    };
+
+    let err = SealedScore
+        .run(&runtime_for(&script), sealed)
         .await
         .unwrap_err();
 
     match &err {
         Error::ScriptUnmatched { input, reason, .. } => {
-            assert_eq!(input, r#""Title: first\nBody: body of first""#);
-            assert!(reason.contains("labelled text"), "{reason}");
+            assert_eq!(input, r#"{"title":"first"}"#);
             assert!(
-                reason.contains("`.reply_for::<LabelledScore>(&input, json!(...))`"),
+                reason.contains("`reply_when` cannot read it back as"),
+                "{reason}"
+            );
+            assert!(reason.contains("missing field `key`"), "{reason}");
+            assert!(
+                reason.contains("`.reply_for::<SealedScore>(&input, json!(...))`"),
                 "{reason}"
             );
         }
