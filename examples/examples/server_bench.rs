@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use agentkit::backend::{Backend, Endpoint, Request};
 use agentkit::prelude::*;
-use agentkit_backends::server::testing::{self as servers, LlamaServer};
 use agentkit_backends::server::{Constraint, Router, Server, ServerConfig};
 use agentkit_examples::forum::{self, Split, Thread, Topic};
+use agentkit_test::llama_server::{self as servers, LlamaServer};
 use clap::{Parser, ValueEnum};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,8 +3,8 @@
 //! `scripts/test.sh` builds llama-server (`scripts/fetch-llama-server.sh`)
 //! and names it in `AGENTKIT_LLAMA_SERVER`.
 
-use agentkit_backends::server::testing::{self as servers, LlamaServer};
 use agentkit_examples::forum::{self, LabelledThread, Split};
+use agentkit_test::llama_server::{self as servers, LlamaServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_flagship_runs_on_llama_server_by_its_manifest_alone() {

@@ -46,8 +46,6 @@
 mod gbnf;
 mod router;
 mod sse;
-#[cfg(feature = "testing")]
-pub mod testing;
 mod wire;
 
 use std::collections::HashMap;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use agentkit::prelude::*;
 use agentkit::Endpoint;
-use agentkit_backends::server::testing::{self as servers, LlamaServer};
 use agentkit_backends::server::{Router, Server, ServerConfig};
+use agentkit_test::llama_server::{self as servers, LlamaServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 // ---------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 //! A real llama-server for tests and benchmarks: started on a free port of
 //! 127.0.0.1, waited for until `/health` answers, killed when dropped.
 //!
-//! For tests and benchmarks only (feature `testing`, not part of the stable
-//! API). `scripts/fetch-llama-server.sh` builds the binary once into the
-//! cache and `scripts/test.sh` exports its path as `AGENTKIT_LLAMA_SERVER`.
+//! Needs the feature `llama-server`. In agentkit's repository,
+//! `scripts/fetch-llama-server.sh` builds the binary once into the cache and
+//! `scripts/test.sh` exports its path as `AGENTKIT_LLAMA_SERVER`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
