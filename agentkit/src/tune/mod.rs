@@ -1,0 +1,178 @@
+//! Tuning a scored agent on labelled data, so a small model stops giving one
+//! answer to everything.
+//!
+//! [`tune`] scores every labelled example of a dev split once per few-shot
+//! example set, then searches offline: plain argmax, contextual calibration
+//! (the lean measured on content-free inputs, divided out), and per-answer
+//! offsets fitted on the dev split (a threshold per label). Each candidate is
+//! scored on the dev split and, for the report only, on a test split; the
+//! best on dev wins. The winner is a [`Tuning`]: the few-shot examples and
+//! one log-probability offset per answer (calibration folds into the
+//! offsets), saved as JSON and loaded at run time with
+//! [`ScoredAgent::tuned_from`](crate::ScoredAgent::tuned_from).
+//!
+//! ```no_run
+//! # use agentkit::prelude::*;
+//! # use agentkit::eval::{read_jsonl, Example};
+//! # use agentkit::tune::{tune, Search};
+//! # #[derive(Serialize, Deserialize, JsonSchema)] struct Thread { title: String }
+//! # #[derive(Serialize, Deserialize, JsonSchema)] struct Worth { worth_answering: bool }
+//! # /// Decide.
+//! # #[agent(model = "judge", input = Thread, output = Worth)] struct Judge;
+//! # async fn demo(runtime: &Runtime) -> Result<(), Error> {
+//! let dev: Vec<Example<Thread>> = read_jsonl("data/judge_dev.jsonl")?;
+//! let test: Vec<Example<Thread>> = read_jsonl("data/judge_test.jsonl")?;
+//! let blank = Thread { title: String::new() };
+//! let search = Search::new("worth_answering").content_free(vec![blank]);
+//! let report = tune(Judge, runtime, &search, &dev, &test).await?;
+//! println!("{report}");
+//! report.tuning.save("judge.tuning.json")?;
+//! // at run time:
+//! let judge = scored(Judge).tuned_from("judge.tuning.json")?;
+//! # let _ = judge; Ok(()) }
+//! ```
+
+mod fit;
+mod report;
+mod search;
+mod tuning;
+
+use serde_json::Value;
+
+use crate::eval::Example;
+use crate::{Agent, Error, Runtime, ScoredAgent, Shot};
+
+use fit::{fit, score, Split};
+pub use report::{Candidate, Score, TuneReport};
+pub use search::{Metric, Search};
+pub use tuning::Tuning;
+
+/// Scores `agent` (as a scored choice) on `dev` and `test` once per few-shot
+/// set of `search`, then picks the answer offsets that do best on `dev`
+/// among plain argmax, contextual calibration and offsets fitted on `dev`
+/// (starting from either). `test` is only reported (give `&[]` for none).
+///
+/// The output must be one field of choices (a `bool`, a fieldless enum, or
+/// a struct with one such field), and each example's `expected` must hold
+/// the search's label; examples without it are skipped. Costs one scored
+/// call per example and content-free input, per few-shot set. `agent` is
+/// taken for its type (instructions, model alias and output are all on
+/// [`Agent`]); apply the result with
+/// `scored(agent).tuned(&report.tuning)`.
+pub async fn tune<A: Agent>(
+    agent: A,
+    runtime: &Runtime,
+    search: &Search<A::Input>,
+    dev: &[Example<A::Input>],
+    test: &[Example<A::Input>],
+) -> Result<TuneReport, Error> {
+    let _ = agent;
+    let fields = ScoredAgent::<A>::fields()?;
+    let [(field, answers)] = fields.as_slice() else {
+        return Err(Error::UnsupportedSchema {
+            agent: A::NAME.to_string(),
+            location: "the schema root".into(),
+            reason: format!(
+                "the tuner tunes one field of choices, and this output has {}; tune an agent that decides one thing",
+                fields.len()
+            ),
+        });
+    };
+    let predicts: Vec<Value> = answers
+        .iter()
+        .map(|a| {
+            search
+                .counts_as
+                .get(a)
+                .cloned()
+                .unwrap_or_else(|| serde_json::from_str(a).unwrap_or(Value::Null))
+        })
+        .collect();
+    let mut candidates = Vec::new();
+    let mut settings = Vec::new();
+    for (set_name, shots) in &search.shot_sets {
+        let shots_ref = shots.as_deref();
+        let dev_split = score_split::<A>(runtime, shots_ref, &search.label, dev).await?;
+        let test_split = score_split::<A>(runtime, shots_ref, &search.label, test).await?;
+        let mut starts = vec![("argmax".to_string(), vec![0.0; answers.len()])];
+        if !search.content_free.is_empty() {
+            let mut prior = vec![0.0; answers.len()];
+            for input in &search.content_free {
+                let probs = ScoredAgent::<A>::raw(runtime, shots_ref, input).await?;
+                for (q, p) in prior.iter_mut().zip(probs.first().into_iter().flatten()) {
+                    *q += p / search.content_free.len() as f64;
+                }
+            }
+            starts.push((
+                "calibrated".into(),
+                prior
+                    .iter()
+                    .map(|q| -q.max(f64::MIN_POSITIVE).ln())
+                    .collect(),
+            ));
+        }
+        let mut fitted = Vec::new();
+        for (start_name, start) in &starts {
+            let offsets = fit(&dev_split, &predicts, start, search.metric);
+            fitted.push((format!("{start_name} + fitted offsets"), offsets));
+        }
+        for (name, offsets) in starts.into_iter().chain(fitted) {
+            let score = |split: &Split| score(split, &predicts, &offsets, search.metric);
+            candidates.push(Candidate {
+                name: format!("{set_name}, {name}"),
+                dev: score(&dev_split),
+                test: (!test_split.labels.is_empty()).then(|| score(&test_split)),
+            });
+            settings.push((shots.clone(), offsets));
+        }
+    }
+    let mut chosen = 0;
+    for (i, c) in candidates.iter().enumerate() {
+        if c.dev.metric > candidates[chosen].dev.metric + 1e-9 {
+            chosen = i;
+        }
+    }
+    let (shots, offsets) = settings.swap_remove(chosen);
+    let model = runtime.resolve(A::NAME, A::MODEL)?.key();
+    let winner = &candidates[chosen];
+    let tuning = Tuning {
+        agent: A::NAME.to_string(),
+        field: field.clone(),
+        model: model.name(),
+        shots,
+        offsets: answers.iter().cloned().zip(offsets).collect(),
+        candidate: winner.name.clone(),
+        dev: winner.dev.metric,
+        test: winner.test.as_ref().map(|t| t.metric),
+    };
+    Ok(TuneReport {
+        metric: search.metric,
+        candidates,
+        chosen,
+        tuning,
+    })
+}
+
+/// The model's probabilities and the label of every example that has one.
+async fn score_split<A: Agent>(
+    runtime: &Runtime,
+    shots: Option<&[Shot]>,
+    label: &str,
+    examples: &[Example<A::Input>],
+) -> Result<Split, Error> {
+    let mut split = Split {
+        probs: Vec::new(),
+        labels: Vec::new(),
+    };
+    for example in examples {
+        let Some(label) = crate::eval::lookup(&example.expected, label) else {
+            continue;
+        };
+        let probs = ScoredAgent::<A>::raw(runtime, shots, &example.input).await?;
+        split
+            .probs
+            .push(probs.into_iter().next().unwrap_or_default());
+        split.labels.push(label.clone());
+    }
+    Ok(split)
+}
