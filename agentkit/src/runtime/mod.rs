@@ -1,0 +1,196 @@
+//! The runtime: a backend handle plus the registry of model aliases, with
+//! the record of which agents passed pre-flight and what was spent.
+
+mod builder;
+#[cfg(test)]
+mod tests;
+
+use std::any::TypeId;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::backend::Completion;
+use crate::{Agent, Backend, Error, ModelSpec, Report, Step};
+
+pub use builder::RuntimeBuilder;
+
+/// Holds the backend and the model registry; everything an agent needs to run.
+///
+/// Cheap to clone: clones share the backend, its loaded models, the
+/// pre-flight record and the usage counters.
+#[derive(Clone)]
+pub struct Runtime {
+    backend: Option<Arc<dyn Backend>>,
+    models: Arc<BTreeMap<String, ModelSpec>>,
+    /// Agents (by type) whose pre-flight has passed on this runtime.
+    checked: Arc<Mutex<HashSet<TypeId>>>,
+    usage: Arc<Counters>,
+}
+
+#[derive(Default)]
+struct Counters {
+    calls: AtomicU64,
+    prompt_tokens: AtomicU64,
+    cached_prompt_tokens: AtomicU64,
+    generated_tokens: AtomicU64,
+}
+
+/// Model calls and tokens spent on a runtime so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Backend calls (each retry, sample and scored call is a call).
+    pub calls: u64,
+    /// Prompt tokens over all calls that report them.
+    pub prompt_tokens: u64,
+    /// Of those, the ones a backend took from a cache (a prefix shared with
+    /// another call) instead of evaluating them.
+    pub cached_prompt_tokens: u64,
+    /// Generated tokens over all calls.
+    pub generated_tokens: u64,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("has_backend", &self.backend.is_some())
+            .field("models", &self.models)
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// Starts a runtime with no backend and no registered models.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder {
+            backend: None,
+            entries: Vec::new(),
+        }
+    }
+
+    /// The model agents reach under `alias`: one registered with the builder,
+    /// else one the backend provides by that name (its default model, say).
+    pub fn model(&self, alias: &str) -> Option<ModelSpec> {
+        if let Some(spec) = self.models.get(alias) {
+            return Some(spec.clone());
+        }
+        self.backend.as_ref()?.model(alias)
+    }
+
+    /// Every model registered with the builder, by alias (not those the
+    /// backend provides on its own).
+    pub fn models(&self) -> impl Iterator<Item = &ModelSpec> {
+        self.models.values()
+    }
+
+    /// Resolves the model `agent` asks for, or says which aliases exist and
+    /// which one was probably meant.
+    pub fn resolve(&self, agent: &str, alias: &str) -> Result<ModelSpec, Error> {
+        self.model(alias).ok_or_else(|| {
+            let suggestion =
+                agentkit_manifest::suggest(alias, self.models.keys().map(String::as_str))
+                    .map(str::to_string);
+            Error::UnknownModel {
+                agent: agent.to_string(),
+                alias: alias.to_string(),
+                known: self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+                suggestion,
+            }
+        })
+    }
+
+    /// Pre-flight for the agent `A`, run once per runtime: its model
+    /// resolves, the backend accepts its schema and its fixed prompt. Every
+    /// way of running an agent (bare, scored, inside any combinator) goes
+    /// through here before its first model call, so one mistake gives the
+    /// same [`Error::Preflight`] however the agent is wrapped. An agent that
+    /// fails is checked again next time, in case the cause was fixed.
+    pub async fn preflight<A: Agent>(&self) -> Result<(), Error> {
+        let key = TypeId::of::<A>();
+        if self
+            .checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&key)
+        {
+            return Ok(());
+        }
+        let problems = crate::run::problems::<A>(self).await;
+        if !problems.is_empty() {
+            return Err(Error::Preflight {
+                report: Report { problems },
+            });
+        }
+        self.checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key);
+        Ok(())
+    }
+
+    /// Runs the agent `agent` on `input`: pre-flight (once per runtime),
+    /// prompt, generation under the output's grammar, parsing, the agent's
+    /// check, retries and voting. What a hand-written agent's
+    /// [`Step::run`] calls; `#[agent]` generates the same call.
+    pub async fn run_agent<A: Agent>(
+        &self,
+        agent: &A,
+        input: A::Input,
+    ) -> Result<A::Output, Error> {
+        crate::run::run_agent(agent, self, input).await
+    }
+
+    /// The pre-flight problems of the agent `agent` (none once it has passed
+    /// on this runtime). What a hand-written agent's [`Step::check`] calls.
+    pub async fn check_agent<A: Agent>(&self, agent: &A) -> Vec<crate::Problem> {
+        crate::run::check_agent(agent, self).await
+    }
+
+    /// Checks `step` without running it: every model alias resolves, every
+    /// output schema compiles, every prompt fits, for every step at once.
+    pub async fn check<In, S: Step<In>>(&self, step: &S) -> Result<(), Error> {
+        let problems = step.check(self).await;
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Preflight {
+                report: Report { problems },
+            })
+        }
+    }
+
+    /// Calls and tokens spent on this runtime (and its clones) so far.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            calls: self.usage.calls.load(Ordering::Relaxed),
+            prompt_tokens: self.usage.prompt_tokens.load(Ordering::Relaxed),
+            cached_prompt_tokens: self.usage.cached_prompt_tokens.load(Ordering::Relaxed),
+            generated_tokens: self.usage.generated_tokens.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts one backend call and the tokens it reports.
+    pub(crate) fn record(&self, completion: &Completion) {
+        self.usage.calls.fetch_add(1, Ordering::Relaxed);
+        self.usage
+            .prompt_tokens
+            .fetch_add(completion.prompt_tokens as u64, Ordering::Relaxed);
+        self.usage
+            .cached_prompt_tokens
+            .fetch_add(completion.cached_prompt_tokens as u64, Ordering::Relaxed);
+        self.usage
+            .generated_tokens
+            .fetch_add(completion.generated_tokens as u64, Ordering::Relaxed);
+    }
+
+    /// Counts one backend call that reports no tokens (a scored call).
+    pub(crate) fn record_call(&self) {
+        self.usage.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The backend, or [`Error::NoBackend`].
+    pub fn backend(&self) -> Result<&dyn Backend, Error> {
+        self.backend.as_deref().ok_or(Error::NoBackend)
+    }
+}
