@@ -72,7 +72,7 @@ fn close_objects(value: &mut Value) {
 /// Every constraining backend compiles this schema, not the full one, and
 /// the scripted backend checks canned replies against it, so a test accepts
 /// exactly what a real backend can produce. The full schema (as
-/// [`output_schema`] gives it) stays in the [`Request`](crate::Request) and
+/// [`output_schema`] gives it) stays in the [`Request`](crate::backend::Request) and
 /// in the prompt, where "no duplicates" still tells the model what is meant.
 ///
 /// ```

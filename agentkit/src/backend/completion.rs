@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// What a backend produced for a [`Request`].
+/// What a backend produced for a [`Request`](super::Request).
 ///
 /// Built with [`Completion::new`] and the `with_` methods;
 /// `#[non_exhaustive]` so it can grow.
@@ -27,7 +27,7 @@ pub struct Completion {
     /// [`grammar_schema`](crate::grammar_schema): what is wrong and where the
     /// text came from. The runtime treats it like an answer that does not
     /// parse: it asks again where the agent allows retries, else fails with
-    /// [`Error::SchemaMismatch`].
+    /// [`Error::SchemaMismatch`](crate::Error::SchemaMismatch).
     pub violation: Option<String>,
 }
 

@@ -6,7 +6,7 @@
 //! the output's [`OutputSchema`] and its [`Sampling`](crate::Sampling)) and
 //! answers with a [`Completion`]; a streaming call also gets a [`Deltas`]
 //! channel for the text as it is written. A failure is an
-//! [`Error`](crate::Error); one of the backend's own is a [`BackendError`],
+//! [`Error`]; one of the backend's own is a [`BackendError`],
 //! which keeps its cause.
 //!
 //! Users do not need this module: they hand a backend to
