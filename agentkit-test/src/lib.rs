@@ -2,5 +2,6 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod fixture;
 #[cfg(feature = "llama-server")]
 pub mod llama_server;

@@ -22,7 +22,6 @@ pub(super) enum Constraint {
     /// Every token is masked by the grammar of `request.schema`.
     Schema,
     /// No grammar: for benchmarks and comparisons only.
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     Free,
 }
 

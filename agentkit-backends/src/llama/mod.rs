@@ -24,8 +24,9 @@ mod decode;
 mod defaults;
 mod engine;
 mod errors;
-#[cfg(any(test, feature = "testing"))]
-pub mod fixture;
+// The engine's unit tests write the fixture model with agentkit-test.
+#[cfg(test)]
+use agentkit_test::fixture;
 mod grammar;
 mod model;
 mod pool;
@@ -79,9 +80,9 @@ impl std::fmt::Debug for Llama {
 /// directly beside agentkit (llama.cpp allows one backend per process, and
 /// every [`Llama`] shares this one).
 ///
-/// For benchmarks: available with the `testing` feature, which is not part of
-/// the stable API.
-#[cfg(feature = "testing")]
+/// For the workspace's benchmarks; hidden from the docs and not part of the
+/// stable API (it may change or go in any release).
+#[doc(hidden)]
 pub fn llama_backend() -> Result<&'static LlamaBackend, Error> {
     process_backend(false)
 }
@@ -196,8 +197,9 @@ impl Llama {
     /// much the constraint costs, how a model behaves unconstrained); agents
     /// never take this path.
     ///
-    /// Available with the `testing` feature, which is not part of the stable API.
-    #[cfg(feature = "testing")]
+    /// Hidden from the docs and not part of the stable API (it may change or
+    /// go in any release).
+    #[doc(hidden)]
     pub async fn generate_unconstrained(&self, request: Request) -> Result<Completion, Error> {
         self.run(request, Constraint::Free, None).await
     }

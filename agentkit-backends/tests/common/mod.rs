@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 
 use agentkit::backend::{ModelSpec, OutputSchema, Request};
 use agentkit::{Message, Prompt, Role, Sampling};
-use agentkit_backends::llama::{fixture, Llama, LlamaConfig};
+use agentkit_backends::llama::{Llama, LlamaConfig};
+use agentkit_test::fixture;
 
 /// A fresh directory for this test process.
 pub fn scratch_dir() -> PathBuf {

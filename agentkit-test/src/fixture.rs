@@ -9,10 +9,7 @@
 //! forced into shape by the constraint, so a passing test proves the
 //! constraint rather than the model.
 //!
-//! Available with the `testing` feature, which is not part of the stable API.
-//!
-//! The module depends on nothing but `std`, so it can be compiled into
-//! integration tests with `#[path = "..."] mod fixture;`.
+//! The module depends on nothing but `std`.
 //!
 //! Layout notes (checked against llama.cpp's loader):
 //! * every metadata value has the exact GGUF type llama.cpp asks for
