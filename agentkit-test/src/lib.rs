@@ -5,3 +5,6 @@
 pub mod fixture;
 #[cfg(feature = "llama-server")]
 pub mod llama_server;
+mod scripted;
+
+pub use scripted::ScriptedBackend;

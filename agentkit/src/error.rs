@@ -135,27 +135,6 @@ pub enum Error {
         reason: String,
     },
 
-    /// A scripted backend ran out of canned replies for an agent.
-    #[error("the scripted backend has no reply left for agent `{agent}`; add one with `.reply::<{agent}>(json!(...))`")]
-    ScriptExhausted {
-        /// The agent that asked.
-        agent: String,
-    },
-
-    /// A scripted backend has replies tied to inputs for an agent, and none
-    /// of them fits this call's input.
-    #[error(
-        "the scripted backend has no reply for agent `{agent}` given the input {input}: {reason}"
-    )]
-    ScriptUnmatched {
-        /// The agent that asked.
-        agent: String,
-        /// The call's input, as compact JSON.
-        input: String,
-        /// Why nothing fits, and what to add.
-        reason: String,
-    },
-
     /// A tool step (an async Rust function) failed.
     #[error("tool `{tool}` failed: {source}")]
     Tool {
@@ -284,8 +263,6 @@ impl Error {
             | Error::NoBackend
             | Error::UnsupportedSchema { .. }
             | Error::ChatTemplate { .. }
-            | Error::ScriptExhausted { .. }
-            | Error::ScriptUnmatched { .. }
             | Error::Preflight { .. }
             | Error::Dataset { .. }
             | Error::Tuning { .. }
@@ -320,8 +297,6 @@ impl Error {
             | Error::SchemaMismatch { agent, .. }
             | Error::ContextOverflow { agent, .. }
             | Error::Truncated { agent, .. }
-            | Error::ScriptExhausted { agent }
-            | Error::ScriptUnmatched { agent, .. }
             | Error::Invalid { agent, .. }
             | Error::Rejected { agent, .. }
             | Error::Backend { agent, .. } => Some(agent),

@@ -15,8 +15,6 @@ mod sampling;
 mod schema;
 mod scored;
 pub mod stream;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod tune;
 
 // What users write: agents, chains, the runtime and its errors.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
+use agentkit_test::ScriptedBackend;
 use common::{
     runtime_for, sent_input, slow_tenfold, thread, Probe, Score, Summarise, Summary, Verdict,
 };

@@ -6,8 +6,8 @@
 mod common;
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
 use agentkit::{describe_schema, output_schema, Prompt, Role};
+use agentkit_test::ScriptedBackend;
 use common::{runtime_for, thread, Thread};
 use serde_json::json;
 

@@ -7,8 +7,8 @@
 mod common;
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
 use agentkit::{Prompt, Role};
+use agentkit_test::ScriptedBackend;
 use common::{runtime_for, sent_input, thread, Score, Thread, Verdict};
 use serde_json::json;
 

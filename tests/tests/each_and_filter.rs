@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
+use agentkit_test::ScriptedBackend;
 use common::{
     numbers, runtime_for, sent_input, slow_tenfold, thread_titled, Probe, Score, Verdict,
 };

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use agentkit::eval::{evaluate, Example};
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
+use agentkit_test::ScriptedBackend;
 use common::{runtime_for, thread_titled, Thread};
 use serde_json::json;
 

@@ -5,8 +5,8 @@
 mod common;
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
 use agentkit::{InputFormat, Prompt, Role, Shot};
+use agentkit_test::ScriptedBackend;
 use common::{roles, runtime_for, thread, thread_titled, Score, Summarise, Thread, Verdict};
 use serde_json::{json, Value};
 

@@ -6,7 +6,7 @@
 mod common;
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
+use agentkit_test::ScriptedBackend;
 use common::{
     numbers, runtime_for, thread, Headline, Score, Summarise, Summary, Tag, Tags, Thread, Title,
     Verdict,

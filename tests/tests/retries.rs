@@ -5,8 +5,8 @@
 mod common;
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
 use agentkit::{Attempt, Prompt, Role};
+use agentkit_test::ScriptedBackend;
 use common::{roles, runtime_for, thread, Score, Thread, Verdict};
 use serde_json::json;
 

@@ -6,8 +6,8 @@
 mod common;
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
 use agentkit::{ErrorKind, Problem, Repetition, Sampling};
+use agentkit_test::ScriptedBackend;
 use common::{runtime_for, thread, Thread, Verdict};
 use serde_json::json;
 

@@ -6,8 +6,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
 use agentkit::{grammar_schema, output_schema, Prompt, Role};
+use agentkit_test::ScriptedBackend;
 use serde_json::json;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

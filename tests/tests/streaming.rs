@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use agentkit::prelude::*;
 use agentkit::stream::{Event, Restart, StreamExt};
-use agentkit::testing::ScriptedBackend;
+use agentkit_test::ScriptedBackend;
 use common::{runtime_for, thread, Score, Thread, Verdict};
 use serde_json::json;
 

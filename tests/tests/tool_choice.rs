@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
+use agentkit_test::ScriptedBackend;
 use common::{runtime_for, sent_input};
 use serde_json::json;
 

@@ -6,7 +6,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
+use agentkit_test::ScriptedBackend;
 use common::{numbers, runtime_for, sent_input, Score, Summary, Tag, Tags, Thread, Verdict};
 use serde_json::json;
 

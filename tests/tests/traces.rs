@@ -13,8 +13,8 @@ mod common;
 use std::convert::Infallible;
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
 use agentkit::tool;
+use agentkit_test::ScriptedBackend;
 use common::{thread, Headline, Summarise, Tag, Tags};
 use serde_json::json;
 use tracing_subscriber::layer::SubscriberExt;

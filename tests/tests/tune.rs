@@ -7,9 +7,9 @@ mod common;
 
 use agentkit::eval::Example;
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
 use agentkit::tune::{tune, Metric, Search, Tuning};
 use agentkit::{Role, Shot};
+use agentkit_test::ScriptedBackend;
 use common::{bool_scores, runtime_for, thread, thread_titled, Thread};
 use serde_json::json;
 

@@ -7,8 +7,8 @@
 mod common;
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
 use agentkit::{Prompt, Role};
+use agentkit_test::ScriptedBackend;
 use common::{roles, runtime_for, thread, thread_titled, Thread};
 use serde_json::json;
 

@@ -4,7 +4,7 @@
 mod common;
 
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
+use agentkit_test::ScriptedBackend;
 use common::{runtime_for, thread, Thread, Verdict};
 use serde_json::json;
 

@@ -28,7 +28,8 @@ pub use request::{Choice, OutputSchema, Request};
 use crate::Error;
 
 /// Runs prompts on models. Implemented by the llama.cpp backend in
-/// `agentkit-backends` and by the scripted test backend (`agentkit::testing::ScriptedBackend`, feature `testing`).
+/// `agentkit-backends` and by the scripted test backend
+/// (`agentkit_test::ScriptedBackend`).
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + 'static {
     /// Generate the output for one request.

@@ -156,7 +156,7 @@ impl<T> Stream for Events<'_, T> {
 /// ```
 /// use agentkit::prelude::*;
 /// use agentkit::stream::Event;
-/// use agentkit::testing::ScriptedBackend;
+/// use agentkit_test::ScriptedBackend;
 /// use agentkit::stream::StreamExt;
 ///
 /// #[derive(Serialize, Deserialize, JsonSchema)]

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use agentkit::backend::Request;
 use agentkit::prelude::*;
-use agentkit::testing::ScriptedBackend;
 use agentkit::{tool, Prompt, Role};
+use agentkit_test::ScriptedBackend;
 use serde_json::Value;
 
 // The types carry `//` comments, not `///`: a doc comment would become part

@@ -1,0 +1,75 @@
+//! Replies tied to inputs: whether a call fits one, decided on the input
+//! the request carries ([`Request::input`]), decoded into the agent's input
+//! type for a predicate or compared as JSON with a given input.
+
+use std::sync::Arc;
+
+use agentkit::backend::Request;
+use agentkit::{Agent, Error};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::answer::unmatched;
+
+/// Whether a call fits a tied reply. User code, so it runs outside the lock.
+pub(super) type Fits = dyn Fn(&Request) -> Result<bool, Error> + Send + Sync;
+
+/// A canned reply tied to the inputs `fits` accepts.
+pub(super) struct TiedReply {
+    pub(super) fits: Arc<Fits>,
+    pub(super) text: String,
+    /// Answers every call that fits, not only the first.
+    pub(super) always: bool,
+    /// Has answered a call (what makes a once-reply spent).
+    pub(super) used: bool,
+}
+
+/// Fits the calls whose input, decoded into `A::Input`, satisfies `when`.
+pub(super) fn predicate<A: Agent>(
+    when: impl Fn(&A::Input) -> bool + Send + Sync + 'static,
+) -> Arc<Fits>
+where
+    A::Input: DeserializeOwned,
+{
+    Arc::new(move |request: &Request| Ok(when(&typed_input::<A>(request)?)))
+}
+
+/// Fits the calls given exactly `input`: compared as JSON with the input the
+/// request carries.
+pub(super) fn key<A: Agent>(input: &A::Input) -> Arc<Fits> {
+    let expected = serde_json::to_value(input).map_err(|e| e.to_string());
+    Arc::new(move |request: &Request| match &expected {
+        Ok(expected) => Ok(&request.input == expected),
+        Err(e) => Err(unmatched(
+            A::NAME,
+            request,
+            format!(
+                "the input given to `reply_for::<{}>` could not be serialized: {e}",
+                A::NAME
+            ),
+        )),
+    })
+}
+
+/// The input of a call of `A`, decoded from the JSON the request carries.
+fn typed_input<A: Agent>(request: &Request) -> Result<A::Input, Error>
+where
+    A::Input: DeserializeOwned,
+{
+    A::Input::deserialize(&request.input).map_err(|e| {
+        let reason = if request.input.is_null() {
+            format!(
+                "the request carries no input (`Request::input` is null): build it with \
+                 `Request::for_agent` or attach one with `Request::with_input`; {e}"
+            )
+        } else {
+            format!(
+                "`reply_when` cannot read it back as `{}`: {e}; tie the reply with \
+                 `.reply_for::<{}>(&input, json!(...))` instead",
+                std::any::type_name::<A::Input>(),
+                A::NAME
+            )
+        };
+        unmatched(A::NAME, request, reason)
+    })
+}
