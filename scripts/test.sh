@@ -30,11 +30,11 @@ echo "[test] cargo package (the publishable crates, each built from its package 
 # previous run's build of it: drop the build fingerprints of all our crates
 # too (the next run rebuilds them, not their dependencies).
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
-for crate in agentkit-manifest agentkit-macros agentkit agentkit-backends; do
+for crate in agentkit-manifest agentkit-macros agentkit agentkit-test agentkit-backends; do
   rm -rf "$cargo_home"/registry/src/-*/"$crate"-[0-9]*
 done
 target_dir=$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 rm -rf "${target_dir:-target}"/debug/.fingerprint/agentkit-*
-cargo package --allow-dirty -p agentkit-manifest -p agentkit-macros -p agentkit -p agentkit-backends
+cargo package --allow-dirty -p agentkit-manifest -p agentkit-macros -p agentkit -p agentkit-test -p agentkit-backends
 echo "[test] mdbook build book (the user guide; its code is tested above by agentkit-book-tests)" >&2
 mdbook build book
