@@ -192,3 +192,37 @@ impl std::fmt::Debug for Endpoint {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_served_model_is_keyed_by_its_endpoint_and_served_name_not_a_path() {
+        let served = ModelSpec::served(
+            "judge",
+            vec![
+                Endpoint::new("http://10.0.0.1:8080/", "smollm2"),
+                Endpoint::new("http://10.0.0.2:8080", "smollm2"),
+            ],
+        );
+        assert_eq!(served.path(), None);
+        assert_eq!(
+            served.key(),
+            ModelKey::Served {
+                url: "http://10.0.0.1:8080".into(),
+                model: "smollm2".into(),
+            }
+        );
+        // A tuning file records the served name, as it records a file's name.
+        assert_eq!(served.key().name().as_deref(), Some("smollm2"));
+        // Another alias of the same served model shares calibration.
+        assert_eq!(served.renamed("screen").key(), served.key());
+        // Another served name at the same URL does not.
+        let other = ModelSpec::served("x", vec![Endpoint::new("http://10.0.0.1:8080", "qwen")]);
+        assert_ne!(other.key(), served.key());
+        let file = ModelSpec::new("local", "/models/smollm2.gguf");
+        assert_eq!(file.key().name().as_deref(), Some("smollm2.gguf"));
+        assert_eq!(file.key(), ModelKey::File("/models/smollm2.gguf".into()));
+    }
+}
