@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde_json::Value;
 
 use super::ModelSpec;
+use crate::schema::model::SchemaModel;
 use crate::{Error, Prompt, Sampling};
 
 /// The JSON schema of an agent's output type, in the two forms a backend
@@ -19,6 +20,8 @@ use crate::{Error, Prompt, Sampling};
 /// [`grammar`](OutputSchema::grammar) is what [`grammar_schema`](crate::grammar_schema)
 /// makes of it: what a constraining backend compiles into its decoding
 /// grammar, and what the scripted backend checks canned replies against.
+/// [`model`](OutputSchema::model) is the full schema parsed once, for
+/// readers that walk it.
 #[derive(Debug, Clone)]
 pub struct OutputSchema(Arc<Forms>);
 
@@ -26,6 +29,7 @@ pub struct OutputSchema(Arc<Forms>);
 struct Forms {
     full: Value,
     grammar: Value,
+    model: SchemaModel,
 }
 
 impl OutputSchema {
@@ -50,7 +54,12 @@ impl OutputSchema {
     /// The two forms of a schema written by hand (or already generated).
     pub fn from_full(full: Value) -> OutputSchema {
         let grammar = crate::grammar_schema(&full);
-        OutputSchema(Arc::new(Forms { full, grammar }))
+        let model = SchemaModel::parse(&full);
+        OutputSchema(Arc::new(Forms {
+            full,
+            grammar,
+            model,
+        }))
     }
 
     /// The full schema: what the prompt shows and the parser checks.
@@ -61,6 +70,13 @@ impl OutputSchema {
     /// The part a decoding grammar enforces (see [`grammar_schema`](crate::grammar_schema)).
     pub fn grammar(&self) -> &Value {
         &self.0.grammar
+    }
+
+    /// The full schema parsed into its typed model, once: what the prompt
+    /// picture, scored choices and partial values read. The model keeps
+    /// `uniqueItems`, which a reader of the grammar form passes over.
+    pub fn model(&self) -> &SchemaModel {
+        &self.0.model
     }
 }
 

@@ -1,6 +1,8 @@
 //! The picture of the output's shape that the system message shows.
 
-use serde_json::{Map, Value};
+use serde_json::{Number, Value};
+
+use crate::schema::model::{Node, Schema, SchemaModel, Type, MAX_REF_DEPTH};
 
 /// Describes a JSON schema in a compact, TypeScript-like notation that small
 /// models read more easily than the schema itself. Field docs become `//`
@@ -23,108 +25,109 @@ use serde_json::{Map, Value};
 /// );
 /// ```
 pub fn describe_schema(schema: &Value) -> String {
-    let defs = schema
-        .get("$defs")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    describe(&SchemaModel::parse(schema))
+}
+
+/// The picture [`describe_schema`] draws, of a schema already parsed.
+pub(crate) fn describe(model: &SchemaModel) -> String {
     let mut out = String::new();
-    Describer { defs: &defs }.write(schema, 0, &mut out);
+    Describer { model }.write(model.root(), 0, 0, &mut out);
     out
 }
 
 struct Describer<'a> {
-    defs: &'a Map<String, Value>,
+    model: &'a SchemaModel,
 }
 
-/// Deeper than this, a `$ref` is written by name: recursive types would never end.
-const MAX_DEPTH: usize = 6;
+/// How deep in the picture a `$ref` is still drawn in full: deeper, it is
+/// written by its name. This bounds the picture of a recursive type (as
+/// [`MAX_REF_DEPTH`] bounds every reader's walk), and keeps a deeply nested
+/// one readable.
+const PICTURE_DEPTH: usize = 6;
 
-impl Describer<'_> {
-    fn write(&self, schema: &Value, depth: usize, out: &mut String) {
-        let Some(obj) = schema.as_object() else {
+impl<'a> Describer<'a> {
+    /// Writes `schema` at nesting `depth` (its indentation), `refs` `$ref`s
+    /// into the walk.
+    fn write(&self, schema: &'a Schema, depth: usize, refs: usize, out: &mut String) {
+        let node = match schema {
             // `true` / `false` schemas.
-            out.push_str(if schema == &Value::Bool(false) {
-                "never"
-            } else {
-                "any"
-            });
-            return;
+            Schema::Bool(allowed) => {
+                out.push_str(if *allowed { "any" } else { "never" });
+                return;
+            }
+            Schema::Node(node) => node,
         };
-        if let Some(name) = crate::schema::ref_name(schema) {
-            match self.defs.get(name) {
-                Some(def) if depth < MAX_DEPTH => self.write(def, depth, out),
-                _ => out.push_str(name),
+        if let Some(reference) = node.reference.as_deref() {
+            match self.model.resolve(reference) {
+                Some(def) if depth < PICTURE_DEPTH && refs < MAX_REF_DEPTH => {
+                    self.write(def, depth, refs + 1, out)
+                }
+                _ => out.push_str(self.model.name_of(reference)),
             }
             return;
         }
-        if let Some(c) = obj.get("const") {
+        if let Some(c) = &node.constant {
             out.push_str(&c.to_string());
             return;
         }
-        if let Some(Value::Array(options)) = obj.get("enum") {
+        if let Some(options) = &node.choices {
             let parts: Vec<String> = options.iter().map(Value::to_string).collect();
             out.push_str(&parts.join(" | "));
             return;
         }
-        for key in ["oneOf", "anyOf"] {
-            if let Some(Value::Array(options)) = obj.get(key) {
-                for (i, option) in options.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(" | ");
-                    }
-                    self.write(option, depth + 1, out);
+        if let Some(options) = node.alternatives() {
+            for (i, option) in options.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(" | ");
                 }
-                return;
+                self.write(option, depth + 1, refs, out);
             }
+            return;
         }
-        match obj.get("type") {
-            Some(Value::Array(types)) => {
-                for (i, t) in types.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(" | ");
-                    }
-                    let mut single = obj.clone();
-                    single.insert("type".into(), t.clone());
-                    self.write(&Value::Object(single), depth, out);
-                }
+        if node.types.is_empty() {
+            out.push_str("any");
+        }
+        for (i, t) in node.types.iter().enumerate() {
+            if i > 0 {
+                out.push_str(" | ");
             }
-            Some(Value::String(t)) => match t.as_str() {
-                "object" => self.write_object(obj, depth, out),
-                "array" => self.write_array(obj, depth, out),
-                "integer" | "number" => {
-                    out.push_str(t);
-                    out.push_str(&numeric_bounds(obj, t == "integer"));
+            match t {
+                Type::Object => self.write_object(node, depth, refs, out),
+                Type::Array => self.write_array(node, depth, refs, out),
+                Type::Integer | Type::Number => {
+                    out.push_str(t.as_str());
+                    out.push_str(&numeric_bounds(node, *t == Type::Integer));
                 }
-                "string" => {
-                    out.push_str(t);
-                    out.push_str(&count_bounds(obj, "minLength", "maxLength", "char"));
+                Type::String => {
+                    out.push_str(t.as_str());
+                    out.push_str(&count_bounds(node.min_length, node.max_length, "char"));
                 }
-                other => out.push_str(other),
-            },
-            _ => out.push_str("any"),
+                other => out.push_str(other.as_str()),
+            }
         }
     }
 
     /// `item[]`, or `[a, b]` for a tuple, followed by the bounds on the
     /// number of items.
-    fn write_array(&self, obj: &Map<String, Value>, depth: usize, out: &mut String) {
+    fn write_array(&self, node: &'a Node, depth: usize, refs: usize, out: &mut String) {
         let mut counted = true;
-        if let Some(Value::Array(parts)) = obj.get("prefixItems") {
+        if let Some(parts) = &node.prefix_items {
             out.push('[');
             for (i, part) in parts.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                self.write(part, depth + 1, out);
+                self.write(part, depth + 1, refs, out);
             }
             out.push(']');
             // A tuple's length is in its picture already.
-            counted = obj.get("maxItems").and_then(Value::as_u64) != Some(parts.len() as u64);
+            counted = node.max_items != Some(parts.len() as u64);
         } else {
-            let items = obj.get("items").cloned().unwrap_or(Value::Bool(true));
             let mut inner = String::new();
-            self.write(&items, depth + 1, &mut inner);
+            match &node.items {
+                Some(items) => self.write(items, depth + 1, refs, &mut inner),
+                None => self.write(&Schema::Bool(true), depth + 1, refs, &mut inner),
+            }
             // `integer 1..=5[]` would read as a range of arrays.
             let bare = !inner.contains(' ') || inner.starts_with('{');
             if bare && !inner.contains(" | ") {
@@ -135,12 +138,12 @@ impl Describer<'_> {
             }
         }
         if counted {
-            out.push_str(&count_bounds(obj, "minItems", "maxItems", "item"));
+            out.push_str(&count_bounds(node.min_items, node.max_items, "item"));
         }
     }
 
-    fn write_object(&self, obj: &Map<String, Value>, depth: usize, out: &mut String) {
-        let Some(Value::Object(props)) = obj.get("properties") else {
+    fn write_object(&self, node: &'a Node, depth: usize, refs: usize, out: &mut String) {
+        let Some(props) = &node.properties else {
             out.push_str("object");
             return;
         };
@@ -148,32 +151,28 @@ impl Describer<'_> {
             out.push_str("{}");
             return;
         }
-        let required: Vec<&str> = obj
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
         let pad = "  ".repeat(depth + 1);
         out.push_str("{\n");
         let last = props.len() - 1;
         for (i, (name, prop)) in props.iter().enumerate() {
             out.push_str(&pad);
             out.push_str(&Value::String(name.clone()).to_string());
-            if !required.contains(&name.as_str()) {
+            if !node.requires(name) {
                 out.push('?');
             }
             out.push_str(": ");
-            self.write(prop, depth + 1, out);
+            self.write(prop, depth + 1, refs, out);
             if i != last {
                 out.push(',');
             }
-            let mut comment = match prop.get("description") {
-                Some(Value::String(doc)) => doc.split_whitespace().collect::<Vec<_>>().join(" "),
-                _ => String::new(),
+            let prop = prop.node();
+            let mut comment = match prop.and_then(|p| p.description.as_deref()) {
+                Some(doc) => doc.split_whitespace().collect::<Vec<_>>().join(" "),
+                None => String::new(),
             };
             // A set: the grammar lets the model repeat an item (the parsed
             // set drops the repeat), so the prompt is what asks it not to.
-            if prop.get("uniqueItems") == Some(&Value::Bool(true)) {
+            if prop.is_some_and(|p| p.unique_items) {
                 if !comment.is_empty() {
                     comment.push(' ');
                 }
@@ -196,8 +195,8 @@ impl Describer<'_> {
 /// The limits of 32- and 64-bit integers, which the schema carries for every
 /// `i32` or `u64` field, are left out: `integer 0..=4294967295` tells a
 /// model nothing it can use, while `integer >= 0` does.
-fn numeric_bounds(obj: &Map<String, Value>, integer: bool) -> String {
-    let wide = |v: &Value| {
+fn numeric_bounds<'a>(node: &'a Node, integer: bool) -> String {
+    let wide = |v: &Number| {
         integer
             && [
                 Value::from(i32::MIN),
@@ -207,11 +206,14 @@ fn numeric_bounds(obj: &Map<String, Value>, integer: bool) -> String {
                 Value::from(i64::MAX),
                 Value::from(u64::MAX),
             ]
-            .contains(v)
+            .contains(&Value::Number(v.clone()))
     };
-    let bound = |key: &str| obj.get(key).filter(|v| v.is_number() && !wide(v));
-    let (min, max) = (bound("minimum"), bound("maximum"));
-    let (above, below) = (bound("exclusiveMinimum"), bound("exclusiveMaximum"));
+    let bound = |n: &'a Option<Number>| n.as_ref().filter(|v| !wide(v));
+    let (min, max) = (bound(&node.minimum), bound(&node.maximum));
+    let (above, below) = (
+        bound(&node.exclusive_minimum),
+        bound(&node.exclusive_maximum),
+    );
     if let (Some(min), Some(max), None, None) = (min, max, above, below) {
         return format!(" {min}..={max}");
     }
@@ -229,9 +231,8 @@ fn numeric_bounds(obj: &Map<String, Value>, integer: bool) -> String {
 /// Bounds on a count (a string's length, an array's items), as a suffix:
 /// ` (at most 80 chars)`, ` (1 to 3 items)`, ` (exactly 1 char)`; empty
 /// when there are none.
-fn count_bounds(obj: &Map<String, Value>, min_key: &str, max_key: &str, unit: &str) -> String {
-    let min = obj.get(min_key).and_then(Value::as_u64).filter(|&n| n > 0);
-    let max = obj.get(max_key).and_then(Value::as_u64);
+fn count_bounds(min: Option<u64>, max: Option<u64>, unit: &str) -> String {
+    let min = min.filter(|&n| n > 0);
     let units = |n: u64| {
         if n == 1 {
             unit.to_string()
@@ -321,5 +322,20 @@ mod tests {
             "maxItems": 2
         });
         assert_eq!(describe_schema(&pair), "[integer 0..=255, string]");
+    }
+
+    #[test]
+    fn a_recursive_type_is_drawn_to_the_picture_s_depth_then_named() {
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct Node {
+            name: String,
+            kids: Vec<Node>,
+        }
+        // The root refers to itself as `#`, written by its title.
+        assert_eq!(
+            describe_schema(&crate::output_schema::<Node>()),
+            "{\n  \"name\": string,\n  \"kids\": {\n      \"name\": string,\n      \"kids\": {\n          \"name\": string,\n          \"kids\": Node[]\n        }[]\n    }[]\n}"
+        );
     }
 }

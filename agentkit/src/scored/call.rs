@@ -65,7 +65,7 @@ impl<A: Agent> ScoredAgent<A> {
     /// text), in the order the model is asked.
     pub(crate) fn fields() -> Result<Vec<(String, Vec<String>)>, Error> {
         let schema = OutputSchema::of::<A::Output>();
-        Ok(plan(A::NAME, schema.full())?
+        Ok(plan(A::NAME, schema.model())?
             .into_iter()
             .map(|f| (f.path, f.options))
             .collect())
@@ -81,7 +81,7 @@ impl<A: Agent> ScoredAgent<A> {
     ) -> Result<Vec<Vec<f64>>, Error> {
         runtime.preflight::<A>().await?;
         let schema = OutputSchema::of::<A::Output>();
-        let fields = plan(A::NAME, schema.full())?;
+        let fields = plan(A::NAME, schema.model())?;
         probabilities::<A>(runtime, &fields, &schema, shots, input).await
     }
 }

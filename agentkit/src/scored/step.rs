@@ -18,7 +18,7 @@ impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
     async fn run(&self, runtime: &Runtime, input: A::Input) -> Result<Scored<A::Output>, Error> {
         runtime.preflight::<A>().await?;
         let schema = OutputSchema::of::<A::Output>();
-        let fields = plan(A::NAME, schema.full())?;
+        let fields = plan(A::NAME, schema.model())?;
         check_offsets(A::NAME, &fields, &self.offsets)?;
         let shots = self.shots.as_deref().map(Vec::as_slice);
         let mut probs = probabilities::<A>(runtime, &fields, &schema, shots, &input).await?;

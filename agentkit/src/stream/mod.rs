@@ -22,6 +22,7 @@ pub use futures_util::stream::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::backend::OutputSchema;
 pub use crate::backend::{Delta, DeltaReceiver, Deltas, Restart};
 use crate::{Agent, Error, Runtime, Step, Then, Yields};
 
@@ -256,7 +257,7 @@ impl<A: Agent> Streams<A::Input> for crate::ScoredAgent<A> {
 fn agent_events<'a, A: Agent>(runtime: &'a Runtime, input: A::Input) -> Events<'a, A::Output> {
     let (deltas, rx) = Deltas::channel();
     let driver = crate::run::run_streaming::<A>(runtime, input, deltas);
-    let schema = crate::schema::grammar_schema(&crate::schema::output_schema::<A::Output>());
+    let schema = OutputSchema::of::<A::Output>();
     Events::new(AgentEvents::<A::Output, _> {
         driver: Some(Box::pin(driver)),
         rx,
@@ -279,7 +280,8 @@ struct AgentEvents<T, F> {
     last: Option<Value>,
     /// How many finished elements were yielded.
     reported: usize,
-    schema: Value,
+    /// The output type's schema, for [`partial::fill`].
+    schema: OutputSchema,
     pending: VecDeque<Result<Event<T>, Error>>,
     ended: bool,
 }
@@ -293,7 +295,7 @@ impl<T: DeserializeOwned, F> AgentEvents<T, F> {
                 let prefix = partial::read(&self.text);
                 if let Some(value) = prefix.value {
                     if self.last.as_ref() != Some(&value) {
-                        let filled = partial::fill(Some(&value), &self.schema, &self.schema);
+                        let filled = partial::fill(Some(&value), self.schema.model());
                         let output = serde_json::from_value(filled).ok();
                         self.last = Some(value.clone());
                         self.pending

@@ -1,4 +1,11 @@
 //! JSON schemas for agent outputs, shaped for grammar-constrained decoding.
+//!
+//! [`output_schema`] generates a type's schema and [`grammar_schema`] cuts it
+//! to what a decoding grammar enforces; [`model`] parses it once into the
+//! typed model that the prompt picture, scored choices and partial values
+//! read.
+
+pub mod model;
 
 use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
@@ -164,16 +171,7 @@ pub fn parse_output<T: serde::de::DeserializeOwned>(
 /// The definition a sub-schema's `$ref` names (`#/$defs/Name` → `Name`),
 /// if it has one. schemars puts every definition under the root's `$defs`.
 pub(crate) fn ref_name(schema: &Value) -> Option<&str> {
-    let r = schema.get("$ref")?.as_str()?;
-    Some(r.rsplit('/').next().unwrap_or(r))
-}
-
-/// `schema` with its `$ref` followed into `root`'s `$defs` (once), or
-/// `schema` itself when it has no `$ref` or the definition is missing.
-pub(crate) fn deref<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
-    ref_name(schema)
-        .and_then(|name| root.get("$defs")?.get(name))
-        .unwrap_or(schema)
+    Some(model::ref_name(schema.get("$ref")?.as_str()?))
 }
 
 #[cfg(test)]
