@@ -24,6 +24,9 @@ pub use error::BackendError;
 pub use model::{Endpoint, ModelKey, ModelSource, ModelSpec};
 pub(crate) use request::input_json;
 pub use request::{Choice, OutputSchema, Request};
+/// The typed model of an output schema that [`OutputSchema::model`] holds:
+/// what a backend's grammar writer reads instead of walking JSON.
+pub use crate::schema::model::{Node, Schema, SchemaModel, Type, MAX_REF_DEPTH};
 
 use crate::Error;
 
