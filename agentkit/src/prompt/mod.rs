@@ -115,11 +115,12 @@ impl Prompt {
     /// The system message of `agent`'s prompt alone: its instructions and
     /// the shape of its output, without few-shot examples or input.
     pub fn system_only<A: Agent>() -> Prompt {
-        let schema = crate::schema::output_schema::<A::Output>();
+        // The picture is drawn from the model parsed once per output type.
+        let schema = crate::backend::OutputSchema::of::<A::Output>();
         Prompt {
             messages: vec![Message {
                 role: Role::System,
-                content: system_message(A::INSTRUCTIONS, &schema),
+                content: system_message(A::INSTRUCTIONS, &describe::describe(schema.model())),
             }],
         }
     }
@@ -157,10 +158,10 @@ fn input_value<A: Agent>(value: Value) -> Value {
     name_tuple_parts(&schema, value)
 }
 
-fn system_message(instructions: &str, schema: &Value) -> String {
+fn system_message(instructions: &str, picture: &str) -> String {
     let mut out = String::new();
     out.push_str(instructions.trim());
     out.push_str("\n\nAnswer with one JSON value of this shape:\n");
-    out.push_str(&describe_schema(schema));
+    out.push_str(picture);
     out
 }
