@@ -18,17 +18,21 @@ mod error;
 mod model;
 mod request;
 
+/// The typed model of an output schema that [`OutputSchema::model`] holds:
+/// what a backend's grammar writer reads instead of walking JSON.
+pub use crate::schema::model::{Node, Schema, SchemaModel, Type, MAX_REF_DEPTH};
 pub use completion::Completion;
 pub use deltas::{Delta, DeltaReceiver, Deltas, Restart};
 pub use error::BackendError;
 pub use model::{Endpoint, ModelKey, ModelSource, ModelSpec};
 pub(crate) use request::input_json;
 pub use request::{Choice, OutputSchema, Request};
-/// The typed model of an output schema that [`OutputSchema::model`] holds:
-/// what a backend's grammar writer reads instead of walking JSON.
-pub use crate::schema::model::{Node, Schema, SchemaModel, Type, MAX_REF_DEPTH};
 
 use crate::Error;
+
+/// The attribute [`Backend`] impls are written with (the `async-trait`
+/// crate's), re-exported so a backend needs no extra dependency.
+pub use async_trait::async_trait;
 
 /// Runs prompts on models. Implemented by the llama.cpp backend in
 /// `agentkit-backends` and by the scripted test backend
