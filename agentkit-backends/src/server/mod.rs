@@ -43,9 +43,11 @@
 //! # Ok(()) }
 //! ```
 
+mod config;
 mod gbnf;
 mod router;
 mod sse;
+mod validate;
 mod wire;
 
 use std::collections::HashMap;
@@ -60,82 +62,8 @@ use agentkit::Error;
 use serde_json::Value;
 use tracing::Instrument;
 
+pub use config::{Constraint, Selection, ServerConfig};
 pub use router::Router;
-
-/// How a request asks the server to constrain its output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Constraint {
-    /// A compact grammar where the server takes one (found out by
-    /// pre-flight), else `response_format` with the JSON schema.
-    #[default]
-    Auto,
-    /// Always `response_format: {type: "json_schema", ...}`, even where a
-    /// grammar would be taken (to compare the two).
-    JsonSchema,
-}
-
-/// How the endpoint for an attempt is picked among those of a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Selection {
-    /// The one with the fewest requests in flight from this backend; ties
-    /// go round robin.
-    #[default]
-    LeastBusy,
-    /// Each in turn.
-    RoundRobin,
-}
-
-/// Settings for the [`Server`] backend.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ServerConfig {
-    /// How the output is constrained.
-    pub constraint: Constraint,
-    /// How endpoints are picked.
-    pub selection: Selection,
-    /// How many times the whole list of endpoints is tried before a request
-    /// fails (a pause of `pause` between rounds).
-    pub rounds: u32,
-    /// The pause between rounds over the endpoints.
-    pub pause: Duration,
-    /// How long an endpoint that could not be reached is tried only after
-    /// the others.
-    pub down_for: Duration,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            constraint: Constraint::Auto,
-            selection: Selection::LeastBusy,
-            rounds: 2,
-            pause: Duration::from_millis(500),
-            down_for: Duration::from_secs(10),
-        }
-    }
-}
-
-impl ServerConfig {
-    /// With the constraint `constraint`.
-    pub fn constraint(mut self, constraint: Constraint) -> Self {
-        self.constraint = constraint;
-        self
-    }
-
-    /// With the endpoint selection `selection`.
-    pub fn selection(mut self, selection: Selection) -> Self {
-        self.selection = selection;
-        self
-    }
-
-    /// Trying every endpoint `rounds` times (at least once) before failing.
-    pub fn rounds(mut self, rounds: u32) -> Self {
-        self.rounds = rounds.max(1);
-        self
-    }
-}
 
 /// What a [`Server`] backend has done so far, for reports and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -162,7 +90,7 @@ struct Inner {
     config: ServerConfig,
     endpoints: Mutex<HashMap<String, Arc<State>>>,
     turn: AtomicUsize,
-    validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+    validators: validate::Validators,
     attempts: AtomicU64,
     moved: AtomicU64,
     violations: AtomicU64,
@@ -221,7 +149,7 @@ impl Server {
                 config,
                 endpoints: Mutex::new(HashMap::new()),
                 turn: AtomicUsize::new(0),
-                validators: Mutex::new(HashMap::new()),
+                validators: validate::Validators::default(),
                 attempts: AtomicU64::new(0),
                 moved: AtomicU64::new(0),
                 violations: AtomicU64::new(0),
@@ -549,42 +477,6 @@ impl Server {
                 )),
             })
     }
-
-    /// The compiled validator of `schema`, kept per schema.
-    fn validator(&self, agent: &str, schema: &Value) -> Result<Arc<jsonschema::Validator>, Error> {
-        let key = schema.to_string();
-        let mut map = self
-            .inner
-            .validators
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(v) = map.get(&key) {
-            return Ok(v.clone());
-        }
-        let validator =
-            jsonschema::validator_for(schema).map_err(|e| Error::UnsupportedSchema {
-                agent: agent.to_string(),
-                location: e.instance_path().to_string(),
-                reason: e.to_string(),
-            })?;
-        let validator = Arc::new(validator);
-        map.insert(key, validator.clone());
-        Ok(validator)
-    }
-
-    /// What is wrong with `text` under `schema`, if anything.
-    fn violation(&self, agent: &str, schema: &Value, text: &str) -> Result<Option<String>, Error> {
-        let value: Value = match serde_json::from_str(text.trim()) {
-            Ok(v) => v,
-            Err(e) => return Ok(Some(format!("not JSON ({e})"))),
-        };
-        let validator = self.validator(agent, schema)?;
-        let problem = validator
-            .iter_errors(&value)
-            .next()
-            .map(|e| format!("at `{}`: {e}", e.instance_path()));
-        Ok(problem)
-    }
 }
 
 /// The endpoints of a served request, or a configuration error.
@@ -766,7 +658,11 @@ impl Server {
                 answer.generated_tokens,
             )
             .with_times(answer.prompt_time, answer.generate_time);
-        if let Some(problem) = self.violation(agent, &schema, &answer.text)? {
+        if let Some(problem) = self
+            .inner
+            .validators
+            .violation(agent, &schema, &answer.text)?
+        {
             self.inner.violations.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(endpoint = %endpoint.url, %problem, "the server did not constrain its output");
             completion = completion.with_violation(format!(
@@ -832,7 +728,7 @@ impl Backend for Server {
                 reason: e.reason,
             })?;
         }
-        self.validator(agent, &schema)?;
+        self.inner.validators.validator(agent, &schema)?;
         let mut up = 0;
         let mut problems = Vec::new();
         for endpoint in endpoints {
