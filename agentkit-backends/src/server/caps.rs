@@ -1,0 +1,50 @@
+//! What an endpoint supports beyond the OpenAI API, found out by one probe:
+//! llama-server answers `/props`, other servers do not.
+
+use agentkit::backend::{BackendError, Endpoint};
+
+use super::errors::{self, Failure, Problem};
+use super::http::{self, GetError};
+
+/// What an endpoint supports beyond the OpenAI API, found out once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Caps {
+    /// llama.cpp's server: a GBNF `grammar` field, pre-sampling token
+    /// log-probabilities, and its sampling extensions (`top_k`, `min_p`, ...).
+    pub llama_cpp: bool,
+}
+
+/// Why a probe found nothing out.
+#[derive(Debug)]
+pub(super) enum ProbeError {
+    /// The endpoint could not be reached (or answered garbage): another
+    /// may answer.
+    Failed(Problem),
+    /// A mistake in the set-up (the API key's variable is not set).
+    Configuration(BackendError),
+}
+
+impl From<ProbeError> for Failure {
+    fn from(e: ProbeError) -> Failure {
+        match e {
+            ProbeError::Failed(problem) => Failure::Move(problem),
+            ProbeError::Configuration(e) => errors::stop(e),
+        }
+    }
+}
+
+/// Asks `endpoint` what it supports.
+pub(super) async fn probe(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+) -> Result<Caps, ProbeError> {
+    match http::get(client, endpoint, "/props").await {
+        Ok(props) => Ok(Caps {
+            llama_cpp: props.get("default_generation_settings").is_some(),
+        }),
+        // Reached but no such path: a server of another kind.
+        Err(GetError::Status(_)) => Ok(Caps { llama_cpp: false }),
+        Err(GetError::Failed(problem)) => Err(ProbeError::Failed(problem)),
+        Err(GetError::Configuration(e)) => Err(ProbeError::Configuration(e)),
+    }
+}
