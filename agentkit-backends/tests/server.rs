@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use agentkit::backend::{Backend, ModelSpec, Request};
 use agentkit::prelude::*;
 use agentkit::{Endpoint, ErrorKind};
 use agentkit_backends::server::{Constraint, Router, Server, ServerConfig};
@@ -321,6 +322,12 @@ async fn when_every_endpoint_fails_the_error_names_each() {
         "{text}"
     );
     assert_eq!(bad.seen.load(Ordering::SeqCst), 2, "two rounds");
+    // The HTTP client's error stays reachable under the words.
+    let cause = std::error::Error::source(&e)
+        .and_then(|backend| backend.source())
+        .and_then(|cause| cause.downcast_ref::<reqwest::Error>())
+        .expect("the HTTP error is kept as the cause");
+    assert!(cause.is_connect(), "{cause:?}");
 }
 
 #[tokio::test]
@@ -431,4 +438,113 @@ async fn a_router_without_a_local_backend_says_so() {
         .build();
     let text = runtime.check(&Score).await.unwrap_err().to_string();
     assert!(text.contains("has no local backend"), "{text}");
+}
+
+// ---------------------------------------------------------------------------
+// Mistakes in the set-up: the backend itself reports them as Configuration
+// ---------------------------------------------------------------------------
+
+/// The request `Score` sends when its model `served` has `endpoints`.
+fn score_request(endpoints: Vec<Endpoint>) -> Request {
+    let runtime = runtime_on(quick(), endpoints);
+    Request::for_agent::<Score>(&runtime, &thread(0)).unwrap()
+}
+
+#[tokio::test]
+async fn a_missing_api_key_variable_is_a_configuration_mistake() {
+    let server = stand_in(vec![Reply::Content(GOOD.into())]).await;
+    let endpoint =
+        Endpoint::new(&server.url, "smollm2").with_api_key_env("AGENTKIT_TEST_NEVER_SET_KEY");
+    let request = score_request(vec![endpoint]);
+    let backend = quick();
+    let (deltas, _rx) = agentkit::backend::Deltas::channel();
+    for e in [
+        backend.check(&request).await.unwrap_err(),
+        backend.generate(request.clone()).await.unwrap_err(),
+        backend
+            .generate_streaming(request.clone(), deltas)
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), ErrorKind::Configuration, "{e}");
+        assert_eq!(e.agent(), Some("Score"));
+        assert!(
+            e.to_string()
+                .contains("`AGENTKIT_TEST_NEVER_SET_KEY`, which is not set"),
+            "{e}"
+        );
+    }
+    assert_eq!(server.seen.load(Ordering::SeqCst), 0, "nothing was sent");
+    assert_eq!(backend.stats().moved, 0, "no endpoint is to blame");
+}
+
+#[tokio::test]
+async fn a_model_with_no_endpoints_is_a_configuration_mistake() {
+    let mut request = score_request(vec![Endpoint::new(dead_url(), "smollm2")]);
+    for model in [
+        ModelSpec::new("served", "/models/x.gguf"),
+        ModelSpec::served("served", Vec::new()),
+    ] {
+        request.model = model;
+        let backend = quick();
+        for e in [
+            backend.check(&request).await.unwrap_err(),
+            backend.check_scored(&request).await.unwrap_err(),
+            backend.generate(request.clone()).await.unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::Configuration, "{e}");
+            assert!(
+                e.to_string().contains("model `served` has no endpoints"),
+                "{e}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_that_does_not_serve_the_model_is_a_configuration_mistake() {
+    let server = stand_in(vec![Reply::Content(GOOD.into())]).await;
+    let request = score_request(vec![Endpoint::new(&server.url, "qwen-7b")]);
+    let e = quick().check(&request).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Configuration, "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "backend error in agent `Score`: the server at {} does not serve model `qwen-7b` (it \
+             serves: smollm2); fix `model` of that endpoint of `served` in agentkit.toml",
+            server.url
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_router_without_a_local_backend_is_a_configuration_mistake() {
+    let mut request = score_request(vec![Endpoint::new(dead_url(), "smollm2")]);
+    request.model = ModelSpec::new("served", "/models/x.gguf");
+    let router = Router::served_only();
+    for e in [
+        router.check(&request).await.unwrap_err(),
+        router.generate(request.clone()).await.unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), ErrorKind::Configuration, "{e}");
+        assert!(e.to_string().contains("has no local backend"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_down_at_pre_flight_keeps_the_http_error_as_the_cause() {
+    let dead = dead_url();
+    let request = score_request(vec![Endpoint::new(&dead, "smollm2")]);
+    let e = quick().check(&request).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Backend);
+    assert!(
+        e.to_string().contains(&format!(
+            "no endpoint of model `served` answers: {dead}: could not connect"
+        )),
+        "{e}"
+    );
+    let cause = std::error::Error::source(&e)
+        .and_then(|backend| backend.source())
+        .and_then(|cause| cause.downcast_ref::<reqwest::Error>());
+    assert!(cause.is_some_and(reqwest::Error::is_connect), "{e:?}");
 }
