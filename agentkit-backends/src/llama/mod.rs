@@ -24,9 +24,6 @@ mod decode;
 mod defaults;
 mod engine;
 mod errors;
-// The engine's unit tests write the fixture model with agentkit-test.
-#[cfg(test)]
-use agentkit_test::fixture;
 mod grammar;
 mod model;
 mod pool;

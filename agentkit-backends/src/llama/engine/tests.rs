@@ -21,7 +21,7 @@ fn model() -> Arc<LlamaModel> {
             let dir = std::env::temp_dir().join(format!("agentkit-engine-{}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
             let path = dir.join("fixture.gguf");
-            crate::llama::fixture::write_fixture_model(&path, 7).unwrap();
+            agentkit_test::fixture::write_fixture_model(&path, 7).unwrap();
             let backend = crate::llama::process_backend(false).unwrap();
             let model =
                 LlamaModel::load_from_file(backend, &path, &LlamaModelParams::default()).unwrap();
