@@ -9,7 +9,7 @@ use agentkit::backend::{Backend, BackendError, Choice, Completion, Deltas, Model
 use agentkit::Error;
 use serde_json::Value;
 
-use super::tied::Fits;
+use super::tied::{unmatched, Fits};
 use super::ScriptedBackend;
 
 impl ScriptedBackend {
@@ -201,18 +201,6 @@ fn exhausted(agent: &str) -> Error {
         BackendError::configuration(format!(
             "the scripted backend has no reply left for agent `{agent}`; add one with \
              `.reply::<{agent}>(json!(...))`"
-        )),
-    )
-}
-
-/// `agent` has replies tied to inputs, and none answers `request`: `reason`
-/// says why and what to add. The input is shown as compact JSON.
-pub(super) fn unmatched(agent: &str, request: &Request, reason: String) -> Error {
-    Error::backend(
-        agent,
-        BackendError::configuration(format!(
-            "the scripted backend has no reply for agent `{agent}` given the input {}: {reason}",
-            request.input
         )),
     )
 }

@@ -4,12 +4,10 @@
 
 use std::sync::Arc;
 
-use agentkit::backend::Request;
+use agentkit::backend::{BackendError, Request};
 use agentkit::{Agent, Error};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-
-use super::answer::unmatched;
 
 /// Whether a call fits a tied reply. User code, so it runs outside the lock.
 pub(super) type Fits = dyn Fn(&Request) -> Result<bool, Error> + Send + Sync;
@@ -72,4 +70,16 @@ where
         };
         unmatched(A::NAME, request, reason)
     })
+}
+
+/// `agent` has replies tied to inputs, and none answers `request`: `reason`
+/// says why and what to add. The input is shown as compact JSON.
+pub(super) fn unmatched(agent: &str, request: &Request, reason: String) -> Error {
+    Error::backend(
+        agent,
+        BackendError::configuration(format!(
+            "the scripted backend has no reply for agent `{agent}` given the input {}: {reason}",
+            request.input
+        )),
+    )
 }
