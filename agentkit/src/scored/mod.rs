@@ -89,7 +89,8 @@ impl<A: Agent + Clone> Clone for ScoredAgent<A> {
 }
 
 /// Log-probability offsets per field and answer (the answer as JSON text),
-/// and the model file they were fitted on, if they were fitted.
+/// and the model they were fitted on (its file's name, or its served name),
+/// if they were fitted.
 #[derive(Debug, Clone, Default)]
 struct Offsets {
     by_field: BTreeMap<String, BTreeMap<String, f64>>,
@@ -189,7 +190,8 @@ impl<A: Agent> ScoredAgent<A> {
     /// Applies what [`tune`](crate::tune::tune) chose: its few-shot examples
     /// and its per-answer offsets (which hold the contextual calibration, if
     /// that won). The offsets apply only while the agent's alias resolves to
-    /// the model file they were fitted on; on another model the agent runs
+    /// the model they were fitted on (the file's name, or the served name;
+    /// see [`ModelKey::name`](crate::backend::ModelKey::name)); on another model the agent runs
     /// with the shots alone and logs a warning, until it is tuned again.
     /// Fails when `tuning` was written for another agent.
     pub fn tuned(mut self, tuning: &Tuning) -> Result<Self, Error> {

@@ -20,7 +20,9 @@ pub struct Tuning {
     pub agent: String,
     /// The output field the offsets apply to (`""` for a bare value).
     pub field: String,
-    /// The model file (its name) the offsets were fitted on; they are not
+    /// The model the offsets were fitted on: its file's name, or for a
+    /// served model the name the server serves it under
+    /// ([`ModelKey::name`](crate::backend::ModelKey::name)); they are not
     /// applied on another model.
     pub model: Option<String>,
     /// The few-shot examples to show instead of the agent's own; `None`
