@@ -21,9 +21,9 @@ impl Server {
         let agent = request.agent;
         let schema = request.schema.grammar().clone();
         let grammar = match self.inner.config.constraint {
-            Constraint::Auto => {
-                Some(gbnf::grammar(&schema).map_err(|e| errors::unsupported(agent, e))?)
-            }
+            Constraint::Auto => Some(
+                gbnf::grammar(request.schema.model()).map_err(|e| errors::unsupported(agent, e))?,
+            ),
             Constraint::JsonSchema => None,
         };
         let (endpoint, _, answer) = self

@@ -22,7 +22,7 @@ impl Server {
         let endpoints = errors::served(request)?;
         let schema = request.schema.grammar().clone();
         if self.inner.config.constraint == Constraint::Auto {
-            gbnf::grammar(&schema).map_err(|e| errors::unsupported(agent, e))?;
+            gbnf::grammar(request.schema.model()).map_err(|e| errors::unsupported(agent, e))?;
         }
         self.inner.validators.validator(agent, &schema)?;
         let mut up = 0;

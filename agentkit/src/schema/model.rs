@@ -5,11 +5,14 @@
 //! [`Schema`]s; the definitions under the root's `$defs` are parsed once and
 //! looked up by [`SchemaModel::resolve`], the one `$ref` resolver. Every
 //! reader of an output schema (the prompt picture, scored choices, partial
-//! values) walks this model instead of the JSON.
+//! values, the GBNF writer of `agentkit-backends`) walks this model instead
+//! of the JSON.
 //!
 //! Each keyword is kept as written, so a reader decides which one wins (a
 //! `$ref` before a `const` before an `enum` before `oneOf`/`anyOf` before
-//! `type`, in every reader today). Keywords outside the subset are dropped.
+//! `type`, in every reader today; the GBNF writer tries `anyOf` before
+//! `oneOf`, which schemars never writes together). Keywords outside the
+//! subset are dropped.
 //!
 //! # Following `$ref`s
 //!
@@ -64,6 +67,17 @@ pub struct Node {
     pub all_of: Option<Vec<Schema>>,
     /// `type` (a single type is a list of one); empty when absent.
     pub types: Vec<Type>,
+    /// Whether `type` was written as a list (`["string", "null"]`, or
+    /// `["string"]`), not as one name.
+    pub types_listed: bool,
+    /// The first `type` (or entry of its list) that is not a name (`5`), as
+    /// written, with how many names of [`types`](Node::types) come before
+    /// it. Other readers pass over it; the GBNF writer rejects it.
+    pub type_not_a_name: Option<(usize, Value)>,
+    /// What was written where a schema belongs when it is neither an object
+    /// nor a boolean (`5`): every other keyword is absent, so readers take
+    /// it as the empty schema; the GBNF writer rejects it.
+    pub not_a_schema: Option<Value>,
     /// `properties`, in the order written (the order the model writes them).
     pub properties: Option<Vec<(String, Schema)>>,
     /// `required`: the properties that must be present.
@@ -226,9 +240,16 @@ impl Schema {
     /// The model of one schema (its `$defs`, if any, are not read: see
     /// [`SchemaModel::parse`]).
     pub fn parse(schema: &Value) -> Schema {
-        let Value::Object(map) = schema else {
-            // Anything but `false` allows everything, as a missing keyword does.
-            return Schema::Bool(schema != &Value::Bool(false));
+        let map = match schema {
+            Value::Object(map) => map,
+            Value::Bool(allowed) => return Schema::Bool(*allowed),
+            // Allows everything, as a missing keyword does; kept as written.
+            other => {
+                return Schema::Node(Box::new(Node {
+                    not_a_schema: Some(other.clone()),
+                    ..Node::default()
+                }))
+            }
         };
         let list = |key: &str| match map.get(key) {
             Some(Value::Array(list)) => Some(list.iter().map(Schema::parse).collect()),
@@ -241,15 +262,22 @@ impl Schema {
             _ => None,
         };
         let text = |key: &str| map.get(key).and_then(Value::as_str).map(str::to_string);
-        let types = match map.get("type") {
-            Some(Value::String(t)) => vec![Type::parse(t)],
-            Some(Value::Array(ts)) => ts
-                .iter()
-                .filter_map(Value::as_str)
-                .map(Type::parse)
-                .collect(),
-            _ => Vec::new(),
+        let mut types = Vec::new();
+        let mut type_not_a_name = None;
+        let written: &[Value] = match map.get("type") {
+            Some(Value::Array(ts)) => ts,
+            Some(one) => std::slice::from_ref(one),
+            None => &[],
         };
+        for t in written {
+            match t.as_str() {
+                Some(name) => types.push(Type::parse(name)),
+                None if type_not_a_name.is_none() => {
+                    type_not_a_name = Some((types.len(), t.clone()));
+                }
+                None => {}
+            }
+        }
         let properties = match map.get("properties") {
             Some(Value::Object(props)) => Some(
                 props
@@ -275,6 +303,9 @@ impl Schema {
             any_of: list("anyOf"),
             all_of: list("allOf"),
             types,
+            types_listed: matches!(map.get("type"), Some(Value::Array(_))),
+            type_not_a_name,
+            not_a_schema: None,
             properties,
             required,
             additional_properties: one("additionalProperties"),
@@ -372,5 +403,17 @@ mod tests {
             types,
             [Type::String, Type::Null, Type::Other("decimal".into())]
         );
+        // What the GBNF writer rejects is kept for it.
+        let s = Schema::parse(&json!({ "type": ["string", 5, "null", 6] }));
+        let node = s.node().expect("a node");
+        assert!(node.types_listed);
+        assert_eq!(node.types, [Type::String, Type::Null]);
+        assert_eq!(node.type_not_a_name, Some((1, json!(5))));
+        let s = Schema::parse(&json!({ "items": 5 }));
+        let items = s
+            .node()
+            .and_then(|n| n.items.as_ref())
+            .and_then(Schema::node);
+        assert_eq!(items.and_then(|n| n.not_a_schema.clone()), Some(json!(5)));
     }
 }

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use agentkit::backend::{Node, Schema, SchemaModel, Type};
 use serde_json::Value;
 
 /// Why a schema has no grammar: where, and what.
@@ -25,14 +26,16 @@ pub(crate) struct Unsupported {
     pub reason: String,
 }
 
-/// The grammar of `schema` (as [`agentkit::grammar_schema`] gives it), its
-/// start rule `root`.
-pub(crate) fn grammar(schema: &Value) -> Result<String, Unsupported> {
+/// The grammar of the output schema `model` (a request's
+/// [`OutputSchema::model`](agentkit::backend::OutputSchema::model)), its
+/// start rule `root`. It enforces what the grammar form enforces: the model
+/// keeps `uniqueItems`, which this writer passes over.
+pub(crate) fn grammar(model: &SchemaModel) -> Result<String, Unsupported> {
     let mut g = Grammar {
-        root: schema,
+        model,
         rules: BTreeMap::new(),
     };
-    let root = g.rule(schema, "#")?;
+    let root = g.rule(model.root(), "#")?;
     let mut out = format!("root ::= {root}\n");
     for (name, body) in &g.rules {
         out.push_str(&format!("{name} ::= {body}\n"));
@@ -56,8 +59,16 @@ const OBJECT_ANY: &str = r#""{" (string ":" value ("," string ":" value)*)? "}""
 const ARRAY_ANY: &str = r#""[" (value ("," value)*)? "]""#;
 
 struct Grammar<'a> {
-    root: &'a Value,
+    model: &'a SchemaModel,
     rules: BTreeMap<String, String>,
+}
+
+/// An [`Unsupported`] at `at`.
+fn unsupported(at: &str, reason: String) -> Unsupported {
+    Unsupported {
+        location: at.to_string(),
+        reason,
+    }
 }
 
 impl Grammar<'_> {
@@ -96,47 +107,33 @@ impl Grammar<'_> {
     }
 
     /// The grammar expression for `schema`, found at `at` (a JSON pointer).
-    fn rule(&mut self, schema: &Value, at: &str) -> Result<String, Unsupported> {
-        let unsupported = |reason: String| Unsupported {
-            location: at.to_string(),
-            reason,
-        };
-        let map = match schema {
-            Value::Bool(true) => return Ok(self.any_value()),
-            Value::Object(map) => map,
-            other => return Err(unsupported(format!("`{other}` is not a schema"))),
-        };
-        if let Some(reference) = map.get("$ref").and_then(Value::as_str) {
-            let name = reference.rsplit('/').next().unwrap_or(reference);
-            let rule = format!("def-{}", rule_name(name));
-            if !self.rules.contains_key(&rule) {
-                let def = self
-                    .root
-                    .get("$defs")
-                    .and_then(|d| d.get(name))
-                    .ok_or_else(|| {
-                        unsupported(format!("`$ref` to `{reference}`, which is not in `$defs`"))
-                    })?;
-                // Reserve the name first: a recursive type refers to itself.
-                self.rules.insert(rule.clone(), String::new());
-                let body = self.rule(def, &format!("#/$defs/{name}"))?;
-                self.rules.insert(rule.clone(), body);
+    fn rule(&mut self, schema: &Schema, at: &str) -> Result<String, Unsupported> {
+        let node = match schema {
+            Schema::Bool(true) => return Ok(self.any_value()),
+            Schema::Bool(false) => {
+                return Err(unsupported(at, "`false` is not a schema".into()));
             }
-            return Ok(rule);
+            Schema::Node(node) => node,
+        };
+        if let Some(other) = &node.not_a_schema {
+            return Err(unsupported(at, format!("`{other}` is not a schema")));
         }
-        if let Some(value) = map.get("const") {
+        if let Some(reference) = node.reference.as_deref() {
+            return self.reference(reference, at);
+        }
+        if let Some(value) = &node.constant {
             return Ok(literal(&value.to_string()));
         }
-        if let Some(values) = map.get("enum").and_then(Value::as_array) {
+        if let Some(values) = &node.choices {
             if values.is_empty() {
-                return Err(unsupported("an empty `enum` admits no value".into()));
+                return Err(unsupported(at, "an empty `enum` admits no value".into()));
             }
             return Ok(alternatives(
                 values.iter().map(|v| literal(&v.to_string())).collect(),
             ));
         }
-        for keyword in ["anyOf", "oneOf"] {
-            if let Some(list) = map.get(keyword).and_then(Value::as_array) {
+        for (keyword, list) in [("anyOf", &node.any_of), ("oneOf", &node.one_of)] {
+            if let Some(list) = list {
                 let mut options = Vec::with_capacity(list.len());
                 for (i, s) in list.iter().enumerate() {
                     options.push(self.rule(s, &format!("{at}/{keyword}/{i}"))?);
@@ -144,54 +141,85 @@ impl Grammar<'_> {
                 return Ok(alternatives(options));
             }
         }
-        if let Some(list) = map.get("allOf").and_then(Value::as_array) {
+        if let Some(list) = &node.all_of {
             return match list.as_slice() {
                 [only] => self.rule(only, &format!("{at}/allOf/0")),
-                _ => Err(unsupported("`allOf` with more than one schema".into())),
+                _ => Err(unsupported(at, "`allOf` with more than one schema".into())),
             };
         }
-        match map.get("type") {
-            None => Ok(self.any_value()),
-            Some(Value::String(t)) => self.typed(t, map, at),
-            Some(Value::Array(types)) => {
-                let mut options = Vec::with_capacity(types.len());
-                for t in types {
-                    let t = t
-                        .as_str()
-                        .ok_or_else(|| unsupported(format!("type `{t}` is not a name")))?;
-                    options.push(self.typed(t, map, at)?);
-                }
-                Ok(alternatives(options))
-            }
-            Some(other) => Err(unsupported(format!("type `{other}` is not a name"))),
-        }
+        self.types(node, at)
     }
 
-    /// The expression for one `type` of the schema `map`.
-    fn typed(
-        &mut self,
-        t: &str,
-        map: &serde_json::Map<String, Value>,
-        at: &str,
-    ) -> Result<String, Unsupported> {
-        let count = |key: &str| map.get(key).and_then(Value::as_u64);
+    /// The rule `def-Name` for the definition a `$ref` names, written once.
+    /// The root has no rule of its own, so `#` (a recursive root type) is
+    /// not supported.
+    fn reference(&mut self, reference: &str, at: &str) -> Result<String, Unsupported> {
+        let missing = || {
+            unsupported(
+                at,
+                format!("`$ref` to `{reference}`, which is not in `$defs`"),
+            )
+        };
+        if reference == "#" {
+            return Err(missing());
+        }
+        let name = self.model.name_of(reference);
+        let rule = format!("def-{}", rule_name(name));
+        if !self.rules.contains_key(&rule) {
+            let def = self.model.resolve(reference).ok_or_else(missing)?;
+            // Reserve the name first: a recursive type refers to itself.
+            self.rules.insert(rule.clone(), String::new());
+            let body = self.rule(def, &format!("#/$defs/{name}"))?;
+            self.rules.insert(rule.clone(), body);
+        }
+        Ok(rule)
+    }
+
+    /// The expression for `type`: any value when absent, one type's
+    /// expression for a name, the alternatives for a list.
+    fn types(&mut self, node: &Node, at: &str) -> Result<String, Unsupported> {
+        let not_a_name = |t: &Value| unsupported(at, format!("type `{t}` is not a name"));
+        if !node.types_listed {
+            if let Some((_, t)) = &node.type_not_a_name {
+                return Err(not_a_name(t));
+            }
+            return match node.types.first() {
+                None => Ok(self.any_value()),
+                Some(t) => self.typed(t, node, at),
+            };
+        }
+        let mut options = Vec::with_capacity(node.types.len());
+        for i in 0..=node.types.len() {
+            if let Some((_, t)) = node.type_not_a_name.as_ref().filter(|(n, _)| *n == i) {
+                return Err(not_a_name(t));
+            }
+            if let Some(t) = node.types.get(i) {
+                options.push(self.typed(t, node, at)?);
+            }
+        }
+        Ok(alternatives(options))
+    }
+
+    /// The expression for one `type` of the schema `node`.
+    fn typed(&mut self, t: &Type, node: &Node, at: &str) -> Result<String, Unsupported> {
         Ok(match t {
-            "null" => literal("null"),
-            "boolean" => r#"("true" | "false")"#.to_string(),
-            "integer" => {
-                let natural = map
-                    .get("minimum")
-                    .and_then(Value::as_f64)
+            Type::Null => literal("null"),
+            Type::Boolean => r#"("true" | "false")"#.to_string(),
+            Type::Integer => {
+                let natural = node
+                    .minimum
+                    .as_ref()
+                    .and_then(|m| m.as_f64())
                     .is_some_and(|m| m >= 0.0);
-                let max = map.get("maximum").and_then(Value::as_u64);
+                let max = node.maximum.as_ref().and_then(|m| m.as_u64());
                 match (natural, max) {
                     (true, Some(max)) => format!("(\"0\" | {})", up_to(max)),
                     (true, None) => self.helper("natural", NATURAL),
                     _ => self.integer(),
                 }
             }
-            "number" => self.number(),
-            "string" => match (count("minLength"), count("maxLength")) {
+            Type::Number => self.number(),
+            Type::String => match (node.min_length, node.max_length) {
                 (None, None) => self.string(),
                 (min, max) => {
                     let c = self.char();
@@ -202,13 +230,13 @@ impl Grammar<'_> {
                     )
                 }
             },
-            "array" => {
-                let item = match map.get("items") {
+            Type::Array => {
+                let item = match &node.items {
                     Some(items) => self.rule(items, &format!("{at}/items"))?,
                     None => self.any_value(),
                 };
-                let min = count("minItems").unwrap_or(0);
-                let max = count("maxItems");
+                let min = node.min_items.unwrap_or(0);
+                let max = node.max_items;
                 let more = |n: u64| match max {
                     Some(m) => format!("{{{},{}}}", n, m.saturating_sub(1)),
                     None => format!("{{{n},}}"),
@@ -219,12 +247,9 @@ impl Grammar<'_> {
                     (min, _) => format!(r#"("[" {item} ("," {item}){} "]")"#, more(min - 1)),
                 }
             }
-            "object" => self.object(map, at)?,
-            other => {
-                return Err(Unsupported {
-                    location: at.to_string(),
-                    reason: format!("unknown type `{other}`"),
-                })
+            Type::Object => self.object(node, at)?,
+            Type::Other(other) => {
+                return Err(unsupported(at, format!("unknown type `{other}`")));
             }
         })
     }
@@ -232,13 +257,8 @@ impl Grammar<'_> {
     /// An object: every listed property in order (an optional one may be
     /// `null` where its schema allows), or a map when only
     /// `additionalProperties` gives a schema.
-    fn object(
-        &mut self,
-        map: &serde_json::Map<String, Value>,
-        at: &str,
-    ) -> Result<String, Unsupported> {
-        let properties = map.get("properties").and_then(Value::as_object);
-        match properties {
+    fn object(&mut self, node: &Node, at: &str) -> Result<String, Unsupported> {
+        match &node.properties {
             Some(props) if !props.is_empty() => {
                 let mut parts = Vec::with_capacity(props.len());
                 for (i, (name, schema)) in props.iter().enumerate() {
@@ -253,9 +273,11 @@ impl Grammar<'_> {
                 Ok(format!("({} \"}}\")", parts.join(" ")))
             }
             _ => {
-                let value = match map.get("additionalProperties") {
-                    Some(Value::Bool(false)) => return Ok(literal("{}")),
-                    Some(schema @ Value::Object(_)) => {
+                let value = match &node.additional_properties {
+                    Some(Schema::Bool(false)) => return Ok(literal("{}")),
+                    // A schema object; anything else written there allows
+                    // any value.
+                    Some(schema @ Schema::Node(n)) if n.not_a_schema.is_none() => {
                         self.rule(schema, &format!("{at}/additionalProperties"))?
                     }
                     _ => self.any_value(),
@@ -340,90 +362,4 @@ fn rule_name(name: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn objects_are_compact_and_in_order() {
-        let s = json!({
-            "type": "object",
-            "properties": {
-                "subject": { "$ref": "#/$defs/Subject" },
-                "ok": { "type": "boolean" },
-                "n": { "type": "integer", "minimum": 0 },
-                "note": { "type": ["string", "null"], "maxLength": 20 },
-                "tags": { "type": "array", "items": { "type": "string" }, "maxItems": 3 }
-            },
-            "required": ["subject", "ok", "n", "tags"],
-            "$defs": { "Subject": { "type": "string", "enum": ["a_b", "c\"d"] } }
-        });
-        let g = grammar(&s).unwrap();
-        assert!(g.starts_with(
-            r#"root ::= ("{\"subject\":" def-Subject ",\"ok\":" ("true" | "false") ",\"n\":" natural ",\"note\":" (("\"" char{0,20} "\"") | "null") ",\"tags\":" ("[" (string ("," string){0,2})? "]") "}")"#
-        ), "{g}");
-        assert!(
-            g.contains(r#"def-Subject ::= ("\"a_b\"" | "\"c\\\"d\"")"#),
-            "{g}"
-        );
-        assert!(!g.contains(" ws"), "no whitespace rule: {g}");
-    }
-
-    #[test]
-    fn agentkit_output_schemas_compile() {
-        #[derive(schemars::JsonSchema)]
-        #[allow(dead_code)]
-        struct Inner {
-            x: f64,
-        }
-        #[derive(schemars::JsonSchema)]
-        #[allow(dead_code)]
-        enum Kind {
-            A,
-            B(u8),
-        }
-        #[derive(schemars::JsonSchema)]
-        #[allow(dead_code)]
-        struct Out {
-            #[schemars(length(max = 5))]
-            list: Vec<Inner>,
-            maybe: Option<Inner>,
-            kind: Kind,
-            map: std::collections::BTreeMap<String, i32>,
-            set: std::collections::BTreeSet<String>,
-        }
-        let full = agentkit::output_schema::<Out>();
-        let g = grammar(&agentkit::grammar_schema(&full)).unwrap();
-        assert!(g.contains("def-Inner ::= "), "{g}");
-        assert!(g.contains("def-Kind ::= "), "{g}");
-    }
-
-    #[test]
-    fn bounded_naturals_are_exact() {
-        assert_eq!(up_to(5), "(([1-4] | \"5\"))");
-        assert_eq!(
-            up_to(255),
-            "([1-9] | [1-9] [0-9]{1} | ([1-1] [0-9]{2} | \"2\" ([0-4] [0-9]{1} | \"5\" ([0-4] | \"5\"))))"
-        );
-        let g = grammar(&json!({ "type": "integer", "minimum": 0, "maximum": 65535 })).unwrap();
-        assert!(g.starts_with("root ::= (\"0\" | ([1-9] | "), "{g}");
-    }
-
-    #[test]
-    fn literals_escape_what_gbnf_needs() {
-        assert_eq!(
-            literal_grammar("{\"a\":\"x\\y\n\"}"),
-            "root ::= \"{\\\"a\\\":\\\"x\\\\y\\n\\\"}\"\n"
-        );
-    }
-
-    #[test]
-    fn unsupported_schemas_name_the_place() {
-        let e = grammar(&json!({ "type": "object", "properties": { "a": { "type": "date" } } }))
-            .unwrap_err();
-        assert_eq!(e.location, "#/properties/a");
-        assert!(e.reason.contains("date"), "{e:?}");
-        let e = grammar(&json!({ "$ref": "#/$defs/Missing" })).unwrap_err();
-        assert!(e.reason.contains("not in `$defs`"), "{e:?}");
-    }
-}
+mod tests;
