@@ -141,7 +141,25 @@ const OUTPUT_WEIGHT: f32 = 0.3;
 ///
 /// Returns any I/O error from creating or writing the file.
 pub fn write_fixture_model(path: &Path, seed: u64) -> io::Result<()> {
-    write_bytes(path, &fixture_model_bytes(seed, true))
+    write_bytes(
+        path,
+        &fixture_model_bytes(seed, Some(FIXTURE_CHAT_TEMPLATE)),
+    )
+}
+
+/// Writes the fixture model with `template` as its `tokenizer.chat_template`,
+/// e.g. a Jinja template whose markers llama.cpp's built-in list does not
+/// know. The byte-level vocabulary tokenizes any markers.
+///
+/// # Errors
+///
+/// Returns any I/O error from creating or writing the file.
+pub fn write_fixture_model_with_chat_template(
+    path: &Path,
+    seed: u64,
+    template: &str,
+) -> io::Result<()> {
+    write_bytes(path, &fixture_model_bytes(seed, Some(template)))
 }
 
 /// Writes the fixture model without a `tokenizer.chat_template`, to test what
@@ -151,7 +169,7 @@ pub fn write_fixture_model(path: &Path, seed: u64) -> io::Result<()> {
 ///
 /// Returns any I/O error from creating or writing the file.
 pub fn write_fixture_model_without_chat_template(path: &Path, seed: u64) -> io::Result<()> {
-    write_bytes(path, &fixture_model_bytes(seed, false))
+    write_bytes(path, &fixture_model_bytes(seed, None))
 }
 
 fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -271,7 +289,7 @@ fn tensors(seed: u64) -> Vec<Tensor> {
 }
 
 /// All metadata key/value pairs.
-fn metadata(with_template: bool) -> Vec<(&'static str, Value)> {
+fn metadata(template: Option<&str>) -> Vec<(&'static str, Value)> {
     let vocab = vocabulary();
     let mut texts = Vec::with_capacity(vocab.len());
     let mut scores = Vec::with_capacity(vocab.len());
@@ -325,11 +343,8 @@ fn metadata(with_template: bool) -> Vec<(&'static str, Value)> {
         // piece, so token pieces concatenate back to exactly the input.
         ("tokenizer.ggml.add_space_prefix", Value::Bool(false)),
     ];
-    if with_template {
-        kvs.push((
-            "tokenizer.chat_template",
-            Value::Str(FIXTURE_CHAT_TEMPLATE.to_owned()),
-        ));
+    if let Some(template) = template {
+        kvs.push(("tokenizer.chat_template", Value::Str(template.to_owned())));
     }
     kvs
 }
@@ -403,8 +418,8 @@ fn pad_to_alignment(buf: &mut Vec<u8>) {
 }
 
 /// Serialises the whole GGUF file.
-fn fixture_model_bytes(seed: u64, with_template: bool) -> Vec<u8> {
-    let kvs = metadata(with_template);
+fn fixture_model_bytes(seed: u64, template: Option<&str>) -> Vec<u8> {
+    let kvs = metadata(template);
     let tensors = tensors(seed);
 
     let mut buf: Vec<u8> = Vec::new();

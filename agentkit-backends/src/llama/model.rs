@@ -53,7 +53,7 @@ impl LoadedModel {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
             })?;
-        let template = ChatTemplate::resolve(&model, config.chat_template.as_deref());
+        let template = ChatTemplate::resolve(&model, alias, config.chat_template.as_deref());
         tracing::info!(
             model = %alias,
             path = %path.display(),
