@@ -91,17 +91,12 @@ pub(super) fn check(shared: &Shared, model: &LoadedModel, request: &Request) -> 
     model.matcher(request.agent, request.schema.grammar())?;
     let prompt_tokens = model.prompt_tokens(request)?.len();
     let context = model.context_size(shared.config.context_size);
-    let max_tokens = request.sampling.max_tokens;
-    if prompt_tokens + max_tokens as usize > context {
-        return Err(Error::ContextOverflow {
-            agent: request.agent.to_string(),
-            model: model.alias().to_string(),
-            prompt_tokens,
-            max_tokens,
-            context,
-        });
-    }
-    Ok(())
+    model.fits(
+        request.agent,
+        prompt_tokens,
+        request.sampling.max_tokens as usize,
+        context,
+    )
 }
 
 /// One generation in progress: its grammar matcher, its sampler (with its

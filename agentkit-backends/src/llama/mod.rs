@@ -208,18 +208,10 @@ impl Llama {
         deltas: Option<Deltas>,
     ) -> Result<Completion, Error> {
         self.submit(request, move |model, request, n_ctx, prompt, answer| {
-            let max_tokens = request.sampling.max_tokens;
-            if prompt.len() + max_tokens as usize > n_ctx {
-                return Err(Error::ContextOverflow {
-                    agent: request.agent.to_string(),
-                    model: model.alias().to_string(),
-                    prompt_tokens: prompt.len(),
-                    max_tokens,
-                    context: n_ctx,
-                });
-            }
+            let max_tokens = request.sampling.max_tokens as usize;
+            model.fits(request.agent, prompt.len(), max_tokens, n_ctx)?;
             let generate = Generate::new(model, request, prompt, constraint, deltas, answer)?;
-            Ok((Box::new(generate) as Box<dyn Task>, max_tokens as usize))
+            Ok((Box::new(generate) as Box<dyn Task>, max_tokens))
         })
         .await
     }
@@ -302,15 +294,7 @@ impl Backend for Llama {
         self.submit(request, move |model, request, n_ctx, prompt, answer| {
             let prompt = prompt.len();
             let (score, reserve) = Score::new(model, &choices, prompt, answer);
-            if prompt + reserve > n_ctx {
-                return Err(Error::ContextOverflow {
-                    agent: request.agent.to_string(),
-                    model: model.alias().to_string(),
-                    prompt_tokens: prompt,
-                    max_tokens: u32::try_from(reserve).unwrap_or(u32::MAX),
-                    context: n_ctx,
-                });
-            }
+            model.fits(request.agent, prompt, reserve, n_ctx)?;
             Ok((Box::new(score) as Box<dyn Task>, reserve))
         })
         .await

@@ -72,11 +72,6 @@ impl LoadedModel {
         })
     }
 
-    /// The alias the model was registered under.
-    pub(super) fn alias(&self) -> &str {
-        &self.alias
-    }
-
     /// The llama-cpp-2 model.
     pub(super) fn llama(&self) -> &LlamaModel {
         &self.model
@@ -110,6 +105,28 @@ impl LoadedModel {
     /// The tokens of `text` inside a prompt (no BOS, no special tokens).
     pub(super) fn tokenize(&self, text: &str) -> Vec<LlamaToken> {
         self.model.vocab().tokenize(text.as_bytes(), false, false)
+    }
+
+    /// Whether a prompt of `prompt_tokens` plus the `reserve` tokens a task
+    /// may add fits a context of `n_ctx`; else the input's error, naming the
+    /// sizes.
+    pub(super) fn fits(
+        &self,
+        agent: &str,
+        prompt_tokens: usize,
+        reserve: usize,
+        n_ctx: usize,
+    ) -> Result<(), Error> {
+        if prompt_tokens + reserve <= n_ctx {
+            return Ok(());
+        }
+        Err(Error::ContextOverflow {
+            agent: agent.to_string(),
+            model: self.alias.clone(),
+            prompt_tokens,
+            max_tokens: u32::try_from(reserve).unwrap_or(u32::MAX),
+            context: n_ctx,
+        })
     }
 
     /// The context size for a call: the configured one, capped at what the
