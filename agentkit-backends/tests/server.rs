@@ -15,7 +15,7 @@ use agentkit::backend::{Backend, ModelSpec, Request};
 use agentkit::prelude::*;
 use agentkit::{Endpoint, ErrorKind};
 use agentkit_backends::server::{Constraint, Router, Server, ServerConfig};
-use servers::{dead_url, llama_server, quick, runtime_on, stand_in, Reply};
+use servers::{dead_url, llama_server, llama_servers, quick, runtime_on, stand_in, Reply};
 
 // ---------------------------------------------------------------------------
 // Agents
@@ -214,12 +214,10 @@ async fn preflight_names_a_model_the_server_does_not_serve_and_dead_endpoints() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_item_is_lost_when_one_of_two_servers_dies_mid_each() {
-    let Some(a) = llama_server(2).await else {
+    let Some(mut servers) = llama_servers(&[2, 2]).await else {
         return;
     };
-    let Some(b) = llama_server(2).await else {
-        return;
-    };
+    let (a, b) = (servers.list.remove(0), servers.list.remove(0));
     let backend = Server::default();
     let runtime = runtime_on(
         backend.clone(),

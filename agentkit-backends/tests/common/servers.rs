@@ -41,14 +41,48 @@ pub fn server_binary() -> Option<std::path::PathBuf> {
     None
 }
 
+/// One test's real servers at a time. llama.cpp's worker threads spin while
+/// they wait, so two tests' servers (2 threads each) on a 2-core machine slow
+/// each other by far more than 2x: in CI a 64-token answer once took over the
+/// 120 s attempt timeout that way.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Real llama-servers a test holds, with its turn: the turn ends (and the
+/// servers stop) when this is dropped.
+pub struct Servers {
+    /// The servers, in the order asked for.
+    pub list: Vec<LlamaServer>,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
 /// A llama-server with SmolLM2 and `parallel` slots, or `None` (see
-/// [`server_binary`]).
-pub async fn llama_server(parallel: u32) -> Option<LlamaServer> {
+/// [`server_binary`]). Waits for this test's turn.
+pub async fn llama_server(parallel: u32) -> Option<Servers> {
+    llama_servers(&[parallel]).await
+}
+
+/// One llama-server with SmolLM2 per entry of `parallel` (its slots), or
+/// `None` (see [`server_binary`]). Waits for this test's turn.
+pub async fn llama_servers(parallel: &[u32]) -> Option<Servers> {
     let binary = server_binary()?;
+    let turn = TURN.lock().await;
     let model = agentkit_backends::llama::default_model_path();
-    match LlamaServer::start(&binary, &model, "smollm2", parallel).await {
-        Ok(s) => Some(s),
-        Err(e) => panic!("{e}"),
+    let mut list = Vec::new();
+    for &slots in parallel {
+        match LlamaServer::start(&binary, &model, "smollm2", slots).await {
+            Ok(s) => list.push(s),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    Some(Servers { list, _turn: turn })
+}
+
+impl std::ops::Deref for Servers {
+    type Target = LlamaServer;
+
+    /// The first server.
+    fn deref(&self) -> &LlamaServer {
+        &self.list[0]
     }
 }
 
