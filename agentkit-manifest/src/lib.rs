@@ -18,7 +18,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use messages::{article, in_header, nested, shape, syntax, unknown_key};
-use served::served;
+use served::{local, served};
 
 /// The tables a manifest may hold, for did-you-mean suggestions.
 const TABLES: &[&str] = &["models"];
@@ -30,21 +30,26 @@ const ENTRY: &str = "`alias = \"model or path\"`";
 const SERVED: &str =
     "`alias = { endpoints = [{ url = \"http://127.0.0.1:8080\", model = \"served-name\" }] }`";
 
+/// What the local table form of an entry looks like, quoted in error messages.
+const LOCAL: &str =
+    "`alias = { model = \"model or path\", chat_template_kwargs = { enable_thinking = false } }`";
+
 /// A model manifest: the aliases under `[models]`, in the order they are
 /// declared.
 ///
 /// Order matters because a value may name an alias declared before it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Manifest {
-    models: Vec<(String, Model)>,
+    models: Vec<(String, Model, toml::Table)>,
 }
 
 /// Where the model of one alias runs.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Model {
-    /// `alias = "value"`: an alias declared before it, or a GGUF file relative
-    /// to the manifest, run in-process.
+    /// `alias = "value"` (or `alias = { model = "value", ... }`): an alias
+    /// declared before it, or a GGUF file relative to the manifest, run
+    /// in-process.
     Local(String),
     /// `alias = { endpoints = [...] }`: served by one or more servers that
     /// speak the OpenAI-compatible chat completions API.
@@ -113,15 +118,22 @@ impl Manifest {
                     format!("empty alias: give the model a name, e.g. {ENTRY}"),
                 ));
             }
-            let value = match value.get_ref() {
-                toml::Value::String(v) => Spanned::new(value.span(), v.clone()),
+            let (value, kwargs) = match value.get_ref() {
+                toml::Value::String(v) => {
+                    (Spanned::new(value.span(), v.clone()), toml::Table::new())
+                }
                 toml::Value::Table(table) if table.contains_key("endpoints") => {
-                    let endpoints = served(alias.get_ref(), table)
+                    let (endpoints, kwargs) = served(alias.get_ref(), table)
                         .map_err(|message| ManifestError::at(text, value.span(), message))?;
                     manifest
                         .models
-                        .push((alias.into_inner(), Model::Served(endpoints)));
+                        .push((alias.into_inner(), Model::Served(endpoints), kwargs));
                     continue;
+                }
+                toml::Value::Table(table) if table.contains_key("model") => {
+                    let (model, kwargs) = local(alias.get_ref(), table)
+                        .map_err(|message| ManifestError::at(text, value.span(), message))?;
+                    (Spanned::new(value.span(), model), kwargs)
                 }
                 toml::Value::Table(table) => {
                     return Err(ManifestError::at(
@@ -157,7 +169,7 @@ impl Manifest {
             }
             manifest
                 .models
-                .push((alias.into_inner(), Model::Local(value.into_inner())));
+                .push((alias.into_inner(), Model::Local(value.into_inner()), kwargs));
         }
         Ok(manifest)
     }
@@ -184,7 +196,7 @@ impl Manifest {
     /// manifest does not decide which (the runtime does, knowing its
     /// built-in aliases). Served aliases are in [`Manifest::entries`].
     pub fn models(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.models.iter().filter_map(|(a, m)| match m {
+        self.models.iter().filter_map(|(a, m, _)| match m {
             Model::Local(v) => Some((a.as_str(), v.as_str())),
             Model::Served(_) => None,
         })
@@ -192,12 +204,25 @@ impl Manifest {
 
     /// Every entry under `[models]`, local and served, in declaration order.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &Model)> {
-        self.models.iter().map(|(a, m)| (a.as_str(), m))
+        self.models.iter().map(|(a, m, _)| (a.as_str(), m))
+    }
+
+    /// The chat-template variables of `alias` (`chat_template_kwargs = { ... }`
+    /// in its table form), passed to the model's chat template with every
+    /// prompt, e.g. `enable_thinking = false`. Empty when it has none or the
+    /// manifest does not declare it.
+    pub fn chat_template_kwargs(&self, alias: &str) -> &toml::Table {
+        static NONE: std::sync::OnceLock<toml::Table> = std::sync::OnceLock::new();
+        self.models
+            .iter()
+            .find(|(a, _, _)| a == alias)
+            .map(|(_, _, kwargs)| kwargs)
+            .unwrap_or_else(|| NONE.get_or_init(toml::Table::new))
     }
 
     /// Every alias the manifest declares, in declaration order.
     pub fn aliases(&self) -> impl Iterator<Item = &str> {
-        self.models.iter().map(|(a, _)| a.as_str())
+        self.models.iter().map(|(a, _, _)| a.as_str())
     }
 
     /// The value of `alias`, if the manifest declares it in the string form.

@@ -1,7 +1,7 @@
 //! What to say about a manifest that is not TOML or not of the manifest's shape.
 
 use crate::suggest::suggest;
-use crate::{ENTRY, SERVED, TABLES};
+use crate::{ENTRY, LOCAL, SERVED, TABLES};
 
 /// What to say about a file that is not TOML.
 pub(crate) fn syntax(e: &toml::de::Error) -> String {
@@ -22,6 +22,15 @@ pub(crate) fn shape(e: &toml::de::Error) -> String {
 /// What to say about a table under `[models]`: most likely an alias with a
 /// dot that TOML read as a dotted key (`qwen-1.5b` is `qwen-1` then `5b`).
 pub(crate) fn nested(key: &str, table: &toml::Table, in_header: bool) -> String {
+    if let Some(near) = ["path", "file", "gguf", "weights"]
+        .into_iter()
+        .find(|k| !in_header && table.contains_key(*k))
+    {
+        return format!(
+            "alias `{key}` has `{near}`: a local model's table names its file (or an alias \
+             declared above) with `model`, e.g. {LOCAL}"
+        );
+    }
     let mut dotted = key.to_string();
     let mut inner = table;
     while let Some((k, v)) = inner.iter().next().filter(|_| inner.len() == 1) {
@@ -33,8 +42,9 @@ pub(crate) fn nested(key: &str, table: &toml::Table, in_header: bool) -> String 
     }
     if in_header || dotted == key {
         format!(
-            "`{key}` under `[models]` is a table without `endpoints`: write {ENTRY} lines, \
-             not `[models.{key}]` tables, or for a served model {SERVED}"
+            "`{key}` under `[models]` is a table without `model` or `endpoints`: write {ENTRY} \
+             lines, not `[models.{key}]` tables; with template variables {LOCAL}; for a served \
+             model {SERVED}"
         )
     } else {
         format!(

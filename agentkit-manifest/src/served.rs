@@ -1,26 +1,58 @@
-//! The table form of an entry: a served alias and its endpoints.
+//! The table forms of an entry: a served alias and its endpoints, or a local
+//! model with its chat-template variables.
 
 use serde::Deserialize;
 
-use crate::{Endpoint, SERVED};
+use crate::{Endpoint, LOCAL, SERVED};
 
-/// The table form of an entry as serde sees it.
+/// The served table form as serde sees it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServedEntry {
     endpoints: Vec<Endpoint>,
+    #[serde(default)]
+    chat_template_kwargs: toml::Table,
 }
 
-/// The endpoints of the table form of `alias`, checked: at least one, each
-/// with an `http(s)://` URL, a served model name and a positive timeout.
-pub(crate) fn served(alias: &str, table: &toml::Table) -> Result<Vec<Endpoint>, String> {
+/// The local table form as serde sees it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocalEntry {
+    model: String,
+    #[serde(default)]
+    chat_template_kwargs: toml::Table,
+}
+
+/// The model (an alias declared before, or a GGUF path) and the template
+/// variables of the local table form of `alias`.
+pub(crate) fn local(alias: &str, table: &toml::Table) -> Result<(String, toml::Table), String> {
+    let entry: LocalEntry =
+        toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                format!(
+                    "alias `{alias}`: {}; a local model with template variables is {LOCAL}",
+                    e.message().trim_end()
+                )
+            })?;
+    Ok((entry.model, entry.chat_template_kwargs))
+}
+
+/// The endpoints and template variables of the served table form of
+/// `alias`, checked: at least one endpoint, each with an `http(s)://` URL, a
+/// served model name and a positive timeout.
+pub(crate) fn served(
+    alias: &str,
+    table: &toml::Table,
+) -> Result<(Vec<Endpoint>, toml::Table), String> {
     let entry: ServedEntry =
         toml::Value::Table(table.clone())
             .try_into()
             .map_err(|e: toml::de::Error| {
                 format!(
                 "alias `{alias}`: {}; a served alias is {SERVED}, each endpoint with `url` and \
-                 `model`, optionally `api_key_env` and `timeout_s`",
+                 `model`, optionally `api_key_env` and `timeout_s`; the alias may also have \
+                 `chat_template_kwargs = {{ ... }}`",
                 e.message().trim_end()
             )
             })?;
@@ -60,5 +92,5 @@ pub(crate) fn served(alias: &str, table: &toml::Table) -> Result<Vec<Endpoint>, 
             ));
         }
     }
-    Ok(entry.endpoints)
+    Ok((entry.endpoints, entry.chat_template_kwargs))
 }

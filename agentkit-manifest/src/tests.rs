@@ -257,3 +257,46 @@ fn suggestions_follow_the_macro_threshold() {
     assert_eq!(suggest("modles", TABLES.iter().copied()), Some("models"));
     assert_eq!(suggest("backends", TABLES.iter().copied()), None);
 }
+
+#[test]
+fn chat_template_kwargs_ride_with_local_and_served_aliases() {
+    let text = "[models]\nthink = { model = \"models/qwen3.gguf\", chat_template_kwargs = { enable_thinking = false, style = \"brief\" } }\nplain = \"think\"\njudge = { endpoints = [{ url = \"http://h:1\", model = \"m\" }], chat_template_kwargs = { enable_thinking = true } }\n";
+    let m = Manifest::parse(text).unwrap();
+    assert_eq!(
+        models(text),
+        pairs(&[("think", "models/qwen3.gguf"), ("plain", "think")])
+    );
+    let kwargs = m.chat_template_kwargs("think");
+    assert_eq!(
+        kwargs.get("enable_thinking"),
+        Some(&toml::Value::Boolean(false))
+    );
+    assert_eq!(kwargs.get("style").and_then(|v| v.as_str()), Some("brief"));
+    assert!(m.chat_template_kwargs("plain").is_empty());
+    assert!(m.chat_template_kwargs("nobody").is_empty());
+    assert_eq!(
+        m.chat_template_kwargs("judge").get("enable_thinking"),
+        Some(&toml::Value::Boolean(true))
+    );
+}
+
+#[test]
+fn local_table_mistakes_are_named() {
+    let e = error("[models]\nthink = { model = \"a.gguf\", chat_template_kwarg = { x = 1 } }\n");
+    assert!(
+        e.message().contains("unknown field `chat_template_kwarg`"),
+        "{e}"
+    );
+    assert!(e.message().contains("chat_template_kwargs = {"), "{e}");
+    let e = error("[models]\nthink = { model = \"a.gguf\", chat_template_kwargs = 3 }\n");
+    assert!(e.message().starts_with("alias `think`"), "{e}");
+    let e = error("[models]\nthink = { path = \"a.gguf\" }\n");
+    assert!(e.message().contains("has `path`"), "{e}");
+    let e = error("[models]\nthink = { name = \"a.gguf\", x = 1 }\n");
+    assert!(
+        e.message().contains("without `model` or `endpoints`"),
+        "{e}"
+    );
+    let e = error("[models]\nthink = { model = \" \" }\n");
+    assert!(e.message().contains("has an empty value"), "{e}");
+}

@@ -105,7 +105,9 @@ pub(super) fn streamed(body: &mut Value, usage: bool) {
     }
 }
 
-/// The messages of `request`.
+/// The messages of `request`, and its model's chat-template variables
+/// (`chat_template_kwargs`, which llama-server with `--jinja`, vLLM and
+/// SGLang pass to the template; servers that do not know it ignore it).
 fn base(request: &Request) -> Map<String, Value> {
     let messages: Vec<Value> = request
         .prompt
@@ -116,6 +118,10 @@ fn base(request: &Request) -> Map<String, Value> {
     let mut body = Map::new();
     body.insert("messages".into(), messages.into());
     body.insert("stream".into(), false.into());
+    let kwargs = &request.model.chat_template_kwargs;
+    if !kwargs.is_empty() {
+        body.insert("chat_template_kwargs".into(), Value::Object(kwargs.clone()));
+    }
     body
 }
 
@@ -448,6 +454,34 @@ mod tests {
         );
         let plain = chat(&off, true, Constrain::Grammar("root ::= \"{}\""));
         assert!(plain.get("dry_multiplier").is_none(), "{plain}");
+        assert!(plain.get("chat_template_kwargs").is_none(), "{plain}");
+    }
+
+    #[test]
+    fn chat_template_kwargs_go_to_every_server() {
+        use agentkit::{ModelSpec, Prompt, Sampling};
+        let model = ModelSpec::served("judge", Vec::new())
+            .with_chat_template_kwargs([("enable_thinking".to_string(), json!(false))]);
+        let request = Request::new(
+            "Judge",
+            model,
+            Prompt {
+                messages: Vec::new(),
+            },
+            agentkit::backend::OutputSchema::from_full(json!({ "type": "object" })),
+            Sampling::DEFAULT,
+        );
+        let schema = json!({ "type": "object" });
+        for body in [
+            chat(&request, true, Constrain::Grammar("root ::= \"{}\"")),
+            chat(&request, false, Constrain::JsonSchema(&schema)),
+        ] {
+            assert_eq!(
+                body["chat_template_kwargs"],
+                json!({ "enable_thinking": false }),
+                "{body}"
+            );
+        }
     }
 
     #[test]

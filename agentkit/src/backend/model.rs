@@ -17,6 +17,12 @@ pub struct ModelSpec {
     pub alias: String,
     /// What the model is: a file, or endpoints.
     pub source: ModelSource,
+    /// Variables for the model's chat template, passed with every prompt
+    /// (what Hugging Face's `apply_chat_template` takes as keyword
+    /// arguments, e.g. `{"enable_thinking": false}`): rendered in-process by
+    /// the llama.cpp backend, sent as `chat_template_kwargs` to servers.
+    /// Empty by default.
+    pub chat_template_kwargs: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Where a backend finds a model.
@@ -77,6 +83,7 @@ impl ModelSpec {
         ModelSpec {
             alias: alias.into(),
             source: ModelSource::File(path.into()),
+            chat_template_kwargs: serde_json::Map::new(),
         }
     }
 
@@ -86,6 +93,7 @@ impl ModelSpec {
         ModelSpec {
             alias: alias.into(),
             source: ModelSource::Served(endpoints),
+            chat_template_kwargs: serde_json::Map::new(),
         }
     }
 
@@ -95,6 +103,16 @@ impl ModelSpec {
             alias: alias.into(),
             ..self.clone()
         }
+    }
+
+    /// With these chat-template variables added (a variable given again
+    /// takes the new value).
+    pub fn with_chat_template_kwargs(
+        mut self,
+        kwargs: impl IntoIterator<Item = (String, serde_json::Value)>,
+    ) -> Self {
+        self.chat_template_kwargs.extend(kwargs);
+        self
     }
 
     /// Whether servers run this model rather than an in-process backend.

@@ -26,6 +26,11 @@ pub(super) enum Entry {
         alias: String,
         endpoints: Vec<crate::Endpoint>,
     },
+    /// `alias`, registered before, gets these chat-template variables.
+    Kwargs {
+        alias: String,
+        kwargs: serde_json::Map<String, serde_json::Value>,
+    },
 }
 
 /// A manifest's endpoint as the runtime keeps it.
@@ -95,6 +100,23 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Gives the model `alias` (registered before this call) variables for
+    /// its chat template, passed with every prompt: what
+    /// `chat_template_kwargs = { ... }` in a manifest entry says. E.g.
+    /// `{"enable_thinking": false}` turns a Qwen3-style model's thinking off.
+    /// Added to the variables it has; an alias registered later replaces them.
+    pub fn chat_template_kwargs(
+        mut self,
+        alias: impl Into<String>,
+        kwargs: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        self.entries.push(Entry::Kwargs {
+            alias: alias.into(),
+            kwargs,
+        });
+        self
+    }
+
     /// Reads a model manifest (`agentkit.toml`, TOML): each entry under
     /// `[models]` is `alias = "value"`, where the value is an alias known
     /// before it (registered, or provided by the backend) or a model file,
@@ -114,6 +136,16 @@ impl RuntimeBuilder {
         })?;
         let dir = path.parent().unwrap_or_else(|| Path::new("."));
         for (alias, model) in manifest.entries() {
+            // TOML values serialize as the JSON values they read as.
+            let kwargs = match serde_json::to_value(manifest.chat_template_kwargs(alias)) {
+                Ok(serde_json::Value::Object(kwargs)) if !kwargs.is_empty() => {
+                    Some(Entry::Kwargs {
+                        alias: alias.to_string(),
+                        kwargs,
+                    })
+                }
+                _ => None,
+            };
             self.entries.push(match model {
                 agentkit_manifest::Model::Served(endpoints) => Entry::Served {
                     alias: alias.to_string(),
@@ -129,6 +161,7 @@ impl RuntimeBuilder {
                 // crate is pinned to this one, so it cannot happen.
                 _ => continue,
             });
+            self.entries.extend(kwargs);
         }
         Ok(self)
     }
@@ -164,6 +197,11 @@ impl RuntimeBuilder {
                         alias.clone(),
                         ModelSpec::served(alias.clone(), endpoints.clone()),
                     );
+                }
+                Entry::Kwargs { alias, kwargs } => {
+                    if let Some(spec) = models.get_mut(alias) {
+                        spec.chat_template_kwargs.extend(kwargs.clone());
+                    }
                 }
             }
         }

@@ -62,6 +62,41 @@ fn manifest_registers_served_aliases_and_aliases_of_them() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn chat_template_kwargs_come_from_the_manifest_and_the_builder() {
+    let dir = manifest_dir(
+        "kwargs",
+        "[models]\nthink = { model = \"q.gguf\", chat_template_kwargs = { enable_thinking = false, depth = 2, tags = [\"a\"] } }\nsame = \"think\"\njudge = { endpoints = [{ url = \"http://127.0.0.1:9\", model = \"m\" }], chat_template_kwargs = { enable_thinking = true } }\nplain = \"p.gguf\"\n",
+    );
+    let runtime = Runtime::builder()
+        .manifest(dir.join("agentkit.toml"))
+        .unwrap()
+        .chat_template_kwargs(
+            "plain",
+            serde_json::json!({ "style": "terse" })
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
+        .build();
+    let kwargs =
+        |alias: &str| serde_json::Value::Object(runtime.model(alias).unwrap().chat_template_kwargs);
+    let think = serde_json::json!({ "enable_thinking": false, "depth": 2, "tags": ["a"] });
+    assert_eq!(kwargs("think"), think);
+    assert_eq!(
+        runtime.model("think").unwrap().path(),
+        Some(dir.join("q.gguf").as_path())
+    );
+    // An alias of an alias keeps its variables.
+    assert_eq!(kwargs("same"), think);
+    assert_eq!(
+        kwargs("judge"),
+        serde_json::json!({ "enable_thinking": true })
+    );
+    assert_eq!(kwargs("plain"), serde_json::json!({ "style": "terse" }));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A backend that provides one model, `builtin`, by name.
 struct Provides;
 

@@ -57,11 +57,14 @@ impl JinjaTemplate {
     }
 
     /// Renders `messages` (role, content), opening the assistant's turn when
-    /// `add_generation_prompt` is set.
+    /// `add_generation_prompt` is set. `kwargs` are further variables for
+    /// the template (a model's switches such as `enable_thinking`); the
+    /// names above win over a variable of the same name.
     pub(super) fn render(
         &self,
         messages: &[(&str, &str)],
         add_generation_prompt: bool,
+        kwargs: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<String, RenderError> {
         let template = self
             .env
@@ -79,6 +82,7 @@ impl JinjaTemplate {
                 add_generation_prompt => add_generation_prompt,
                 bos_token => self.bos.as_str(),
                 eos_token => self.eos.as_str(),
+                ..Value::from(minijinja::value::Serde(kwargs))
             })
             .map_err(|e| match raised(&e) {
                 Some(message) => RenderError::Raised(message),

@@ -96,7 +96,7 @@ impl ChatTemplate {
         match &self.source {
             Source::Missing(reason) => Err(error(reason.clone())),
             Source::Builtin(template) => builtin(model, template, &messages).map_err(error),
-            Source::Jinja(jinja, fallback) => match jinja.render(&messages, true) {
+            Source::Jinja(jinja, fallback) => match jinja.render(&messages, true, &request.model.chat_template_kwargs) {
                 Ok(text) => Ok(strip_bos(model, jinja.bos(), text)),
                 Err(RenderError::Raised(message)) => Err(error(format!(
                     "the chat template rejected the conversation: {message}; change the agent's messages, or configure another `chat_template`"
