@@ -360,3 +360,33 @@ async fn dry_keeps_the_model_from_copying_its_input() {
         "DRY should break the copied runs: {copied_under_dry} of {copied} words in a row, {dry:?}"
     );
 }
+
+#[tokio::test]
+async fn the_report_on_smollm2_reads_its_gguf() {
+    let runtime = Runtime::builder()
+        .backend(common::llama_with_threads(2).clone())
+        .alias("screen", "smollm2-135m")
+        .build();
+    let reports = runtime.report().await.unwrap();
+    let [report] = &reports[..] else {
+        panic!("{reports:?}")
+    };
+    println!("{report}");
+    assert_eq!(report.alias, "screen");
+    assert_eq!(report.architecture.as_deref(), Some("llama"));
+    assert_eq!(report.quantization.as_deref(), Some("Q4_1"));
+    assert_eq!(report.trained_context, Some(8192));
+    assert_eq!(report.context, Some(2048));
+    assert_eq!(report.vocabulary, Some(49152));
+    let params = report.parameters.unwrap_or(0);
+    assert!((130_000_000..140_000_000).contains(&params), "{report}");
+    assert_eq!(report.template, agentkit::backend::TemplateSource::Jinja);
+    assert!(
+        report
+            .special_tokens
+            .iter()
+            .any(|(role, text)| role == "eos" && text == "<|im_end|>"),
+        "{report}"
+    );
+    assert!(report.warnings.is_empty(), "{report}");
+}

@@ -1,5 +1,5 @@
-//! The llama.cpp backend's own model: the one every agent can name without
-//! registering it, and where its file is kept.
+//! The llama.cpp backend's own models: the ones every agent can name without
+//! registering them, and where their files are kept.
 
 use std::path::PathBuf;
 
@@ -30,6 +30,29 @@ pub fn models_dir() -> PathBuf {
     }
 }
 
+/// The models the backend knows by name, besides the default: an agent can
+/// name them without registering them, once their file is fetched.
+///
+/// Each is `(alias, file name inside` [`models_dir`]`, what fetches it)`.
+/// `qwen2.5-coder-0.5b` is Qwen2.5-Coder-0.5B-Instruct (Q4_K_M, 491 MB),
+/// fetched only on request: `scripts/fetch-model.sh qwen2.5-coder-0.5b`.
+pub const KNOWN_MODELS: &[(&str, &str, &str)] = &[
+    (DEFAULT_MODEL, DEFAULT_MODEL_FILE, FETCH_COMMAND),
+    (
+        "qwen2.5-coder-0.5b",
+        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        "scripts/fetch-model.sh qwen2.5-coder-0.5b",
+    ),
+];
+
+/// The spec of a model the backend knows by name (see [`KNOWN_MODELS`]).
+pub fn known_model(alias: &str) -> Option<ModelSpec> {
+    KNOWN_MODELS
+        .iter()
+        .find(|(name, _, _)| *name == alias)
+        .map(|(name, file, _)| ModelSpec::new(*name, models_dir().join(file)))
+}
+
 /// The default model's spec: [`DEFAULT_MODEL`] at [`default_model_path`].
 pub fn default_model() -> ModelSpec {
     ModelSpec::new(DEFAULT_MODEL, default_model_path())
@@ -43,9 +66,13 @@ pub fn default_model_path() -> PathBuf {
 
 /// What to tell a user whose model file is missing.
 pub(super) fn missing_file_fix(spec: &ModelSpec) -> String {
-    if spec.path() == Some(default_model_path().as_path()) {
+    let dir = models_dir();
+    let known = KNOWN_MODELS
+        .iter()
+        .find(|(_, file, _)| spec.path() == Some(dir.join(file).as_path()));
+    if let Some((_, _, fetch)) = known {
         format!(
-            "run `{FETCH_COMMAND}` (from a checkout of agentkit) to fetch it, or set \
+            "run `{fetch}` (from a checkout of agentkit) to fetch it, or set \
              AGENTKIT_MODELS to the directory that holds it"
         )
     } else {
@@ -65,6 +92,18 @@ mod tests {
         let fix = missing_file_fix(&default_model());
         assert!(fix.contains(FETCH_COMMAND), "{fix}");
         assert!(fix.contains("AGENTKIT_MODELS"), "{fix}");
+    }
+
+    #[test]
+    fn a_missing_second_model_says_how_to_fetch_it_and_is_known_by_name() {
+        let qwen = known_model("qwen2.5-coder-0.5b").unwrap();
+        let fix = missing_file_fix(&qwen.renamed("draft"));
+        assert!(
+            fix.contains("scripts/fetch-model.sh qwen2.5-coder-0.5b"),
+            "{fix}"
+        );
+        assert_eq!(known_model(DEFAULT_MODEL), Some(default_model()));
+        assert_eq!(known_model("gpt-4"), None);
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod errors;
 mod grammar;
 mod model;
 mod pool;
+mod report;
 mod score;
 
 use std::collections::HashMap;
@@ -34,7 +35,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use agentkit::backend::{Backend, BackendError, Choice, Completion, Deltas, ModelSpec, Request};
+use agentkit::backend::{
+    Backend, BackendError, Choice, Completion, Deltas, ModelReport, ModelSpec, Request,
+};
 use agentkit::Error;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::token::LlamaToken;
@@ -42,7 +45,8 @@ use llama_cpp_2::token::LlamaToken;
 pub use config::LlamaConfig;
 use decode::{Constraint, Generate};
 pub use defaults::{
-    default_model, default_model_path, models_dir, DEFAULT_MODEL, DEFAULT_MODEL_FILE, FETCH_COMMAND,
+    default_model, default_model_path, known_model, models_dir, DEFAULT_MODEL, DEFAULT_MODEL_FILE,
+    FETCH_COMMAND, KNOWN_MODELS,
 };
 use engine::task::{Answer, Job, Running, Task};
 use errors::failure;
@@ -271,9 +275,10 @@ impl Llama {
 
 #[async_trait::async_trait]
 impl Backend for Llama {
-    /// The default model, [`DEFAULT_MODEL`], is known without registration.
+    /// The default model, [`DEFAULT_MODEL`], and the others of
+    /// [`KNOWN_MODELS`] are known without registration.
     fn model(&self, alias: &str) -> Option<ModelSpec> {
-        (alias == DEFAULT_MODEL).then(default_model)
+        known_model(alias)
     }
 
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
@@ -306,6 +311,21 @@ impl Backend for Llama {
         run_blocking(request.agent, move || {
             let model = this.model(&request.model)?;
             decode::check(&this.shared, &model, &request)
+        })
+        .await
+    }
+
+    /// Loads the model (once, as a first call would) and reads its GGUF:
+    /// architecture, parameters, quantization, contexts, vocabulary, chat
+    /// template and why, special tokens, load time, weights and KV-cache
+    /// memory, and warnings for a missing template, a context larger than
+    /// the trained one, and template variables the template never reads.
+    async fn report(&self, spec: &ModelSpec) -> Result<Option<ModelReport>, Error> {
+        let this = self.clone();
+        let spec = spec.clone();
+        run_blocking("", move || {
+            let model = this.model(&spec)?;
+            Ok(Some(report::report(&model, &spec, &this.shared.config)))
         })
         .await
     }

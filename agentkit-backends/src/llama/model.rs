@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use agentkit::backend::{BackendError, Request};
 use agentkit::Error;
@@ -28,6 +28,8 @@ pub(super) struct LoadedModel {
     /// Shared with every context of the model, each of which owns a clone.
     model: Arc<LlamaModel>,
     template: ChatTemplate,
+    /// How long loading the weights took.
+    load_time: Duration,
     /// Built on first use, then shared by every grammar.
     factory: OnceLock<Result<Arc<ParserFactory>, String>>,
     /// The batching engine, started on first use.
@@ -53,12 +55,13 @@ impl LoadedModel {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
             })?;
+        let load_time = started.elapsed();
         let template = ChatTemplate::resolve(&model, alias, config.chat_template.as_deref());
         tracing::info!(
             model = %alias,
             path = %path.display(),
             gpu_layers = layers,
-            load_ms = started.elapsed().as_millis() as u64,
+            load_ms = load_time.as_millis() as u64,
             "loaded model"
         );
         Ok(LoadedModel {
@@ -66,6 +69,7 @@ impl LoadedModel {
             path: path.to_path_buf(),
             model: Arc::new(model),
             template,
+            load_time,
             factory: OnceLock::new(),
             scheduler: Mutex::new(None),
             pool: EnginePool::default(),
@@ -75,6 +79,12 @@ impl LoadedModel {
     /// The llama-cpp-2 model.
     pub(super) fn llama(&self) -> &LlamaModel {
         &self.model
+    }
+
+    /// The alias the model was loaded under, its file, its chat template and
+    /// how long loading took: what its report reads.
+    pub(super) fn parts(&self) -> (&str, &Path, &ChatTemplate, Duration) {
+        (&self.alias, &self.path, &self.template, self.load_time)
     }
 
     /// Compiles `schema` into a token matcher for this model's vocabulary

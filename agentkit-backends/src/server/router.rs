@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use agentkit::backend::{Backend, BackendError, Choice, Completion, Deltas, ModelSpec, Request};
+use agentkit::backend::{
+    Backend, BackendError, Choice, Completion, Deltas, ModelReport, ModelSpec, Request,
+};
 use agentkit::Error;
 
 use super::Server;
@@ -116,5 +118,9 @@ impl Backend for Router {
         self.pick(&request.model, request.agent)?
             .check_scored(request)
             .await
+    }
+
+    async fn report(&self, model: &ModelSpec) -> Result<Option<ModelReport>, Error> {
+        self.pick(model, "")?.report(model).await
     }
 }

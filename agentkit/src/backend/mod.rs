@@ -16,6 +16,7 @@ mod completion;
 mod deltas;
 mod error;
 mod model;
+mod report;
 mod request;
 
 /// The typed model of an output schema that [`OutputSchema::model`] holds:
@@ -25,6 +26,7 @@ pub use completion::Completion;
 pub use deltas::{Delta, DeltaReceiver, Deltas, Restart};
 pub use error::BackendError;
 pub use model::{Endpoint, ModelKey, ModelSource, ModelSpec};
+pub use report::{ModelReport, TemplateSource};
 pub(crate) use request::input_json;
 pub use request::{Choice, OutputSchema, Request};
 
@@ -105,5 +107,13 @@ pub trait Backend: Send + Sync + 'static {
     async fn check(&self, request: &Request) -> Result<(), Error> {
         let _ = request;
         Ok(())
+    }
+
+    /// What the backend knows about `model` before any call (see
+    /// [`ModelReport`]); an in-process backend loads the model to read it.
+    /// The default knows nothing: `Ok(None)`.
+    async fn report(&self, model: &ModelSpec) -> Result<Option<ModelReport>, Error> {
+        let _ = model;
+        Ok(None)
     }
 }

@@ -160,6 +160,42 @@ impl Runtime {
         }
     }
 
+    /// A report on every model alias the runtime knows, in alias order,
+    /// before any call: architecture, size, quantization, contexts, chat
+    /// template and why, special tokens, load time, memory, and warnings for
+    /// what is known to go wrong (see [`ModelReport`](crate::backend::ModelReport);
+    /// print it with `{}`). An in-process backend loads each model to read
+    /// it, once, as a first call would. A model the backend cannot report on
+    /// gets a report with its location only; one that fails to load fails
+    /// the whole report with that error.
+    pub async fn report(&self) -> Result<Vec<crate::backend::ModelReport>, Error> {
+        let backend = self.backend()?;
+        let mut reports = Vec::new();
+        for spec in self.models.values() {
+            let mut report = match backend.report(spec).await? {
+                Some(report) => report,
+                None => {
+                    let location = match spec.path() {
+                        Some(path) => path.display().to_string(),
+                        None => spec
+                            .endpoints()
+                            .iter()
+                            .map(|e| format!("`{}` at {}", e.model, e.url))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    };
+                    crate::backend::ModelReport::new(spec.alias.clone(), location)
+                }
+            };
+            // Two aliases of one file share its loaded model: each report
+            // says its own alias and variables.
+            report.alias = spec.alias.clone();
+            report.chat_template_kwargs = spec.chat_template_kwargs.clone();
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+
     /// Calls and tokens spent on this runtime (and its clones) so far.
     pub fn usage(&self) -> Usage {
         Usage {

@@ -9,7 +9,7 @@ mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use agentkit::backend::{BackendError, Request};
+use agentkit::backend::{BackendError, Request, TemplateSource};
 use agentkit::Error;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::token::LlamaToken;
@@ -33,6 +33,10 @@ enum Source {
 /// [`Error::ChatTemplate`] naming the reason.
 pub(super) struct ChatTemplate {
     source: Source,
+    /// Which renderer, and why, for the model report.
+    described: (TemplateSource, String),
+    /// The template's text, where it has one (for the report's checks).
+    text: Option<String>,
     /// Whether the fallback after a failed Jinja rendering was logged.
     warned: AtomicBool,
 }
@@ -46,6 +50,7 @@ impl ChatTemplate {
         alias: &str,
         configured: Option<&str>,
     ) -> ChatTemplate {
+        let mut text = None;
         let source = match configured {
             Some(name) if !is_jinja(name) => match LlamaChatTemplate::new(name) {
                 Ok(t) => {
@@ -56,17 +61,49 @@ impl ChatTemplate {
                     Source::Missing("the configured chat template contains a NUL byte".into())
                 }
             },
-            Some(text) => jinja_or_builtin(model, alias, text, "the configured"),
+            Some(configured) => {
+                text = Some(configured.to_string());
+                jinja_or_builtin(model, alias, configured, "the configured")
+            }
             None => match model.chat_template(None).map(|t| t.to_string()) {
-                Ok(Ok(text)) => jinja_or_builtin(model, alias, &text, "the GGUF's"),
+                Ok(Ok(gguf)) => {
+                    let source = jinja_or_builtin(model, alias, &gguf, "the GGUF's");
+                    text = Some(gguf);
+                    source
+                }
                 Ok(Err(_)) => Source::Missing("the GGUF's chat template is not UTF-8".into()),
                 Err(_) => Source::Missing("the GGUF file has no chat template".into()),
             },
         };
+        let described = match (&source, configured) {
+            (Source::Jinja(..), None) => (TemplateSource::Jinja, "the GGUF's own".to_string()),
+            (Source::Jinja(..), Some(_)) => (TemplateSource::Jinja, "configured".to_string()),
+            (Source::Builtin(_), Some(name)) if !is_jinja(name) => (
+                TemplateSource::Builtin,
+                format!("`{name}`, configured by name"),
+            ),
+            (Source::Builtin(_), _) => (
+                TemplateSource::Builtin,
+                "guessed from the Jinja text, which minijinja cannot parse".to_string(),
+            ),
+            (Source::Missing(reason), _) => (TemplateSource::Missing, reason.clone()),
+        };
         ChatTemplate {
             source,
+            described,
+            text,
             warned: AtomicBool::new(false),
         }
+    }
+
+    /// Which renderer this template uses, and why.
+    pub(super) fn described(&self) -> &(TemplateSource, String) {
+        &self.described
+    }
+
+    /// The template's text, where it has one.
+    pub(super) fn text(&self) -> Option<&str> {
+        self.text.as_deref()
     }
 
     /// The prompt text of `request`, ending with the assistant's turn opened.
