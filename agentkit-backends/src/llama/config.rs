@@ -57,6 +57,22 @@ pub struct LlamaConfig {
     /// do not depend on the batch: with a stream per sequence, batched
     /// greedy output equals the output of the call alone.
     pub flash_attention: Option<bool>,
+    /// Whether the engines of all models of this backend share one budget of
+    /// [`threads`](LlamaConfig::threads) (on by default): a pass over one
+    /// model's weights waits until the threads are free, so two models take
+    /// turns instead of running at once on the same cores. llama.cpp's
+    /// threads spin while they wait, so models that do not share slow each
+    /// other down far more than the cores they lose (BENCHMARKS.md, "Two
+    /// models in one process"). Off only to measure that.
+    pub share_threads: bool,
+    /// The memory the loaded models may take together, in bytes (weights
+    /// plus KV cache, as the model report counts them), or `None` for no
+    /// cap. When a model loads past the cap, idle models (no request running
+    /// or waiting) are unloaded, least recently used first, until the rest
+    /// fit; a busy model is never unloaded, so the cap can be exceeded while
+    /// every other model is busy (with a warning). An unloaded model loads
+    /// again on its next call.
+    pub memory_limit: Option<u64>,
 }
 
 impl Default for LlamaConfig {
@@ -73,6 +89,8 @@ impl Default for LlamaConfig {
             kv_size: 16384,
             unified_kv: false,
             flash_attention: Some(false),
+            share_threads: true,
+            memory_limit: None,
         }
     }
 }
@@ -145,6 +163,21 @@ impl LlamaConfig {
     /// [`LlamaConfig::flash_attention`].
     pub fn flash_attention(mut self, on: bool) -> Self {
         self.flash_attention = Some(on);
+        self
+    }
+
+    /// Shares one thread budget between all models' engines (`true`, the
+    /// default) or lets each run its own threads; see
+    /// [`LlamaConfig::share_threads`].
+    pub fn share_threads(mut self, on: bool) -> Self {
+        self.share_threads = on;
+        self
+    }
+
+    /// Caps the memory of the loaded models at `bytes`; see
+    /// [`LlamaConfig::memory_limit`].
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = Some(bytes);
         self
     }
 

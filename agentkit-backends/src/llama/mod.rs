@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+mod budget;
 mod chat;
 mod config;
 mod decode;
@@ -28,9 +29,9 @@ mod grammar;
 mod model;
 mod pool;
 mod report;
+mod resident;
 mod score;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -62,10 +63,12 @@ pub struct Llama {
 struct Shared {
     backend: &'static LlamaBackend,
     config: LlamaConfig,
-    models: Mutex<HashMap<PathBuf, Arc<LoadedModel>>>,
+    models: Mutex<resident::Resident>,
     loads: AtomicUsize,
     /// Requests submitted and not yet answered or cleared away.
     active: Arc<AtomicUsize>,
+    /// The threads all models' engines share, where they share them.
+    budget: Option<Arc<budget::ThreadBudget>>,
 }
 
 impl std::fmt::Debug for Llama {
@@ -108,10 +111,13 @@ impl Llama {
         Ok(Llama {
             shared: Arc::new(Shared {
                 backend: process_backend(config.llama_logs)?,
-                config,
-                models: Mutex::new(HashMap::new()),
+                models: Mutex::new(resident::Resident::default()),
                 loads: AtomicUsize::new(0),
                 active: Arc::new(AtomicUsize::new(0)),
+                budget: config
+                    .share_threads
+                    .then(|| Arc::new(budget::ThreadBudget::new(config.thread_count() as usize))),
+                config,
             }),
         })
     }
@@ -127,6 +133,25 @@ impl Llama {
     /// file is loaded once, however many agents and tasks use it.
     pub fn load_count(&self) -> usize {
         self.shared.loads.load(Ordering::SeqCst)
+    }
+
+    /// How many models were unloaded so far to stay under
+    /// [`LlamaConfig::memory_limit`].
+    pub fn unload_count(&self) -> usize {
+        self.shared
+            .models
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unloads
+    }
+
+    /// The files of the models loaded now, sorted.
+    pub fn loaded_models(&self) -> Vec<PathBuf> {
+        self.shared
+            .models
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .paths()
     }
 
     /// Loads `model` now (if it is not loaded yet) instead of on first use,
@@ -151,7 +176,7 @@ impl Llama {
         };
         let mut models = self.shared.models.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(m) = models.get(path) {
-            return Ok(Arc::clone(m));
+            return Ok(m);
         }
         if !path.is_file() {
             return Err(Error::ModelNotFound {
@@ -159,6 +184,12 @@ impl Llama {
                 path: path.to_path_buf(),
                 fix: defaults::missing_file_fix(spec),
             });
+        }
+        let limit = self.shared.config.memory_limit;
+        if let Some(limit) = limit {
+            // The file's size stands for its weights until they are loaded.
+            let incoming = std::fs::metadata(path).map_or(0, |m| m.len());
+            models.make_room(limit, incoming, path);
         }
         let loaded = Arc::new(LoadedModel::load(
             self.shared.backend,
@@ -168,6 +199,9 @@ impl Llama {
         )?);
         self.shared.loads.fetch_add(1, Ordering::SeqCst);
         models.insert(path.to_path_buf(), Arc::clone(&loaded));
+        if let Some(limit) = limit {
+            models.make_room(limit, 0, path);
+        }
         Ok(loaded)
     }
 }
@@ -246,6 +280,7 @@ impl Llama {
         run_blocking(agent, move || {
             let running = Running::new(&this.shared.active);
             let model = this.model(&request.model)?;
+            let running = running.also(model.in_flight());
             let prompt = model.prompt_tokens(&request)?;
             if prompt.is_empty() {
                 return Err(failure(agent, "the prompt", "tokenized to nothing"));

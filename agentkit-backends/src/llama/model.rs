@@ -3,6 +3,7 @@
 //! engine, or its warm contexts with batching off).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,18 @@ use super::engine::EngineConfig;
 use super::pool::{EnginePool, Scheduler};
 use super::{grammar, LlamaConfig, Shared};
 
+/// The context size for a call on `model`: `configured`, capped at what
+/// the model was trained on.
+fn context_size(model: &LlamaModel, configured: u32) -> usize {
+    let trained = model.n_ctx_train();
+    let n = if trained == 0 {
+        configured
+    } else {
+        configured.min(trained)
+    };
+    n as usize
+}
+
 /// A loaded model and what every call on it shares.
 pub(super) struct LoadedModel {
     alias: String,
@@ -30,6 +43,13 @@ pub(super) struct LoadedModel {
     template: ChatTemplate,
     /// How long loading the weights took.
     load_time: Duration,
+    /// Bytes of its weights and (once its engine runs) its KV cache.
+    footprint: u64,
+    /// Requests on it queued or running.
+    in_flight: Arc<AtomicUsize>,
+    /// When it was last asked for, on the backend's clock (for unloading
+    /// the least recently used first).
+    last_used: AtomicU64,
     /// Built on first use, then shared by every grammar.
     factory: OnceLock<Result<Arc<ParserFactory>, String>>,
     /// The batching engine, started on first use.
@@ -57,6 +77,10 @@ impl LoadedModel {
             })?;
         let load_time = started.elapsed();
         let template = ChatTemplate::resolve(&model, alias, config.chat_template.as_deref());
+        let context = context_size(&model, config.context_size);
+        let architecture = model.meta_val_str("general.architecture").ok();
+        let footprint = model.size()
+            + super::report::kv_cache_bytes(&model, architecture.as_deref(), config, context);
         tracing::info!(
             model = %alias,
             path = %path.display(),
@@ -70,6 +94,9 @@ impl LoadedModel {
             model: Arc::new(model),
             template,
             load_time,
+            footprint,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            last_used: AtomicU64::new(0),
             factory: OnceLock::new(),
             scheduler: Mutex::new(None),
             pool: EnginePool::default(),
@@ -142,13 +169,27 @@ impl LoadedModel {
     /// The context size for a call: the configured one, capped at what the
     /// model was trained on.
     pub(super) fn context_size(&self, configured: u32) -> usize {
-        let trained = self.model.n_ctx_train();
-        let n = if trained == 0 {
-            configured
-        } else {
-            configured.min(trained)
-        };
-        n as usize
+        context_size(&self.model, configured)
+    }
+
+    /// Bytes of its weights and KV cache, as the memory cap counts them.
+    pub(super) fn footprint(&self) -> u64 {
+        self.footprint
+    }
+
+    /// The counter of its requests queued or running.
+    pub(super) fn in_flight(&self) -> &Arc<AtomicUsize> {
+        &self.in_flight
+    }
+
+    /// Marks it used at `tick` of the backend's clock.
+    pub(super) fn touch(&self, tick: u64) {
+        self.last_used.store(tick, Ordering::Relaxed);
+    }
+
+    /// When it was last used, on the backend's clock.
+    pub(super) fn last_used(&self) -> u64 {
+        self.last_used.load(Ordering::Relaxed)
     }
 
     /// Runs `job`: queued on the model's batching engine (started on first
@@ -164,6 +205,7 @@ impl LoadedModel {
                 unified: true,
                 flash_attention: config.flash_attention,
                 keep_prefixes: config.reuse_prefix,
+                budget: shared.budget.clone(),
             };
             return self.pool.run(shared.backend, &self.model, engine, job);
         }
@@ -181,6 +223,7 @@ impl LoadedModel {
                         unified: config.unified_kv,
                         flash_attention: config.flash_attention,
                         keep_prefixes: config.reuse_prefix,
+                        budget: shared.budget.clone(),
                     };
                     scheduler.insert(Scheduler::start(
                         shared.backend,

@@ -126,7 +126,7 @@ impl EnginePool {
         };
         let mut engine = match warm {
             Some(engine) => engine,
-            None => Engine::new(backend, Arc::clone(model), config)?,
+            None => Engine::new(backend, Arc::clone(model), config.clone())?,
         };
         if let Err(job) = engine.admit(job) {
             // An idle engine admits every job that can fit at all.

@@ -13,6 +13,7 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::DecodeError;
 
 use super::{EngineConfig, BATCH};
+use crate::llama::budget::ThreadBudget;
 use crate::llama::errors::caused;
 
 self_cell::self_cell!(
@@ -35,6 +36,9 @@ static CONTEXT_LOCK: Mutex<()> = Mutex::new(());
 pub(super) struct Context {
     cell: OwnedContext,
     unified: bool,
+    /// Threads a pass takes, and the budget it takes them from.
+    threads: usize,
+    budget: Option<Arc<ThreadBudget>>,
 }
 
 impl Context {
@@ -68,6 +72,8 @@ impl Context {
         Ok(Context {
             cell,
             unified: config.unified,
+            threads: usize::try_from(config.threads).unwrap_or(1),
+            budget: config.budget.clone(),
         })
     }
 
@@ -86,8 +92,10 @@ impl Context {
         self.cell.borrow_dependent().get_logits_ith(i as i32)
     }
 
-    /// One pass over the model for everything in `batch`.
+    /// One pass over the model for everything in `batch`, with its threads
+    /// taken from the shared budget (waiting for them) where there is one.
     pub(super) fn decode(&mut self, batch: &mut LlamaBatch) -> Result<(), DecodeError> {
+        let _threads = self.budget.as_ref().map(|b| b.take(self.threads));
         self.cell.with_dependent_mut(|_, ctx| ctx.decode(batch))
     }
 

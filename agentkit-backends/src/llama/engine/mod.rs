@@ -39,6 +39,7 @@ use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
 
+use super::budget::ThreadBudget;
 use context::Context;
 use slots::Slot;
 
@@ -46,7 +47,7 @@ use slots::Slot;
 pub(super) const BATCH: usize = 512;
 
 /// How an engine is sized.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct EngineConfig {
     /// Threads for decoding and prompt evaluation.
     pub threads: i32,
@@ -61,6 +62,9 @@ pub(super) struct EngineConfig {
     pub flash_attention: Option<bool>,
     /// Whether finished sequences stay cached for prefix reuse.
     pub keep_prefixes: bool,
+    /// The threads every engine of the backend shares, if they share them:
+    /// each pass over the weights takes `threads` of them.
+    pub budget: Option<Arc<ThreadBudget>>,
 }
 
 /// One context and the sequences on it.

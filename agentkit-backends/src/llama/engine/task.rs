@@ -78,18 +78,26 @@ impl<T> Answer<T> {
 
 /// Counts a request as running from its creation until it is dropped
 /// (finished, failed, or cancelled and cleared away).
-pub(in crate::llama) struct Running(Arc<AtomicUsize>);
+pub(in crate::llama) struct Running(Vec<Arc<AtomicUsize>>);
 
 impl Running {
     pub(in crate::llama) fn new(counter: &Arc<AtomicUsize>) -> Running {
+        Running(Vec::new()).also(counter)
+    }
+
+    /// Counts the request on `counter` too (its model's, say).
+    pub(in crate::llama) fn also(mut self, counter: &Arc<AtomicUsize>) -> Running {
         counter.fetch_add(1, Ordering::SeqCst);
-        Running(Arc::clone(counter))
+        self.0.push(Arc::clone(counter));
+        self
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        for counter in &self.0 {
+            counter.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 

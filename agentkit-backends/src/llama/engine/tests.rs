@@ -38,6 +38,7 @@ fn engine(slots: usize, kv_size: usize, unified: bool) -> Engine {
         unified,
         flash_attention: Some(false),
         keep_prefixes: true,
+        budget: None,
     };
     let backend = crate::llama::process_backend(false).unwrap();
     Engine::new(backend, model(), config).unwrap()
