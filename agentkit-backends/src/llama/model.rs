@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::chat::ChatTemplate;
 use super::engine::task::Job;
 use super::engine::EngineConfig;
-use super::pool::{EnginePool, Scheduler};
+use super::pool::{EnginePool, Scheduler, WARM_CONTEXTS};
 use super::{grammar, LlamaConfig, Shared};
 
 /// The context size for a call on `model`: `configured`, capped at what
@@ -34,6 +34,35 @@ fn context_size(model: &LlamaModel, configured: u32) -> usize {
     n as usize
 }
 
+/// The bytes of the KV cache `llama` gets once its engine runs under
+/// `config`, with `context` cells per call: keys and values in f16, for
+/// every layer's KV heads in every cell.
+pub(super) fn kv_cache_bytes(
+    llama: &LlamaModel,
+    architecture: Option<&str>,
+    config: &LlamaConfig,
+    context: usize,
+) -> u64 {
+    let cells = if config.batching {
+        (config.kv_size as usize).max(context)
+    } else {
+        context * WARM_CONTEXTS
+    };
+    let head_dim = architecture
+        .and_then(|arch| {
+            llama
+                .meta_val_str(&format!("{arch}.attention.key_length"))
+                .ok()
+        })
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            let heads = u64::from(llama.n_head().max(1));
+            u64::try_from(llama.n_embd()).unwrap_or(0) / heads
+        });
+    let per_cell = 2 * u64::from(llama.n_layer()) * u64::from(llama.n_head_kv()) * head_dim * 2;
+    per_cell * cells as u64
+}
+
 /// A loaded model and what every call on it shares.
 pub(super) struct LoadedModel {
     alias: String,
@@ -43,8 +72,8 @@ pub(super) struct LoadedModel {
     template: ChatTemplate,
     /// How long loading the weights took.
     load_time: Duration,
-    /// Bytes of its weights and (once its engine runs) its KV cache.
-    footprint: u64,
+    /// Bytes its KV cache takes once its engine runs.
+    kv_cache: u64,
     /// Requests on it queued or running.
     in_flight: Arc<AtomicUsize>,
     /// When it was last asked for, on the backend's clock (for unloading
@@ -79,8 +108,7 @@ impl LoadedModel {
         let template = ChatTemplate::resolve(&model, alias, config.chat_template.as_deref());
         let context = context_size(&model, config.context_size);
         let architecture = model.meta_val_str("general.architecture").ok();
-        let footprint = model.size()
-            + super::report::kv_cache_bytes(&model, architecture.as_deref(), config, context);
+        let kv_cache = kv_cache_bytes(&model, architecture.as_deref(), config, context);
         tracing::info!(
             model = %alias,
             path = %path.display(),
@@ -94,7 +122,7 @@ impl LoadedModel {
             model: Arc::new(model),
             template,
             load_time,
-            footprint,
+            kv_cache,
             in_flight: Arc::new(AtomicUsize::new(0)),
             last_used: AtomicU64::new(0),
             factory: OnceLock::new(),
@@ -174,7 +202,12 @@ impl LoadedModel {
 
     /// Bytes of its weights and KV cache, as the memory cap counts them.
     pub(super) fn footprint(&self) -> u64 {
-        self.footprint
+        self.model.size() + self.kv_cache
+    }
+
+    /// Bytes its KV cache takes once its engine runs.
+    pub(super) fn kv_cache_bytes(&self) -> u64 {
+        self.kv_cache
     }
 
     /// The counter of its requests queued or running.

@@ -7,7 +7,6 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 
 use super::model::LoadedModel;
-use super::pool::WARM_CONTEXTS;
 use super::LlamaConfig;
 
 /// The report on `model`, loaded for `spec`, as `config` runs it.
@@ -33,44 +32,10 @@ pub(super) fn report(model: &LoadedModel, spec: &ModelSpec, config: &LlamaConfig
     report.special_tokens = special_tokens(llama);
     report.load_time = Some(load_time);
     report.weights_bytes = Some(llama.size());
-    report.kv_cache_bytes = Some(kv_cache_bytes(
-        llama,
-        architecture.as_deref(),
-        config,
-        context,
-    ));
+    report.kv_cache_bytes = Some(model.kv_cache_bytes());
     report.architecture = architecture;
     report.warnings = warnings(&report, template.text(), spec, config);
     report
-}
-
-/// The bytes of the KV cache `llama` gets once its engine runs under
-/// `config`, with `context` cells per call: keys and values in f16, for
-/// every layer's KV heads in every cell.
-pub(super) fn kv_cache_bytes(
-    llama: &LlamaModel,
-    architecture: Option<&str>,
-    config: &LlamaConfig,
-    context: usize,
-) -> u64 {
-    let cells = if config.batching {
-        (config.kv_size as usize).max(context)
-    } else {
-        context * WARM_CONTEXTS
-    };
-    let head_dim = architecture
-        .and_then(|arch| {
-            llama
-                .meta_val_str(&format!("{arch}.attention.key_length"))
-                .ok()
-        })
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or_else(|| {
-            let heads = u64::from(llama.n_head().max(1));
-            u64::try_from(llama.n_embd()).unwrap_or(0) / heads
-        });
-    let per_cell = 2 * u64::from(llama.n_layer()) * u64::from(llama.n_head_kv()) * head_dim * 2;
-    per_cell * cells as u64
 }
 
 /// What is known to go wrong with this set-up, each with its fix.
