@@ -390,3 +390,41 @@ async fn the_report_on_smollm2_reads_its_gguf() {
     );
     assert!(report.warnings.is_empty(), "{report}");
 }
+
+#[tokio::test]
+async fn the_jinja_rendering_equals_llama_cpp_s_for_the_prompts_agents_send() {
+    use agentkit::backend::{OutputSchema, Request};
+    use agentkit::{Message, Prompt, Role};
+    let llama = common::llama_with_threads(2).clone();
+    let turn = |role, content: &str| Message {
+        role,
+        content: content.to_string(),
+    };
+    // Instructions alone, and with few-shot examples as earlier turns.
+    let prompts = [
+        vec![
+            turn(Role::System, "Decide whether the thread is relevant."),
+            turn(Role::User, "{\"title\":\"Q4 or Q5?\"}"),
+        ],
+        vec![
+            turn(Role::System, "Decide whether the thread is relevant."),
+            turn(Role::User, "{\"title\":\"My sourdough\"}"),
+            turn(Role::Assistant, "{\"relevant\":false}"),
+            turn(Role::User, "  {\"title\":\"llama.cpp on a Pi\"}\n"),
+        ],
+    ];
+    for messages in prompts {
+        let request = Request::new(
+            "Probe",
+            agentkit_backends::llama::default_model(),
+            Prompt { messages },
+            OutputSchema::from_full(serde_json::json!({"type": "object"})),
+            agentkit::Sampling::DEFAULT,
+        );
+        let (jinja, builtin) = llama.rendered_prompts(request).await.unwrap();
+        let builtin = builtin
+            .expect("SmolLM2's template is one llama.cpp knows")
+            .unwrap();
+        assert_eq!(jinja, builtin);
+    }
+}

@@ -235,18 +235,6 @@ fn threads() -> usize {
     agentkit_examples::threads().unwrap_or(2)
 }
 
-fn peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 async fn measure(
     way: Way,
     n: usize,
@@ -313,7 +301,7 @@ async fn measure(
         prompt_tokens: 0,
         cached_tokens: 0,
         latencies_ms: Vec::new(),
-        peak_kib: peak_kib(),
+        peak_kib: agentkit_examples::peak_memory_kib(),
         texts: Vec::new(),
         cold_prompt_ms: 0.0,
         warm_prompt_ms: Vec::new(),

@@ -50,3 +50,17 @@ pub fn repeated_trigrams(text: &str) -> (usize, usize) {
     }
     (repeated, total)
 }
+
+/// This process's peak resident memory (VmHWM) in KiB; 0 where
+/// `/proc/self/status` cannot tell.
+pub fn peak_memory_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}

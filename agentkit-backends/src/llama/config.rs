@@ -58,12 +58,14 @@ pub struct LlamaConfig {
     /// greedy output equals the output of the call alone.
     pub flash_attention: Option<bool>,
     /// Whether the engines of all models of this backend share one budget of
-    /// [`threads`](LlamaConfig::threads) (on by default): a pass over one
-    /// model's weights waits until the threads are free, so two models take
-    /// turns instead of running at once on the same cores. llama.cpp's
-    /// threads spin while they wait, so models that do not share slow each
-    /// other down far more than the cores they lose (BENCHMARKS.md, "Two
-    /// models in one process"). Off only to measure that.
+    /// [`threads`](LlamaConfig::threads) (off by default): a pass over one
+    /// model's weights then waits until the threads are free, so several
+    /// models take turns on the cores instead of decoding at once. Measured
+    /// on 2 cores with two models busy at once, taking turns was 12% slower
+    /// than letting both run (BENCHMARKS.md, "Two models in one process"):
+    /// while one engine samples and computes its grammar mask on one thread,
+    /// the other's threads use the idle core. Worth measuring where many
+    /// models run at once on few cores.
     pub share_threads: bool,
     /// The memory the loaded models may take together, in bytes (weights
     /// plus KV cache, as the model report counts them), or `None` for no
@@ -89,7 +91,7 @@ impl Default for LlamaConfig {
             kv_size: 16384,
             unified_kv: false,
             flash_attention: Some(false),
-            share_threads: true,
+            share_threads: false,
             memory_limit: None,
         }
     }
@@ -166,8 +168,8 @@ impl LlamaConfig {
         self
     }
 
-    /// Shares one thread budget between all models' engines (`true`, the
-    /// default) or lets each run its own threads; see
+    /// Shares one thread budget between all models' engines (`true`) or
+    /// lets each run its own threads (`false`, the default); see
     /// [`LlamaConfig::share_threads`].
     pub fn share_threads(mut self, on: bool) -> Self {
         self.share_threads = on;

@@ -239,6 +239,26 @@ impl Llama {
         self.run(request, Constraint::Free, None).await
     }
 
+    /// `request`'s prompt as agentkit renders it (through the model's Jinja
+    /// template) and as llama.cpp's built-in list renders the same template
+    /// (`None` where the model has no Jinja template to guess from), to
+    /// check that the two agree on a model.
+    ///
+    /// Hidden from the docs and not part of the stable API (it may change or
+    /// go in any release).
+    #[doc(hidden)]
+    pub async fn rendered_prompts(
+        &self,
+        request: Request,
+    ) -> Result<(String, Option<Result<String, String>>), Error> {
+        let this = self.clone();
+        run_blocking(request.agent, move || {
+            let model = this.model(&request.model)?;
+            model.rendered_prompts(&request)
+        })
+        .await
+    }
+
     async fn run(
         &self,
         request: Request,

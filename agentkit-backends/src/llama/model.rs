@@ -167,6 +167,16 @@ impl LoadedModel {
         Ok(self.model.vocab().tokenize(text.as_bytes(), true, true))
     }
 
+    /// `request`'s prompt through the chat template, and through llama.cpp's
+    /// built-in list where the template is Jinja.
+    pub(super) fn rendered_prompts(
+        &self,
+        request: &Request,
+    ) -> Result<(String, Option<Result<String, String>>), Error> {
+        let ours = self.template.render(&self.model, &self.alias, request)?;
+        Ok((ours, self.template.render_builtin(&self.model, request)))
+    }
+
     /// The tokens of `text` inside a prompt (no BOS, no special tokens).
     pub(super) fn tokenize(&self, text: &str) -> Vec<LlamaToken> {
         self.model.vocab().tokenize(text.as_bytes(), false, false)

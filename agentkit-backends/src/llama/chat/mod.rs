@@ -153,6 +153,28 @@ impl ChatTemplate {
     }
 }
 
+impl ChatTemplate {
+    /// `request`'s prompt as llama.cpp's built-in list renders it from the
+    /// same template text (`None` when there is no Jinja text to guess
+    /// from): what the Jinja rendering is compared with.
+    pub(super) fn render_builtin(
+        &self,
+        model: &LlamaModel,
+        request: &Request,
+    ) -> Option<Result<String, String>> {
+        let Source::Jinja(_, Some(fallback)) = &self.source else {
+            return None;
+        };
+        let messages: Vec<(&str, &str)> = request
+            .prompt
+            .messages
+            .iter()
+            .map(|m| (m.role.as_str(), m.content.as_str()))
+            .collect();
+        Some(builtin(model, fallback, &messages))
+    }
+}
+
 /// Whether a configured template is Jinja source rather than a name.
 fn is_jinja(text: &str) -> bool {
     text.contains("{{") || text.contains("{%")
