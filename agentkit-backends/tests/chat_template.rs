@@ -68,3 +68,41 @@ async fn raise_exception_is_a_chat_template_error_naming_the_model_and_message()
         "{text}"
     );
 }
+
+/// ChatML to llama.cpp's eye (it holds `<|im_start|>`), but not Jinja that
+/// parses: the closing `%}` of its loop is missing.
+const UNPARSABLE: &str = "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor";
+
+/// ChatML too, and Jinja that parses, but fails when rendered: strings have
+/// no `no_such_method`.
+const UNRENDERABLE: &str = "{% for message in messages %}<|im_start|>{{ message['role'].no_such_method() }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}<|im_start|>assistant\n";
+
+#[tokio::test]
+async fn jinja_that_does_not_parse_falls_back_to_llama_cpp_s_list_and_the_report_says_why() {
+    let path = scratch_dir().join("unparsable-template.gguf");
+    fixture::write_fixture_model_with_chat_template(&path, 7, UNPARSABLE).unwrap();
+    let request = request_on(path, "unparsable");
+    let report = llama().report(&request.model).await.unwrap().unwrap();
+    assert_eq!(report.template, agentkit::backend::TemplateSource::Builtin);
+    assert!(
+        report.template_reason.contains("minijinja cannot parse"),
+        "{report}"
+    );
+    let completion = llama().generate(request).await.unwrap();
+    let value: serde_json::Value = serde_json::from_str(&completion.text).unwrap();
+    assert!(value["ok"].is_boolean(), "{value}");
+}
+
+#[tokio::test]
+async fn jinja_that_fails_to_render_falls_back_at_the_call() {
+    let path = scratch_dir().join("unrenderable-template.gguf");
+    fixture::write_fixture_model_with_chat_template(&path, 7, UNRENDERABLE).unwrap();
+    let request = request_on(path, "unrenderable");
+    let (jinja, builtin) = llama().rendered_prompts(request.clone()).await.unwrap();
+    // The Jinja failed, so what agentkit sends is llama.cpp's ChatML.
+    assert_eq!(Some(Ok(jinja.clone())), builtin);
+    assert!(jinja.contains("<|im_start|>user\n"), "{jinja}");
+    let completion = llama().generate(request).await.unwrap();
+    let value: serde_json::Value = serde_json::from_str(&completion.text).unwrap();
+    assert!(value["ok"].is_boolean(), "{value}");
+}
