@@ -137,6 +137,10 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
             }
             fields.push(quote!(.with_dry(#private::Dry::DEFAULT #(#dry)*)));
         }
+        if let Some(n) = &m.think_budget {
+            let v = n.value as u32;
+            fields.push(quote!(.with_reasoning(#private::Reasoning::budget(#v))));
+        }
         quote!(#private::Sampling::DEFAULT #(#fields)*)
     } else {
         quote!(#private::Sampling::DEFAULT)

@@ -75,6 +75,7 @@ pub struct AgentModel {
     pub dry_multiplier: Option<Number<f64>>,
     pub dry_base: Option<Number<f64>>,
     pub dry_allowed_length: Option<Number<u64>>,
+    pub think_budget: Option<Number<u64>>,
     pub prompt: Option<LitStr>,
     pub krate: Option<Path>,
     pub validate: Option<Path>,
@@ -111,6 +112,7 @@ impl AgentModel {
             dry_multiplier: None,
             dry_base: None,
             dry_allowed_length: None,
+            think_budget: None,
             prompt: None,
             krate: None,
             validate: None,
@@ -168,6 +170,7 @@ impl AgentModel {
                 "dry_multiplier" => m.dry_multiplier = float(&key, value, errors),
                 "dry_base" => m.dry_base = float(&key, value, errors),
                 "dry_allowed_length" => m.dry_allowed_length = integer(&key, value, errors),
+                "think_budget" => m.think_budget = integer(&key, value, errors),
                 "retries" => m.retries = integer(&key, value, errors),
                 "samples" => m.samples = integer(&key, value, errors),
                 "input_format" => m.input_format = string(&key, value, errors),
@@ -203,7 +206,7 @@ impl AgentModel {
 
     /// Every sampling setting in the order of [`SAMPLING`], with the value
     /// the attribute gave it, if a valid one.
-    pub fn sampling(&self) -> [(&'static Setting, Option<Given<'_>>); 13] {
+    pub fn sampling(&self) -> [(&'static Setting, Option<Given<'_>>); 14] {
         [
             (
                 &settings::TEMPERATURE,
@@ -244,6 +247,10 @@ impl AgentModel {
             (
                 &settings::DRY_ALLOWED_LENGTH,
                 self.dry_allowed_length.as_ref().map(Given::Whole),
+            ),
+            (
+                &settings::THINK_BUDGET,
+                self.think_budget.as_ref().map(Given::Whole),
             ),
         ]
     }

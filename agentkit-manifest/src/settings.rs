@@ -298,6 +298,17 @@ pub const DRY_ALLOWED_LENGTH: Setting = Setting {
     means: "Repeats of up to this many tokens go unpenalised by DRY.",
 };
 
+/// `think_budget`: thinking before the answer, and how long it may be.
+pub const THINK_BUDGET: Setting = Setting {
+    name: "think_budget",
+    kind: Kind::Whole,
+    low: Included(1.0),
+    high: Included(8192.0),
+    unit: "token",
+    advice: " (leave it out for no thinking; 32 to 256 for a small model)",
+    means: "The model thinks in a think block of at most this many tokens before it answers under the grammar.",
+};
+
 /// Every sampling setting, in the order the `#[agent]` keys list them.
 pub const SAMPLING: &[Setting] = &[
     TEMPERATURE,
@@ -313,6 +324,7 @@ pub const SAMPLING: &[Setting] = &[
     DRY_MULTIPLIER,
     DRY_BASE,
     DRY_ALLOWED_LENGTH,
+    THINK_BUDGET,
 ];
 
 /// The setting called `name`, if there is one.

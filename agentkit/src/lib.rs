@@ -32,7 +32,7 @@ pub use error::{Error, ErrorKind};
 pub use preflight::{Problem, Report};
 pub use prompt::{describe_schema, render_input, Message, Prompt, Role};
 pub use runtime::{Runtime, RuntimeBuilder, Usage};
-pub use sampling::{Dry, Repetition, Sampling};
+pub use sampling::{Dry, Reasoning, Repetition, Sampling};
 pub use schema::{grammar_schema, output_schema, parse_output};
 pub use scored::{scored, Scored, ScoredAgent};
 pub use stream::Streams;
@@ -58,7 +58,8 @@ pub mod __private {
     pub use crate::agent::{shots, shots_from_jsonl, validate_with, Validate};
     pub use crate::run::{check_agent, run_agent};
     pub use crate::{
-        Agent, Dry, Error, InputFormat, Problem, Repetition, Runtime, Sampling, Shot, Step, Yields,
+        Agent, Dry, Error, InputFormat, Problem, Reasoning, Repetition, Runtime, Sampling, Shot,
+        Step, Yields,
     };
     pub use core::future::Future;
     pub use core::result::Result;

@@ -14,6 +14,7 @@ use llguidance::Matcher;
 use super::engine::task::{Answer, Next, Stats, Task};
 use super::errors::failure;
 use super::model::LoadedModel;
+use super::think::{self, Think};
 use super::Shared;
 
 /// Whether decoding is restricted by the request's schema.
@@ -94,9 +95,23 @@ pub(super) fn check(shared: &Shared, model: &LoadedModel, request: &Request) -> 
     model.fits(
         request.agent,
         prompt_tokens,
-        request.sampling.max_tokens as usize,
+        think::reserve(request),
         context,
     )
+}
+
+/// The logits of the last row, one per token of the vocabulary.
+fn logits<'a>(agent: &str, rows: &[&'a [f32]], model: &LlamaModel) -> Result<&'a [f32], Error> {
+    let n_vocab = usize::try_from(model.n_vocab()).unwrap_or(0);
+    let row = rows
+        .last()
+        .ok_or_else(|| failure(agent, "sampling", "no logits"))?;
+    Ok(&row[..n_vocab.min(row.len())])
+}
+
+/// The sampling candidate of token `id` with `logit`.
+fn candidate((id, logit): (usize, &f32)) -> LlamaTokenData {
+    LlamaTokenData::new(LlamaToken(id as i32), *logit, 0.0)
 }
 
 /// One generation in progress: its grammar matcher, its sampler (with its
@@ -117,6 +132,8 @@ pub(super) struct Generate {
     sent: usize,
     /// Where the completion goes.
     answer: Answer<Completion>,
+    /// The think block before the answer, where the request asks for one.
+    think: Option<Think>,
 }
 
 impl Generate {
@@ -145,6 +162,10 @@ impl Generate {
             deltas,
             sent: 0,
             answer,
+            think: request
+                .sampling
+                .reasoning
+                .map(|r| Think::new(&r, model.llama())),
         })
     }
 
@@ -175,6 +196,16 @@ impl Task for Generate {
     /// is complete, or at `max_tokens` (an error unless the output is
     /// complete by then).
     fn advance(&mut self, rows: &[&[f32]], model: &LlamaModel) -> Next {
+        if self.think.as_ref().is_some_and(|t| !t.is_done()) {
+            return match self.think(rows, model) {
+                Ok(tokens) => Next::Feed {
+                    rewind_to: None,
+                    tokens,
+                    all_logits: false,
+                },
+                Err(e) => Next::Fail(e),
+            };
+        }
         match self.sample(rows, model) {
             Ok(Some(token)) => Next::Feed {
                 rewind_to: None,
@@ -192,9 +223,16 @@ impl Task for Generate {
     /// Answers with the text and what it cost.
     fn finish(self: Box<Self>, result: Result<(), Error>, stats: Stats) {
         let completion = result.map(|()| {
-            Completion::new(String::from_utf8_lossy(&self.out).into_owned())
+            let completion = Completion::new(String::from_utf8_lossy(&self.out).into_owned())
                 .with_tokens(stats.prompt_tokens, stats.reused, self.generated)
-                .with_times(stats.prompt_time, stats.generate_time)
+                .with_times(stats.prompt_time, stats.generate_time);
+            match &self.think {
+                Some(think) => {
+                    let (text, tokens) = think.result();
+                    completion.with_reasoning(text, tokens)
+                }
+                None => completion,
+            }
         });
         self.answer.send(completion);
     }
@@ -205,20 +243,56 @@ impl Task for Generate {
 }
 
 impl Generate {
+    /// One token inside the think block: sampled with no grammar (and never
+    /// an end of generation), then the tokens to evaluate: it, and at the
+    /// budget the close tag after it.
+    fn think(&mut self, rows: &[&[f32]], model: &LlamaModel) -> Result<Vec<LlamaToken>, Error> {
+        let vocab = model.vocab();
+        let allowed: Vec<LlamaTokenData> = logits(self.agent, rows, model)?
+            .iter()
+            .enumerate()
+            .map(candidate)
+            .filter(|c| !vocab.is_eog(c.id()))
+            .collect();
+        let token = self.pick(allowed)?;
+        self.accept(token);
+        let piece = vocab.token_to_piece(token, true, None);
+        let Some(block) = self.think.as_mut() else {
+            return Ok(vec![token]);
+        };
+        Ok(match block.take(&piece) {
+            think::Step::Continue | think::Step::Closed => vec![token],
+            think::Step::Forced(close) => std::iter::once(token).chain(close).collect(),
+        })
+    }
+
+    /// The token the samplers (DRY first, where on) pick among `allowed`.
+    fn pick(&mut self, allowed: Vec<LlamaTokenData>) -> Result<LlamaToken, Error> {
+        let mut candidates = LlamaTokenDataArray::new(allowed, false);
+        if let Some(dry) = self.dry.as_mut() {
+            candidates.apply_sampler(dry);
+        }
+        candidates.apply_sampler(&mut self.sampler);
+        candidates
+            .selected_token()
+            .ok_or_else(|| failure(self.agent, "sampling", "no token was selected"))
+    }
+
+    /// Puts `token` into the samplers' histories.
+    fn accept(&mut self, token: LlamaToken) {
+        self.sampler.accept(token);
+        if let Some(dry) = self.dry.as_mut() {
+            dry.accept(token);
+        }
+    }
+
     /// The token to evaluate next, or `None` when the output is done.
     fn sample(&mut self, rows: &[&[f32]], model: &LlamaModel) -> Result<Option<LlamaToken>, Error> {
         let agent = self.agent;
         if self.max_tokens == 0 {
             return self.truncated();
         }
-        let n_vocab = usize::try_from(model.n_vocab()).unwrap_or(0);
-        let logits = rows
-            .last()
-            .ok_or_else(|| failure(agent, "sampling", "no logits"))?
-            .iter()
-            .take(n_vocab);
-        let candidate =
-            |(id, logit): (usize, &f32)| LlamaTokenData::new(LlamaToken(id as i32), *logit, 0.0);
+        let logits = logits(agent, rows, model)?.iter();
         let allowed: Vec<LlamaTokenData> = match self.matcher.as_mut() {
             Some(matcher) => {
                 let mask = matcher
@@ -239,14 +313,7 @@ impl Generate {
                 format!("after {:?}", String::from_utf8_lossy(&self.out)),
             ));
         }
-        let mut candidates = LlamaTokenDataArray::new(allowed, false);
-        if let Some(dry) = self.dry.as_mut() {
-            candidates.apply_sampler(dry);
-        }
-        candidates.apply_sampler(&mut self.sampler);
-        let token = candidates
-            .selected_token()
-            .ok_or_else(|| failure(agent, "sampling", "no token was selected"))?;
+        let token = self.pick(allowed)?;
         if model.vocab().is_eog(token) {
             return Ok(None);
         }
@@ -255,10 +322,7 @@ impl Generate {
                 .consume_token(token.0 as u32)
                 .map_err(|e| failure(agent, "the grammar rejected a sampled token", e))?;
         }
-        self.sampler.accept(token);
-        if let Some(dry) = self.dry.as_mut() {
-            dry.accept(token);
-        }
+        self.accept(token);
         self.out
             .extend(model.vocab().token_to_piece(token, false, None));
         self.generated += 1;

@@ -31,6 +31,7 @@ mod pool;
 mod report;
 mod resident;
 mod score;
+mod think;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -266,7 +267,7 @@ impl Llama {
         deltas: Option<Deltas>,
     ) -> Result<Completion, Error> {
         self.submit(request, move |model, request, n_ctx, prompt, answer| {
-            let max_tokens = request.sampling.max_tokens as usize;
+            let max_tokens = think::reserve(request);
             model.fits(request.agent, prompt.len(), max_tokens, n_ctx)?;
             let generate = Generate::new(model, request, prompt, constraint, deltas, answer)?;
             Ok((Box::new(generate) as Box<dyn Task>, max_tokens))
@@ -351,6 +352,7 @@ impl Backend for Llama {
     }
 
     async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
+        crate::no_reasoning(&request, "scored choices")?;
         self.submit(request, move |model, request, n_ctx, prompt, answer| {
             let prompt = prompt.len();
             let (score, reserve) = Score::new(model, &choices, prompt, answer);
@@ -358,6 +360,10 @@ impl Backend for Llama {
             Ok((Box::new(score) as Box<dyn Task>, reserve))
         })
         .await
+    }
+
+    async fn check_scored(&self, request: &Request) -> Result<(), Error> {
+        crate::no_reasoning(request, "scored choices")
     }
 
     async fn check(&self, request: &Request) -> Result<(), Error> {

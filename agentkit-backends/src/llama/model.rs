@@ -163,7 +163,10 @@ impl LoadedModel {
 
     /// The tokens of `request`'s prompt, rendered through the chat template.
     pub(super) fn prompt_tokens(&self, request: &Request) -> Result<Vec<LlamaToken>, Error> {
-        let text = self.template.render(&self.model, &self.alias, request)?;
+        let mut text = self.template.render(&self.model, &self.alias, request)?;
+        if let Some(reasoning) = &request.sampling.reasoning {
+            text = super::think::open(text, reasoning);
+        }
         Ok(self.model.vocab().tokenize(text.as_bytes(), true, true))
     }
 

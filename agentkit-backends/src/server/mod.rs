@@ -131,6 +131,7 @@ impl Server {
 #[async_trait::async_trait]
 impl Backend for Server {
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
+        crate::no_reasoning(&request, "the server backend")?;
         self.complete(request, None).await
     }
 
@@ -145,6 +146,7 @@ impl Backend for Server {
         request: Request,
         deltas: Deltas,
     ) -> Result<Completion, Error> {
+        crate::no_reasoning(&request, "the server backend")?;
         self.complete(request, Some(&deltas)).await
     }
 
@@ -153,6 +155,7 @@ impl Backend for Server {
     }
 
     async fn check(&self, request: &Request) -> Result<(), Error> {
+        crate::no_reasoning(request, "the server backend")?;
         self.preflight(request).await
     }
 

@@ -51,5 +51,5 @@ fn the_keys_keep_their_order() {
     let keys: Vec<&str> = keys().collect();
     assert_eq!(keys[..4], ["model", "input", "output", "temperature"]);
     assert_eq!(keys.last(), Some(&"input_format"));
-    assert_eq!(keys.len(), 23);
+    assert_eq!(keys.len(), 24);
 }

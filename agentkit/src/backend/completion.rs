@@ -16,8 +16,13 @@ pub struct Completion {
     /// Of those, how many were already evaluated in a kept cache (a prefix
     /// shared with an earlier call) and not computed again.
     pub cached_prompt_tokens: usize,
-    /// Tokens generated.
+    /// Tokens generated for the answer (the think block not counted).
     pub generated_tokens: usize,
+    /// The think block's text, without its tags, where the request asked
+    /// for thinking ([`Sampling::reasoning`](crate::Sampling::reasoning)).
+    pub reasoning: Option<String>,
+    /// Tokens generated inside the think block.
+    pub reasoning_tokens: usize,
     /// Time spent evaluating the prompt (zero where a backend does not measure it).
     pub prompt_time: Duration,
     /// Time spent generating (zero where a backend does not measure it).
@@ -39,6 +44,8 @@ impl Completion {
             prompt_tokens: 0,
             cached_prompt_tokens: 0,
             generated_tokens: 0,
+            reasoning: None,
+            reasoning_tokens: 0,
             prompt_time: Duration::ZERO,
             generate_time: Duration::ZERO,
             violation: None,
@@ -51,6 +58,13 @@ impl Completion {
         self.prompt_tokens = prompt;
         self.cached_prompt_tokens = cached_prompt;
         self.generated_tokens = generated;
+        self
+    }
+
+    /// With the think block's text (tags stripped) and its token count.
+    pub fn with_reasoning(mut self, text: impl Into<String>, tokens: usize) -> Self {
+        self.reasoning = Some(text.into());
+        self.reasoning_tokens = tokens;
         self
     }
 

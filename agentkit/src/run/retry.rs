@@ -46,6 +46,14 @@ pub(crate) async fn answer<A: Agent>(
         span.record("prompt_tokens", prompt_tokens);
         span.record("generated_tokens", generated_tokens);
         span.record("retries", tried.len());
+        if let Some(reasoning) = &completion.reasoning {
+            tracing::debug!(
+                reasoning = %reasoning,
+                reasoning_tokens = completion.reasoning_tokens,
+                attempt = tried.len() + 1,
+                "model reasoning"
+            );
+        }
         tracing::debug!(output = %completion.text, attempt = tried.len() + 1, "model output");
         let text = completion.text;
         let rejection = match completion.violation {

@@ -34,6 +34,7 @@ struct Counters {
     prompt_tokens: AtomicU64,
     cached_prompt_tokens: AtomicU64,
     generated_tokens: AtomicU64,
+    reasoning_tokens: AtomicU64,
 }
 
 /// Model calls and tokens spent on a runtime so far.
@@ -47,8 +48,11 @@ pub struct Usage {
     /// Of those, the ones a backend took from a cache (a prefix shared with
     /// another call) instead of evaluating them.
     pub cached_prompt_tokens: u64,
-    /// Generated tokens over all calls.
+    /// Generated tokens of the answers over all calls.
     pub generated_tokens: u64,
+    /// Generated tokens inside think blocks over all calls (agents with a
+    /// [`Reasoning`](crate::Reasoning) setting), apart from the answers'.
+    pub reasoning_tokens: u64,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -203,6 +207,7 @@ impl Runtime {
             prompt_tokens: self.usage.prompt_tokens.load(Ordering::Relaxed),
             cached_prompt_tokens: self.usage.cached_prompt_tokens.load(Ordering::Relaxed),
             generated_tokens: self.usage.generated_tokens.load(Ordering::Relaxed),
+            reasoning_tokens: self.usage.reasoning_tokens.load(Ordering::Relaxed),
         }
     }
 
@@ -218,6 +223,9 @@ impl Runtime {
         self.usage
             .generated_tokens
             .fetch_add(completion.generated_tokens as u64, Ordering::Relaxed);
+        self.usage
+            .reasoning_tokens
+            .fetch_add(completion.reasoning_tokens as u64, Ordering::Relaxed);
     }
 
     /// Counts one backend call that reports no tokens (a scored call).

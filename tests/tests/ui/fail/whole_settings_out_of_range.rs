@@ -12,7 +12,8 @@ struct Reply {
 
 // Whole-number settings read the same table of ranges as the runtime's
 // pre-flight: a window of no tokens and a DRY length past 64 are refused at
-// their values, as `Repetition::DEFAULT.with_window(0)` is refused by hand.
+// their values, as `Repetition::DEFAULT.with_window(0)` is refused by hand;
+// so is a think block of no tokens.
 /// Write a reply.
 #[agent(
     model = "smollm2-135m",
@@ -23,6 +24,7 @@ struct Reply {
     dry_multiplier = 0.8,
     dry_allowed_length = 65,
     top_k = 0,
+    think_budget = 0,
 )]
 struct Draft;
 

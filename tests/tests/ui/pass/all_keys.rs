@@ -29,6 +29,7 @@ struct Mood {
     dry_multiplier = 1.2,
     dry_base = 2,
     dry_allowed_length = 3,
+    think_budget = 48,
     prompt = "Say whether the text is positive.",
 )]
 struct Sentiment;
@@ -68,7 +69,9 @@ fn main() {
                 .with_allowed_length(3)
         )
     );
+    assert_eq!(s.reasoning, Some(agentkit::Reasoning::budget(48)));
     assert_eq!(<Gentle as Agent>::SAMPLING.dry, None);
+    assert_eq!(<Gentle as Agent>::SAMPLING.reasoning, None);
     assert_eq!(<Copyless as Agent>::SAMPLING.dry, Some(agentkit::Dry::DEFAULT));
     let gentle = <Gentle as Agent>::SAMPLING.repetition.expect("a penalty was given");
     assert_eq!(gentle, agentkit::Repetition::DEFAULT.with_repeat_penalty(1.2));

@@ -1,0 +1,184 @@
+//! Thinking before the answer: a think block with no grammar and a token
+//! budget, then the answer under the grammar. On the real default model
+//! (SmolLM2-135M) and on fixture models written by the test.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use agentkit::backend::{Backend, ModelSource, Request};
+use agentkit::prelude::*;
+use agentkit::{Reasoning, Sampling};
+use agentkit_backends::llama::{Llama, LlamaConfig};
+use agentkit_test::fixture;
+use common::{fixture_request, scratch_dir};
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+struct Thread {
+    title: String,
+    body: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+struct Verdict {
+    /// true when the thread asks about running models locally
+    relevant: bool,
+    /// one short sentence
+    #[schemars(length(max = 120))]
+    reason: String,
+}
+
+/// Decide whether a forum thread is about running language models locally.
+/// Think it over first.
+#[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 80, think_budget = 48, input = Thread, output = Verdict)]
+struct Pondered;
+
+fn thread() -> Thread {
+    Thread {
+        title: "Which quantization for a 16 GB laptop?".into(),
+        body: "I run llama.cpp on my laptop with 16 GB of RAM. Q4_K_M or Q5_K_M for an 8B model?"
+            .into(),
+    }
+}
+
+fn runtime() -> Runtime {
+    Runtime::builder()
+        .backend(common::llama_with_threads(2).clone())
+        .build()
+}
+
+#[tokio::test]
+async fn smollm2_thinks_inside_the_tags_then_answers_in_the_type() {
+    let runtime = runtime();
+    let request = Request::for_agent::<Pondered>(&runtime, &thread()).unwrap();
+    let completion = runtime.backend().unwrap().generate(request).await.unwrap();
+    let reasoning = completion.reasoning.clone().unwrap_or_default();
+    println!(
+        "thought ({} tokens): {reasoning}\nanswer: {}",
+        completion.reasoning_tokens, completion.text
+    );
+    assert!(!reasoning.is_empty(), "{completion:?}");
+    assert!(!reasoning.contains("</think>"), "{reasoning}");
+    assert!((1..=48).contains(&completion.reasoning_tokens));
+    assert!(
+        completion.text.trim_start().starts_with('{'),
+        "{}",
+        completion.text
+    );
+    let verdict: Verdict = serde_json::from_str(&completion.text).unwrap();
+    assert!(verdict.reason.chars().count() <= 120);
+
+    // Through the agent: the typed answer, and the think block counted apart.
+    let verdict = Pondered.run(&runtime, thread()).await.unwrap();
+    assert!(verdict.reason.chars().count() <= 120);
+    let usage = runtime.usage();
+    assert!(usage.reasoning_tokens > 0, "{usage:?}");
+    assert!(usage.generated_tokens > 0, "{usage:?}");
+}
+
+#[tokio::test]
+async fn the_think_block_never_exceeds_its_budget_over_20_seeded_runs() {
+    let runtime = runtime();
+    let backend = runtime.backend().unwrap();
+    let (mut closed_by_model, mut longest) = (0, 0);
+    for seed in 0..20 {
+        let mut request = Request::for_agent::<Pondered>(&runtime, &thread()).unwrap();
+        request.sampling = Sampling::DEFAULT
+            .with_temperature(0.9)
+            .with_seed(seed)
+            .with_max_tokens(200)
+            .with_reasoning(Reasoning::budget(16));
+        let completion = backend.generate(request).await.unwrap();
+        assert!(
+            completion.reasoning_tokens <= 16,
+            "seed {seed}: {} tokens in the think block",
+            completion.reasoning_tokens
+        );
+        longest = longest.max(completion.reasoning_tokens);
+        if completion.reasoning_tokens < 16 {
+            closed_by_model += 1;
+        }
+        serde_json::from_str::<Verdict>(&completion.text)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}: {}", completion.text));
+    }
+    println!(
+        "20 runs: longest think block {longest} tokens, {closed_by_model} closed by the model"
+    );
+}
+
+/// ChatML whose generation prompt already opens the think block, as
+/// reasoning models' templates do.
+const OPENS_THINK: &str = "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}";
+
+/// The same without the think block.
+const PLAIN: &str = "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
+fn thinking_request(path: std::path::PathBuf, budget: u32) -> Request {
+    let mut request = fixture_request(
+        serde_json::json!({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"], "additionalProperties": false}),
+        Sampling::DEFAULT
+            .with_max_tokens(40)
+            .with_reasoning(Reasoning::budget(budget)),
+    );
+    request.model.alias = path.file_stem().unwrap().to_string_lossy().into_owned();
+    request.model.source = ModelSource::File(path);
+    request
+}
+
+#[tokio::test]
+async fn a_template_that_opens_the_block_is_not_given_a_second_one() {
+    let opens = scratch_dir().join("opens-think.gguf");
+    fixture::write_fixture_model_with_chat_template(&opens, 7, OPENS_THINK).unwrap();
+    let plain = scratch_dir().join("plain-think.gguf");
+    fixture::write_fixture_model_with_chat_template(&plain, 7, PLAIN).unwrap();
+    let llama = common::llama();
+    let a = llama.generate(thinking_request(opens, 24)).await.unwrap();
+    let b = llama.generate(thinking_request(plain, 24)).await.unwrap();
+    // One prompt either way: the block the template opened, or the one
+    // agentkit opened; never both.
+    assert_eq!(a.prompt_tokens, b.prompt_tokens);
+    for c in [&a, &b] {
+        assert!(c.reasoning.is_some() && c.reasoning_tokens <= 24, "{c:?}");
+        let value: serde_json::Value = serde_json::from_str(&c.text).unwrap();
+        assert!(value["ok"].is_boolean(), "{value}");
+    }
+}
+
+#[tokio::test]
+async fn dropping_a_call_mid_thought_stops_generation() {
+    // Its own backend, so its counter of running generations is its own.
+    let llama = Llama::new(LlamaConfig::default().threads(1)).unwrap();
+    let path = scratch_dir().join("drop-think.gguf");
+    fixture::write_fixture_model_with_chat_template(&path, 7, PLAIN).unwrap();
+    // The fixture model seldom writes `</think>` by chance: 380 tokens
+    // of thinking take long enough to be cut.
+    let call = llama.generate(thinking_request(path, 380));
+    let cut = tokio::time::timeout(Duration::from_millis(30), call).await;
+    assert!(
+        cut.is_err(),
+        "380 tokens of thinking cannot finish in 30 ms: {cut:?}"
+    );
+    let dropped = Instant::now();
+    while llama.active_generations() > 0 {
+        assert!(
+            dropped.elapsed() < Duration::from_secs(2),
+            "thinking went on after the call was dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn scored_choices_and_servers_refuse_thinking_with_the_fix() {
+    let runtime = runtime();
+    let request = Request::for_agent::<Pondered>(&runtime, &thread()).unwrap();
+    let e = common::llama().check_scored(&request).await.unwrap_err();
+    assert_eq!(e.kind(), agentkit::ErrorKind::Configuration, "{e}");
+    assert!(e.to_string().contains("drop `think_budget`"), "{e}");
+    let server = agentkit_backends::server::Server::default();
+    let e = server.check(&request).await.unwrap_err();
+    assert!(
+        e.to_string().contains("the server backend cannot think"),
+        "{e}"
+    );
+}
