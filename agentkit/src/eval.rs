@@ -100,8 +100,10 @@ pub struct EvalReport {
     pub exact: usize,
     /// Prompt tokens over all calls.
     pub prompt_tokens: u64,
-    /// Generated tokens over all calls.
+    /// Generated tokens over all calls (answers only).
     pub generated_tokens: u64,
+    /// Tokens generated inside think blocks over all calls.
+    pub reasoning_tokens: u64,
     /// Wall time of the whole evaluation.
     pub elapsed: Duration,
     /// The error of each failed run, by example index.
@@ -208,6 +210,7 @@ where
     let after = runtime.usage();
     report.prompt_tokens = after.prompt_tokens - before.prompt_tokens;
     report.generated_tokens = after.generated_tokens - before.generated_tokens;
+    report.reasoning_tokens = after.reasoning_tokens - before.reasoning_tokens;
     report
 }
 

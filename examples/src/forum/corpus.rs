@@ -68,24 +68,38 @@ pub enum Split {
     Dev,
     /// The held-out threads, never used for tuning.
     Test,
-    /// Both.
+    /// Dev and test.
     All,
+    /// The second held-out set (`data/holdout2.jsonl`), written apart from
+    /// the corpus: other communities, lengths and styles. Never used for
+    /// tuning or few-shot examples.
+    Holdout2,
 }
 
 impl Split {
-    /// `dev`, `test`, or `None` for all.
+    /// `dev`, `test`, `holdout2`, or `None` for dev and test.
     fn name(self) -> Option<&'static str> {
         match self {
             Split::Dev => Some("dev"),
             Split::Test => Some("test"),
             Split::All => None,
+            Split::Holdout2 => Some("holdout2"),
+        }
+    }
+
+    /// The file the split is in, inside the data directory.
+    fn file(self) -> &'static str {
+        match self {
+            Split::Holdout2 => "holdout2.jsonl",
+            _ => "forum.jsonl",
         }
     }
 }
 
-/// Loads the corpus (`data/forum.jsonl`), keeping the threads of `split`.
+/// Loads the threads of `split`: from the corpus (`data/forum.jsonl`), or
+/// for [`Split::Holdout2`] from `data/holdout2.jsonl`.
 pub fn load(split: Split) -> Result<Vec<LabelledThread>, Error> {
-    let path = crate::data_dir().join("forum.jsonl");
+    let path = crate::data_dir().join(split.file());
     let text = std::fs::read_to_string(&path).map_err(|e| Error::Dataset {
         path: path.clone(),
         line: 0,

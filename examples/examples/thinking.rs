@@ -1,0 +1,127 @@
+//! Does thinking first help? The relevance question of the flagship (is this
+//! thread about running language models locally?) asked of a generative
+//! agent with no thinking, and with a think block of at most 32 and 128
+//! tokens, on the test split and the second held-out set, on SmolLM2-135M and
+//! (when its file is there) Qwen2.5-Coder-0.5B. Prints accuracy, think and
+//! answer tokens, and wall time per configuration.
+//!
+//! ```text
+//! cargo run --release -p agentkit-examples --example thinking
+//! ```
+
+use agentkit::eval::{evaluate, EvalReport, Example};
+use agentkit::prelude::*;
+use agentkit_examples::forum::{self, LabelledThread, Split, Thread};
+use clap::Parser;
+
+/// Relevance with and without a think block, on both held-out sets.
+#[derive(Parser)]
+struct Args {
+    /// Only the first N threads of each set.
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+struct Relevance {
+    /// true when the thread is about running language models on one's own
+    /// computer (llama.cpp, Ollama, GGUF, quantization, local speed or memory)
+    relevant: bool,
+}
+
+/// Decide whether a forum thread is about running language models locally, on
+/// one's own computer: llama.cpp, Ollama, GGUF files, quantization, local
+/// speed or memory, choosing a model to run at home. Threads about cloud AI
+/// services, ChatGPT, model training theory, or anything else are not.
+#[agent(model = "screen", temperature = 0.0, max_tokens = 16, input = Thread, output = Relevance, input_format = "labelled")]
+struct Direct;
+
+/// Decide whether a forum thread is about running language models locally, on
+/// one's own computer: llama.cpp, Ollama, GGUF files, quantization, local
+/// speed or memory, choosing a model to run at home. Threads about cloud AI
+/// services, ChatGPT, model training theory, or anything else are not.
+/// Think it over briefly first.
+#[agent(model = "screen", temperature = 0.0, max_tokens = 16, think_budget = 32, input = Thread, output = Relevance, input_format = "labelled")]
+struct Think32;
+
+/// Decide whether a forum thread is about running language models locally, on
+/// one's own computer: llama.cpp, Ollama, GGUF files, quantization, local
+/// speed or memory, choosing a model to run at home. Threads about cloud AI
+/// services, ChatGPT, model training theory, or anything else are not.
+/// Think it over first.
+#[agent(model = "screen", temperature = 0.0, max_tokens = 16, think_budget = 128, input = Thread, output = Relevance, input_format = "labelled")]
+struct Think128;
+
+fn examples(threads: &[LabelledThread]) -> Vec<Example<Thread>> {
+    threads
+        .iter()
+        .map(|t| Example {
+            input: t.thread(),
+            expected: serde_json::json!({ "relevant": t.relevant }),
+        })
+        .collect()
+}
+
+fn row(model: &str, way: &str, set: &str, r: &EvalReport) {
+    let f = r.fields.get("relevant").cloned().unwrap_or_default();
+    let n = r.examples.max(1) as f64;
+    println!(
+        "| {model} | {way} | {set} | {}/{} | {:.1} | {:.1} | {:.1} s |",
+        f.correct,
+        f.total,
+        r.reasoning_tokens as f64 / n,
+        r.generated_tokens as f64 / n,
+        r.elapsed.as_secs_f64()
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let mut sets = vec![
+        ("test", forum::load(Split::Test)?),
+        ("holdout2", forum::load(Split::Holdout2)?),
+    ];
+    if let Some(n) = args.limit {
+        for (_, threads) in &mut sets {
+            threads.truncate(n);
+        }
+    }
+    let llama = agentkit_examples::llama()?;
+    println!("| model | thinking | set | relevant right | think tokens / thread | answer tokens / thread | wall |");
+    println!("|---|---|---|---|---|---|---|");
+    for model in ["smollm2-135m", "qwen2.5-coder-0.5b"] {
+        let runtime = Runtime::builder()
+            .backend(llama.clone())
+            .alias("screen", model)
+            .build();
+        let Some(spec) = runtime.model("screen") else {
+            continue;
+        };
+        if !spec.path().is_some_and(|p| p.is_file()) {
+            eprintln!("skipped {model}: its file is not there (scripts/fetch-model.sh {model})");
+            continue;
+        }
+        for (set, threads) in &sets {
+            row(
+                model,
+                "off",
+                set,
+                &evaluate(&Direct, &runtime, examples(threads)).await,
+            );
+            row(
+                model,
+                "32",
+                set,
+                &evaluate(&Think32, &runtime, examples(threads)).await,
+            );
+            row(
+                model,
+                "128",
+                set,
+                &evaluate(&Think128, &runtime, examples(threads)).await,
+            );
+        }
+    }
+    Ok(())
+}
