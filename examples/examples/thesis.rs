@@ -167,6 +167,7 @@ async fn main() -> Result<(), Error> {
             Split::Dev => "dev",
             Split::Test => "test",
             Split::All => "whole",
+            Split::Holdout2 => "holdout2",
         },
         agentkit_examples::threads()
             .unwrap_or_else(|| { std::thread::available_parallelism().map_or(1, usize::from) })
