@@ -77,6 +77,33 @@ async fn smollm2_thinks_inside_the_tags_then_answers_in_the_type() {
 }
 
 #[tokio::test]
+async fn the_think_block_streams_as_its_own_events_before_the_answer() {
+    use agentkit::stream::{Event, StreamExt};
+    let runtime = runtime();
+    let mut events = Pondered.stream(&runtime, thread());
+    let (mut thought, mut answer, mut done) = (String::new(), String::new(), None);
+    while let Some(event) = events.next().await {
+        match event.unwrap() {
+            Event::Reasoning(r) => {
+                assert!(answer.is_empty(), "reasoning after the answer began: {r:?}");
+                thought.push_str(&r);
+            }
+            Event::Delta(d) => answer.push_str(&d),
+            Event::Done(v) => done = Some(v),
+            _ => {}
+        }
+    }
+    println!("thought: {thought}\nanswer: {answer}");
+    assert!(!thought.trim().is_empty());
+    assert!(
+        !thought.contains("</think>") && !answer.contains("think>"),
+        "{thought} | {answer}"
+    );
+    let verdict: Verdict = serde_json::from_str(&answer).unwrap();
+    assert_eq!(done.map(|v| v.relevant), Some(verdict.relevant));
+}
+
+#[tokio::test]
 async fn the_think_block_never_exceeds_its_budget_over_20_seeded_runs() {
     let runtime = runtime();
     let backend = runtime.backend().unwrap();

@@ -260,7 +260,11 @@ impl Generate {
         let Some(block) = self.think.as_mut() else {
             return Ok(vec![token]);
         };
-        Ok(match block.take(&piece) {
+        let step = block.take(&piece);
+        if let Some(deltas) = &self.deltas {
+            deltas.send_reasoning(&block.unsent());
+        }
+        Ok(match step {
             think::Step::Continue | think::Step::Closed => vec![token],
             think::Step::Forced(close) => std::iter::once(token).chain(close).collect(),
         })

@@ -45,6 +45,8 @@ pub(super) struct Think {
     /// Tokens sampled inside it.
     tokens: usize,
     done: bool,
+    /// How many bytes of `text` were streamed.
+    sent: usize,
 }
 
 /// What the think block does with a sampled token.
@@ -69,6 +71,7 @@ impl Think {
             text: Vec::new(),
             tokens: 0,
             done: false,
+            sent: 0,
         }
     }
 
@@ -92,6 +95,32 @@ impl Think {
         Step::Continue
     }
 
+    /// The text written since the last call, to stream: whole UTF-8
+    /// characters only, and never the close tag (while the block is open,
+    /// an ending that may be the start of the tag is held back).
+    pub(super) fn unsent(&mut self) -> String {
+        let close = self.close.as_bytes();
+        let mut end = self.text.len();
+        if self.text.ends_with(close) {
+            end -= close.len();
+        } else if !self.done {
+            let held = (1..close.len().min(end + 1))
+                .rev()
+                .find(|n| self.text.ends_with(&close[..*n]))
+                .unwrap_or(0);
+            end -= held;
+        }
+        let fresh = &self.text[self.sent.min(end)..end];
+        let whole = match std::str::from_utf8(fresh) {
+            Ok(_) => fresh.len(),
+            Err(e) if !self.done => e.valid_up_to(),
+            Err(_) => fresh.len(),
+        };
+        let text = String::from_utf8_lossy(&fresh[..whole]).into_owned();
+        self.sent = self.sent.min(end) + whole;
+        text
+    }
+
     /// The block's text without its close tag, trimmed, and the tokens
     /// sampled inside it.
     pub(super) fn result(&self) -> (String, usize) {
@@ -104,6 +133,37 @@ impl Think {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn block(budget: usize) -> Think {
+        Think {
+            budget,
+            close: "</think>",
+            forced: Vec::new(),
+            text: Vec::new(),
+            tokens: 0,
+            done: false,
+            sent: 0,
+        }
+    }
+
+    #[test]
+    fn the_stream_never_shows_the_close_tag_or_half_a_character() {
+        let mut t = block(100);
+        let mut streamed = String::new();
+        for piece in ["I think", " it is </", "th", "\u{e9}", "x</thi"] {
+            assert!(matches!(t.take(piece.as_bytes()), Step::Continue));
+            streamed.push_str(&t.unsent());
+        }
+        assert_eq!(streamed, "I think it is </th\u{e9}x");
+        assert!(matches!(t.take(b"nk>"), Step::Closed));
+        streamed.push_str(&t.unsent());
+        assert_eq!(streamed, "I think it is </th\u{e9}x");
+        assert_eq!(t.result(), ("I think it is </th\u{e9}x".to_string(), 6));
+        let mut cut = block(1);
+        let e_acute = "\u{e9}".as_bytes();
+        assert!(matches!(cut.take(&e_acute[..1]), Step::Forced(_)));
+        assert_eq!(cut.unsent(), "\u{fffd}");
+    }
 
     #[test]
     fn the_block_is_opened_unless_the_template_did() {

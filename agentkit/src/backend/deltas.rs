@@ -39,6 +39,9 @@ pub enum Restart {
 pub enum Delta {
     /// Text just written.
     Text(String),
+    /// Text just written inside the think block, before the answer (see
+    /// [`Reasoning`](crate::Reasoning)); never part of the answer's text.
+    Reasoning(String),
     /// The text so far is dropped; the answer starts again.
     Restart(Restart),
 }
@@ -74,6 +77,17 @@ impl Deltas {
         }
         self.tx
             .unbounded_send(Delta::Text(text.to_string()))
+            .is_ok()
+    }
+
+    /// Sends text just written inside the think block. Empty text is not
+    /// sent. Returns `false` when nobody listens any more.
+    pub fn send_reasoning(&self, text: &str) -> bool {
+        if text.is_empty() {
+            return !self.is_closed();
+        }
+        self.tx
+            .unbounded_send(Delta::Reasoning(text.to_string()))
             .is_ok()
     }
 

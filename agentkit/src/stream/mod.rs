@@ -33,6 +33,9 @@ pub enum Event<T> {
     /// Text the model just wrote. The deltas since the last
     /// [`Event::Restart`] concatenate to the text of the final answer.
     Delta(String),
+    /// Text the model just wrote inside its think block, before the answer
+    /// (an agent with a `think_budget`); not part of the answer.
+    Reasoning(String),
     /// The output so far, after a delta that changed it.
     Partial(Partial<T>),
     /// An element of a list in the output that is finished: no later token
@@ -313,6 +316,7 @@ impl<T: DeserializeOwned, F> AgentEvents<T, F> {
                         .push_back(Ok(Event::Element(Element { path, index, value })));
                 }
             }
+            Delta::Reasoning(text) => self.pending.push_back(Ok(Event::Reasoning(text))),
             Delta::Restart(why) => {
                 self.text.clear();
                 self.last = None;
