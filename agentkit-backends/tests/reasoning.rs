@@ -33,6 +33,31 @@ struct Verdict {
 #[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 80, think_budget = 48, input = Thread, output = Verdict)]
 struct Pondered;
 
+/// A think block with a shape: named, bounded sections.
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+struct Plan {
+    /// what the thread asks, in a few words
+    #[schemars(length(max = 60))]
+    goal: String,
+    /// facts from the thread that decide it
+    #[schemars(length(max = 2))]
+    facts: Vec<Fact>,
+    /// how to answer
+    #[schemars(length(max = 60))]
+    answer_plan: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+struct Fact {
+    #[schemars(length(max = 60))]
+    fact: String,
+}
+
+/// Decide whether a forum thread is about running language models locally.
+/// Plan first: the goal, the facts that decide it, how to answer.
+#[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 80, think = Plan, input = Thread, output = Verdict)]
+struct Planned;
+
 fn thread() -> Thread {
     Thread {
         title: "Which quantization for a 16 GB laptop?".into(),
@@ -74,6 +99,30 @@ async fn smollm2_thinks_inside_the_tags_then_answers_in_the_type() {
     let usage = runtime.usage();
     assert!(usage.reasoning_tokens > 0, "{usage:?}");
     assert!(usage.generated_tokens > 0, "{usage:?}");
+}
+
+#[tokio::test]
+async fn structured_thinking_parses_into_its_declared_shape() {
+    let runtime = runtime();
+    // No `think_budget`: a `think` type thinks within the default 256.
+    assert_eq!(
+        <Planned as Agent>::SAMPLING.reasoning.map(|r| r.budget),
+        Some(256)
+    );
+    let request = Request::for_agent::<Planned>(&runtime, &thread()).unwrap();
+    let completion = runtime.backend().unwrap().generate(request).await.unwrap();
+    let thought = completion.reasoning.clone().unwrap_or_default();
+    println!(
+        "plan ({} tokens): {thought}\nanswer: {}",
+        completion.reasoning_tokens, completion.text
+    );
+    let plan: Plan = serde_json::from_str(&thought)
+        .unwrap_or_else(|e| panic!("the think block is not a Plan ({e}): {thought}"));
+    assert!(plan.goal.chars().count() <= 60 && plan.facts.len() <= 2);
+    assert!(completion.reasoning_tokens < 256, "{completion:?}");
+    serde_json::from_str::<Verdict>(&completion.text).unwrap();
+    // Through the agent, too.
+    Planned.run(&runtime, thread()).await.unwrap();
 }
 
 #[tokio::test]

@@ -137,8 +137,13 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
             }
             fields.push(quote!(.with_dry(#private::Dry::DEFAULT #(#dry)*)));
         }
-        if let Some(n) = &m.think_budget {
-            let v = n.value as u32;
+        // A think type without a budget thinks within the default one.
+        let budget = match (&m.think_budget, &m.think) {
+            (Some(n), _) => Some(n.value as u32),
+            (None, Some(_)) => Some(DEFAULT_THINK_BUDGET),
+            (None, None) => None,
+        };
+        if let Some(v) = budget {
             fields.push(quote!(.with_reasoning(#private::Reasoning::budget(#v))));
         }
         quote!(#private::Sampling::DEFAULT #(#fields)*)
@@ -213,8 +218,21 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
 
 /// The optional parts of the `Agent` impl: retries, voting, input format,
 /// few-shot examples and the output check.
+/// The think budget of an agent that names a `think` type and no
+/// `think_budget`: room for a few short bounded fields.
+const DEFAULT_THINK_BUDGET: u32 = 256;
+
 fn agent_extras(m: &AgentModel, private: &TokenStream) -> TokenStream {
     let mut out = TokenStream::new();
+    if let Some(t) = &m.think {
+        // Spanned at the type, so a type without a schema is reported there.
+        let schema = quote_spanned!(t.span()=> #private::OutputSchema::of::<#t>());
+        out.extend(quote! {
+            fn thought() -> ::core::option::Option<#private::OutputSchema> {
+                ::core::option::Option::Some(#schema)
+            }
+        });
+    }
     if let Some(n) = &m.retries {
         let v = n.value as u32;
         out.extend(quote!(const RETRIES: u32 = #v;));

@@ -21,6 +21,7 @@ const TRAILING_KEYS: &[&str] = &[
     "samples",
     "examples",
     "input_format",
+    "think",
 ];
 
 /// Every key `#[agent]` accepts: the sampling settings are those of
@@ -76,6 +77,7 @@ pub struct AgentModel {
     pub dry_base: Option<Number<f64>>,
     pub dry_allowed_length: Option<Number<u64>>,
     pub think_budget: Option<Number<u64>>,
+    pub think: Option<Type>,
     pub prompt: Option<LitStr>,
     pub krate: Option<Path>,
     pub validate: Option<Path>,
@@ -113,6 +115,7 @@ impl AgentModel {
             dry_base: None,
             dry_allowed_length: None,
             think_budget: None,
+            think: None,
             prompt: None,
             krate: None,
             validate: None,
@@ -150,6 +153,7 @@ impl AgentModel {
                 "prompt" => m.prompt = string(&key, value, errors),
                 "input" => m.input = ty(&key, value, errors),
                 "output" => m.output = ty(&key, value, errors),
+                "think" => m.think = ty(&key, value, errors),
                 "crate" => match syn::parse2::<Path>(value.clone()) {
                     Ok(p) => m.krate = Some(p),
                     Err(_) => errors.spanned(

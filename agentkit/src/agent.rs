@@ -81,6 +81,15 @@ pub trait Agent: Send + Sync + 'static {
         let _ = (input, output);
         Ok(())
     }
+
+    /// The shape of the agent's think block, where it thinks in a declared
+    /// type (`#[agent(think = Plan)]`): the block is then JSON of that type,
+    /// decoded under its grammar, before the answer. `None` (the default):
+    /// free text, where the agent thinks at all
+    /// ([`Sampling::reasoning`](crate::Sampling::reasoning)).
+    fn thought() -> Option<crate::backend::OutputSchema> {
+        None
+    }
 }
 
 /// A function `#[agent(validate = path)]` accepts: one that checks the

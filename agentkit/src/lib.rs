@@ -56,6 +56,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::agent::{shots, shots_from_jsonl, validate_with, Validate};
+    pub use crate::backend::OutputSchema;
     pub use crate::run::{check_agent, run_agent};
     pub use crate::{
         Agent, Dry, Error, InputFormat, Problem, Reasoning, Repetition, Runtime, Sampling, Shot,

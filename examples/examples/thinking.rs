@@ -1,7 +1,8 @@
 //! Does thinking first help? The relevance question of the flagship (is this
 //! thread about running language models locally?) asked of a generative
-//! agent with no thinking, and with a think block of at most 32 and 128
-//! tokens, on the test split and the second held-out set, on SmolLM2-135M and
+//! agent with no thinking, with a free think block of at most 32 and 128
+//! tokens, and with a structured one (a subject, and whether it is about
+//! local models, at most 96 tokens), on the test split and the second held-out set, on SmolLM2-135M and
 //! (when its file is there) Qwen2.5-Coder-0.5B. Prints accuracy, think and
 //! answer tokens, and wall time per configuration.
 //!
@@ -51,6 +52,24 @@ struct Think32;
 /// Think it over first.
 #[agent(model = "screen", temperature = 0.0, max_tokens = 16, think_budget = 128, input = Thread, output = Relevance, input_format = "labelled")]
 struct Think128;
+
+/// A think block with a shape.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+struct Plan {
+    /// what the thread is about, in a few words
+    #[schemars(length(max = 60))]
+    subject: String,
+    /// is that running language models on one's own computer, and why
+    #[schemars(length(max = 80))]
+    local_models: String,
+}
+
+/// Decide whether a forum thread is about running language models locally, on
+/// one's own computer: llama.cpp, Ollama, GGUF files, quantization, local
+/// speed or memory, choosing a model to run at home. Threads about cloud AI
+/// services, ChatGPT, model training theory, or anything else are not.
+#[agent(model = "screen", temperature = 0.0, max_tokens = 16, think = Plan, think_budget = 96, input = Thread, output = Relevance, input_format = "labelled")]
+struct Planned;
 
 fn examples(threads: &[LabelledThread]) -> Vec<Example<Thread>> {
     threads
@@ -120,6 +139,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "128",
                 set,
                 &evaluate(&Think128, &runtime, examples(threads)).await,
+            );
+            row(
+                model,
+                "structured, 96",
+                set,
+                &evaluate(&Planned, &runtime, examples(threads)).await,
             );
         }
     }

@@ -90,6 +90,9 @@ fn dry(request: &Request, model: &LlamaModel, prompt: &[LlamaToken]) -> Option<L
 /// part of the prompt plus `max_tokens` fits the context.
 pub(super) fn check(shared: &Shared, model: &LoadedModel, request: &Request) -> Result<(), Error> {
     model.matcher(request.agent, request.schema.grammar())?;
+    if let (Some(_), Some(thought)) = (&request.sampling.reasoning, &request.thought) {
+        model.matcher(request.agent, thought.grammar())?;
+    }
     let prompt_tokens = model.prompt_tokens(request)?.len();
     let context = model.context_size(shared.config.context_size);
     model.fits(
@@ -134,6 +137,8 @@ pub(super) struct Generate {
     answer: Answer<Completion>,
     /// The think block before the answer, where the request asks for one.
     think: Option<Think>,
+    /// The grammar of a think block of a declared shape.
+    think_matcher: Option<Matcher>,
 }
 
 impl Generate {
@@ -166,6 +171,10 @@ impl Generate {
                 .sampling
                 .reasoning
                 .map(|r| Think::new(&r, model.llama())),
+            think_matcher: match (&request.sampling.reasoning, &request.thought) {
+                (Some(_), Some(thought)) => Some(model.matcher(request.agent, thought.grammar())?),
+                _ => None,
+            },
         })
     }
 
@@ -247,20 +256,47 @@ impl Generate {
     /// an end of generation), then the tokens to evaluate: it, and at the
     /// budget the close tag after it.
     fn think(&mut self, rows: &[&[f32]], model: &LlamaModel) -> Result<Vec<LlamaToken>, Error> {
+        let agent = self.agent;
         let vocab = model.vocab();
-        let allowed: Vec<LlamaTokenData> = logits(self.agent, rows, model)?
+        let mask = match self.think_matcher.as_mut() {
+            Some(m) => Some(
+                m.compute_mask()
+                    .map_err(|e| failure(agent, "the think block's grammar engine failed", e))?,
+            ),
+            None => None,
+        };
+        let allowed: Vec<LlamaTokenData> = logits(agent, rows, model)?
             .iter()
             .enumerate()
+            .filter(|(id, _)| mask.as_ref().is_none_or(|m| m.is_allowed(*id as u32)))
             .map(candidate)
             .filter(|c| !vocab.is_eog(c.id()))
             .collect();
+        if allowed.is_empty() {
+            return Err(failure(
+                agent,
+                "the think block's grammar allows no token of this model's vocabulary",
+                "check the `think` type's schema",
+            ));
+        }
         let token = self.pick(allowed)?;
+        let shaped_done = match self.think_matcher.as_mut() {
+            Some(m) => {
+                m.consume_token(token.0 as u32)
+                    .map_err(|e| failure(agent, "the think block's grammar rejected a token", e))?;
+                m.is_stopped() || m.is_accepting().unwrap_or(false)
+            }
+            None => false,
+        };
         self.accept(token);
         let piece = vocab.token_to_piece(token, true, None);
         let Some(block) = self.think.as_mut() else {
             return Ok(vec![token]);
         };
-        let step = block.take(&piece);
+        let mut step = block.take(&piece);
+        if shaped_done && matches!(step, think::Step::Continue) {
+            step = think::Step::Forced(block.close_now());
+        }
         if let Some(deltas) = &self.deltas {
             deltas.send_reasoning(&block.unsent());
         }

@@ -80,6 +80,13 @@ impl Think {
         self.done
     }
 
+    /// Closes the block now (a shaped block whose grammar is complete): the
+    /// close tag to feed after the last token.
+    pub(super) fn close_now(&mut self) -> Vec<LlamaToken> {
+        self.done = true;
+        self.forced.clone()
+    }
+
     /// Takes the sampled `token`, whose text is `piece`.
     pub(super) fn take(&mut self, piece: &[u8]) -> Step {
         self.text.extend_from_slice(piece);

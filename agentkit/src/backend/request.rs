@@ -107,6 +107,10 @@ pub struct Request {
     pub schema: OutputSchema,
     /// Sampling settings from the agent.
     pub sampling: Sampling,
+    /// The shape of the think block where the agent thinks in a declared
+    /// type ([`Agent::thought`](crate::Agent::thought)); `None`: free text.
+    /// Only read when [`Sampling::reasoning`] is set.
+    pub thought: Option<OutputSchema>,
 }
 
 impl Request {
@@ -127,7 +131,14 @@ impl Request {
             input: Value::Null,
             schema,
             sampling,
+            thought: None,
         }
+    }
+
+    /// With the think block shaped by `thought` (see [`Request::thought`]).
+    pub fn with_thought(mut self, thought: Option<OutputSchema>) -> Self {
+        self.thought = thought;
+        self
     }
 
     /// With the agent's input, as JSON, attached.
@@ -149,6 +160,7 @@ impl Request {
             OutputSchema::of::<A::Output>(),
             A::SAMPLING,
         )
+        .with_thought(A::thought())
         .with_input(input_json::<A>(input)?))
     }
 }

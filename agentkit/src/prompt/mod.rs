@@ -117,10 +117,15 @@ impl Prompt {
     pub fn system_only<A: Agent>() -> Prompt {
         // The picture is drawn from the model parsed once per output type.
         let schema = crate::backend::OutputSchema::of::<A::Output>();
+        let mut content = system_message(A::INSTRUCTIONS, &describe::describe(schema.model()));
+        if let Some(reasoning) = &A::SAMPLING.reasoning {
+            let thought = A::thought().map(|t| describe::describe(t.model()));
+            content.push_str(&think_message(reasoning, thought.as_deref()));
+        }
         Prompt {
             messages: vec![Message {
                 role: Role::System,
-                content: system_message(A::INSTRUCTIONS, &describe::describe(schema.model())),
+                content,
             }],
         }
     }
@@ -156,6 +161,20 @@ fn input_value<A: Agent>(value: Value) -> Value {
     }
     let schema = crate::schema::output_schema::<A::Input>();
     name_tuple_parts(&schema, value)
+}
+
+/// What a thinking agent is told about its think block: where it goes, and
+/// for a shaped one (`picture`, the think type's), its shape.
+fn think_message(reasoning: &crate::Reasoning, picture: Option<&str>) -> String {
+    let (open, close) = (reasoning.open, reasoning.close);
+    match picture {
+        None => format!(
+            "\n\nBefore the answer, think it over briefly inside {open} ... {close}."
+        ),
+        Some(picture) => format!(
+            "\n\nBefore the answer, think inside {open} ... {close}, as one JSON value of this shape:\n{picture}"
+        ),
+    }
 }
 
 fn system_message(instructions: &str, picture: &str) -> String {

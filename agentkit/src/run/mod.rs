@@ -115,7 +115,8 @@ pub(crate) async fn problems<A: Agent>(runtime: &Runtime) -> Vec<Problem> {
         prompt,
         OutputSchema::of::<A::Output>(),
         A::SAMPLING,
-    );
+    )
+    .with_thought(A::thought());
     match backend.check(&request).await {
         Ok(()) => Vec::new(),
         Err(e) => problem(e),

@@ -35,6 +35,7 @@ pub(crate) async fn answer<A: Agent>(
             schema.clone(),
             sampling,
         )
+        .with_thought(A::thought())
         .with_input(input_json.clone());
         let completion = match deltas {
             Some(deltas) => backend.generate_streaming(request, deltas.clone()).await?,

@@ -42,6 +42,10 @@ struct Gentle;
 #[agent(model = "smollm2-135m", input = Text, output = Mood, dry_multiplier = 0.8)]
 struct Copyless;
 
+/// Thinks in a declared shape, within the default budget.
+#[agent(model = "smollm2-135m", input = Text, output = Mood, think = Mood)]
+struct Planner;
+
 /// Multi-line instructions
 /// keep their line breaks.
 #[agent(model = "smollm2-135m", input = Text, output = Mood)]
@@ -72,6 +76,12 @@ fn main() {
     assert_eq!(s.reasoning, Some(agentkit::Reasoning::budget(48)));
     assert_eq!(<Gentle as Agent>::SAMPLING.dry, None);
     assert_eq!(<Gentle as Agent>::SAMPLING.reasoning, None);
+    assert!(<Gentle as Agent>::thought().is_none());
+    assert_eq!(
+        <Planner as Agent>::SAMPLING.reasoning,
+        Some(agentkit::Reasoning::budget(256))
+    );
+    assert!(<Planner as Agent>::thought().is_some());
     assert_eq!(<Copyless as Agent>::SAMPLING.dry, Some(agentkit::Dry::DEFAULT));
     let gentle = <Gentle as Agent>::SAMPLING.repetition.expect("a penalty was given");
     assert_eq!(gentle, agentkit::Repetition::DEFAULT.with_repeat_penalty(1.2));
