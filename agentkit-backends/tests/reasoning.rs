@@ -245,16 +245,13 @@ async fn dropping_a_call_mid_thought_stops_generation() {
 }
 
 #[tokio::test]
-async fn scored_choices_and_servers_refuse_thinking_with_the_fix() {
+async fn scored_choices_refuse_thinking_with_the_fix_in_process_and_on_servers() {
     let runtime = runtime();
     let request = Request::for_agent::<Pondered>(&runtime, &thread()).unwrap();
     let e = common::llama().check_scored(&request).await.unwrap_err();
     assert_eq!(e.kind(), agentkit::ErrorKind::Configuration, "{e}");
     assert!(e.to_string().contains("drop `think_budget`"), "{e}");
     let server = agentkit_backends::server::Server::default();
-    let e = server.check(&request).await.unwrap_err();
-    assert!(
-        e.to_string().contains("the server backend cannot think"),
-        "{e}"
-    );
+    let e = server.check_scored(&request).await.unwrap_err();
+    assert!(e.to_string().contains("scored choices cannot think"), "{e}");
 }

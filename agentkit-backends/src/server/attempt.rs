@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Instant;
 
-use agentkit::backend::{Deltas, Endpoint, Restart};
+use agentkit::backend::{Endpoint, Restart};
 use agentkit::Error;
 use serde_json::Value;
 use tracing::Instrument;
@@ -14,7 +14,7 @@ use super::caps::Caps;
 use super::endpoints::State;
 use super::errors::{self, excerpt, Failure, Problem};
 use super::failover::Outcome;
-use super::relay::{read_events, relay};
+use super::relay::{self, read_events, Relay};
 use super::{http, wire, Server};
 
 /// One attempt on one endpoint, as the failover loop
@@ -44,7 +44,7 @@ pub(super) struct Job<'a, B> {
     /// The agent asking, for traces.
     pub agent: &'a str,
     /// Where the answer's text goes as it arrives, when streamed.
-    pub deltas: Option<&'a Deltas>,
+    pub deltas: Option<Relay<'a>>,
     /// Builds the request body for an endpoint that supports what it says.
     pub body: B,
 }
@@ -80,8 +80,8 @@ where
                 return Ok(None);
             };
             body["model"] = Value::from(endpoint.model.as_str());
-            if let (Some(deltas), Some(why)) = (deltas, restart.take()) {
-                deltas.restart(why);
+            if let (Some(to), Some(why)) = (deltas, restart.take()) {
+                to.deltas.restart(why);
             }
             let _busy = state.busy();
             let answer = server
@@ -115,7 +115,7 @@ impl Server {
         endpoint: &Endpoint,
         state: &State,
         mut body: Value,
-        deltas: Option<&Deltas>,
+        deltas: Option<Relay<'_>>,
         sent: &mut bool,
     ) -> Result<wire::Answer, Failure> {
         let Some(deltas) = deltas else {
@@ -141,7 +141,7 @@ impl Server {
         &self,
         endpoint: &Endpoint,
         body: &Value,
-        deltas: Option<&Deltas>,
+        deltas: Option<Relay<'_>>,
         sent: &mut bool,
     ) -> Result<wire::Answer, Failure> {
         let started = Instant::now();
@@ -187,8 +187,8 @@ impl Server {
                     )))
                 })?;
                 // A server that does not stream answers whole: one delta.
-                if let Some(deltas) = deltas {
-                    relay(deltas, &answer.text, sent)?;
+                if let Some(to) = deltas {
+                    relay::whole(to, &answer, sent)?;
                 }
                 answer
             }

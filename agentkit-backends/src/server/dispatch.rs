@@ -11,6 +11,7 @@ use super::attempt::{Attempt, Job};
 use super::caps::Caps;
 use super::errors;
 use super::failover::{Decision, Failover};
+use super::relay::Relay;
 use super::{wire, Server};
 
 impl Server {
@@ -30,7 +31,10 @@ impl Server {
         let mut job = Job {
             server: self,
             agent: request.agent,
-            deltas,
+            deltas: deltas.map(|deltas| Relay {
+                deltas,
+                think: request.sampling.reasoning,
+            }),
             body,
         };
         let (endpoint, (caps, answer)) = self

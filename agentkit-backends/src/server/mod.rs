@@ -65,6 +65,7 @@ mod router;
 mod scoring;
 mod sse;
 mod stats;
+mod think;
 mod validate;
 mod wire;
 
@@ -131,7 +132,6 @@ impl Server {
 #[async_trait::async_trait]
 impl Backend for Server {
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
-        crate::no_reasoning(&request, "the server backend")?;
         self.complete(request, None).await
     }
 
@@ -146,20 +146,20 @@ impl Backend for Server {
         request: Request,
         deltas: Deltas,
     ) -> Result<Completion, Error> {
-        crate::no_reasoning(&request, "the server backend")?;
         self.complete(request, Some(&deltas)).await
     }
 
     async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
+        crate::no_reasoning(&request, "scored choices")?;
         self.scores(request, choices).await
     }
 
     async fn check(&self, request: &Request) -> Result<(), Error> {
-        crate::no_reasoning(request, "the server backend")?;
         self.preflight(request).await
     }
 
     async fn check_scored(&self, request: &Request) -> Result<(), Error> {
+        crate::no_reasoning(request, "scored choices")?;
         self.preflight_scored(request).await
     }
 }

@@ -19,7 +19,12 @@ pub(super) enum Constrain<'a> {
 pub(super) fn chat(request: &Request, llama_cpp: bool, constrain: Constrain<'_>) -> Value {
     let s = &request.sampling;
     let mut body = base(request);
-    body.insert("max_tokens".into(), s.max_tokens.into());
+    // A think block comes on top of the answer's budget: up to four
+    // characters a token of its budget under the grammar, plus its tags.
+    let think = s.reasoning.map_or(0, |r| {
+        4 * r.budget + (r.open.len() + r.close.len()) as u32 + 2
+    });
+    body.insert("max_tokens".into(), (s.max_tokens + think).into());
     body.insert("temperature".into(), f64::from(s.temperature).into());
     body.insert("seed".into(), s.seed.into());
     if let Some(p) = s.top_p {
@@ -145,6 +150,17 @@ fn schema_name(agent: &str) -> String {
     }
 }
 
+/// The reasoning in a message or a delta, in whichever field the server
+/// uses: llama-server and DeepSeek `reasoning_content`, vLLM and OpenRouter
+/// `reasoning`, Ollama `thinking`. `None` when there is none.
+fn reasoning_of(message: &Value) -> Option<String> {
+    ["reasoning_content", "reasoning", "thinking"]
+        .iter()
+        .filter_map(|field| message.get(*field).and_then(Value::as_str))
+        .find(|text| !text.is_empty())
+        .map(str::to_string)
+}
+
 /// The model names a `/v1/models` answer lists.
 pub(super) fn model_names(list: &Value) -> Vec<String> {
     let entries = list
@@ -169,11 +185,17 @@ pub(super) fn model_names(list: &Value) -> Vec<String> {
 pub(super) struct Answer {
     /// The message content.
     pub text: String,
+    /// The reasoning the server gave apart from the content, in whichever
+    /// field it uses (`reasoning_content`, `reasoning` or `thinking`).
+    pub reasoning: String,
     /// The server stopped at `max_tokens`.
     pub truncated: bool,
     pub prompt_tokens: usize,
     pub cached_tokens: usize,
     pub generated_tokens: usize,
+    /// Of the generated tokens, those of the reasoning, where the server
+    /// counts them (`completion_tokens_details.reasoning_tokens`).
+    pub reasoning_tokens: usize,
     pub prompt_time: Duration,
     pub generate_time: Duration,
     /// Round trip of the HTTP request.
@@ -189,6 +211,8 @@ pub(super) struct Answer {
 pub(super) enum Piece {
     /// Text the model just wrote.
     Text(String),
+    /// Reasoning the model just wrote, in a field of its own.
+    Reasoning(String),
     /// Nothing to show: the role, the finish reason, the usage.
     Nothing,
     /// `[DONE]`: the stream is over.
@@ -203,12 +227,14 @@ impl Answer {
             .get("choices")
             .and_then(|c| c.get(0))
             .ok_or("no `choices[0]`")?;
-        let text = choice
-            .get("message")
-            .and_then(|m| m.get("content"))
-            .and_then(Value::as_str)
-            .ok_or("no `choices[0].message.content` string")?
-            .to_string();
+        let message = choice.get("message");
+        let reasoning = message.and_then(reasoning_of).unwrap_or_default();
+        let text = match message.and_then(|m| m.get("content")) {
+            Some(Value::String(text)) => text.clone(),
+            // A reasoning server may send only reasoning, with no content.
+            Some(Value::Null) | None if !reasoning.is_empty() => String::new(),
+            _ => return Err("no `choices[0].message.content` string".into()),
+        };
         let tokens = choice
             .get("logprobs")
             .and_then(|l| l.get("content"))
@@ -233,6 +259,7 @@ impl Answer {
             .unwrap_or_default();
         let mut answer = Answer {
             text,
+            reasoning,
             tokens,
             ..Answer::default()
         };
@@ -242,10 +269,11 @@ impl Answer {
     }
 
     /// Takes one event of a streamed chat completion (`stream: true`): the
-    /// text it adds (kept in `text` too), or the end of the stream.
-    pub fn absorb(&mut self, data: &str) -> Result<Piece, String> {
+    /// reasoning and text it adds (kept in `reasoning` and `text` too), or
+    /// the end of the stream.
+    pub fn absorb(&mut self, data: &str) -> Result<Vec<Piece>, String> {
         if data.trim() == "[DONE]" {
-            return Ok(Piece::Done);
+            return Ok(vec![Piece::Done]);
         }
         let v: Value =
             serde_json::from_str(data).map_err(|e| format!("an event is not JSON ({e})"))?;
@@ -255,19 +283,27 @@ impl Answer {
         // The last event may carry only the usage, with no choices.
         self.take_usage(&v);
         let Some(choice) = v.get("choices").and_then(|c| c.get(0)) else {
-            return Ok(Piece::Nothing);
+            return Ok(vec![Piece::Nothing]);
         };
         self.take_finish(choice);
-        let text = choice
-            .get("delta")
+        let delta = choice.get("delta");
+        let mut pieces = Vec::new();
+        if let Some(reasoning) = delta.and_then(reasoning_of) {
+            self.reasoning.push_str(&reasoning);
+            pieces.push(Piece::Reasoning(reasoning));
+        }
+        let text = delta
             .and_then(|d| d.get("content"))
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if text.is_empty() {
-            return Ok(Piece::Nothing);
+        if !text.is_empty() {
+            self.text.push_str(text);
+            pieces.push(Piece::Text(text.to_string()));
         }
-        self.text.push_str(text);
-        Ok(Piece::Text(text.to_string()))
+        if pieces.is_empty() {
+            pieces.push(Piece::Nothing);
+        }
+        Ok(pieces)
     }
 
     /// Whether a streamed answer said why it stopped (a `finish_reason`).
@@ -312,6 +348,14 @@ impl Answer {
             &mut self.generated_tokens,
             count(usage.and_then(|u| u.get("completion_tokens"))),
         );
+        set(
+            &mut self.reasoning_tokens,
+            count(
+                usage
+                    .and_then(|u| u.get("completion_tokens_details"))
+                    .and_then(|d| d.get("reasoning_tokens")),
+            ),
+        );
         self.prompt_time = ms("prompt_ms").unwrap_or(self.prompt_time);
         self.generate_time = ms("predicted_ms").unwrap_or(self.generate_time);
     }
@@ -338,157 +382,4 @@ impl Answer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn answers_give_text_usage_and_log_probabilities() {
-        let body = r#"{"choices":[{"finish_reason":"stop","message":{"role":"assistant","content":"{\"a\":true}"},
-            "logprobs":{"content":[{"token":"{\"","logprob":-0.5,"bytes":[123,34]},{"token":"a\":","logprob":-0.25},{"token":"true","logprob":-1.0},{"token":"}","logprob":-0.125}]}}],
-            "usage":{"prompt_tokens":30,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":20}},
-            "timings":{"prompt_ms":12.0,"predicted_ms":40.0}}"#;
-        let a = Answer::parse(body).unwrap();
-        assert_eq!(a.text, "{\"a\":true}");
-        assert!(!a.truncated);
-        assert_eq!(
-            (a.prompt_tokens, a.cached_tokens, a.generated_tokens),
-            (30, 20, 4)
-        );
-        assert_eq!(a.generate_time, Duration::from_millis(40));
-        // `{"a":` is the prefix; `true` and `}` follow.
-        assert_eq!(a.log_probability(5, 9), Some(-1.0));
-        assert_eq!(a.log_probability(4, 9), Some(-1.25));
-        assert!(Answer::parse(r#"{"choices":[]}"#)
-            .unwrap_err()
-            .contains("choices[0]"));
-        assert!(Answer::parse("<html>").unwrap_err().starts_with("not JSON"));
-    }
-
-    #[test]
-    fn streamed_answers_gather_text_finish_and_usage() {
-        // As llama-server sends them with `stream_options.include_usage`.
-        let events = [
-            r#"{"choices":[{"finish_reason":null,"index":0,"delta":{"role":"assistant","content":null}}]}"#,
-            r#"{"choices":[{"finish_reason":null,"index":0,"delta":{"content":"{\"a\":"}}]}"#,
-            r#"{"choices":[{"finish_reason":null,"index":0,"delta":{"content":"true}"}}]}"#,
-            r#"{"choices":[{"finish_reason":"stop","index":0,"delta":{}}]}"#,
-            r#"{"choices":[],"usage":{"completion_tokens":3,"prompt_tokens":34,"prompt_tokens_details":{"cached_tokens":30}},"timings":{"cache_n":30,"prompt_ms":16.0,"predicted_ms":40.0}}"#,
-            "[DONE]",
-        ];
-        let mut answer = Answer::default();
-        let pieces: Vec<Piece> = events.iter().map(|e| answer.absorb(e).unwrap()).collect();
-        assert_eq!(
-            pieces,
-            [
-                Piece::Nothing,
-                Piece::Text("{\"a\":".into()),
-                Piece::Text("true}".into()),
-                Piece::Nothing,
-                Piece::Nothing,
-                Piece::Done
-            ]
-        );
-        assert_eq!(answer.text, "{\"a\":true}");
-        assert!(answer.finished() && !answer.truncated);
-        assert_eq!(
-            (
-                answer.prompt_tokens,
-                answer.cached_tokens,
-                answer.generated_tokens
-            ),
-            (34, 30, 3)
-        );
-        assert_eq!(answer.generate_time, Duration::from_millis(40));
-
-        let mut cut = Answer::default();
-        cut.absorb(r#"{"choices":[{"finish_reason":"length","delta":{"content":"{"}}]}"#)
-            .unwrap();
-        assert!(cut.truncated);
-        assert!(cut
-            .absorb(r#"{"error":{"message":"slot gone"}}"#)
-            .unwrap_err()
-            .contains("slot gone"));
-        assert!(cut.absorb("<html>").unwrap_err().contains("not JSON"));
-
-        let mut body = json!({ "stream": false });
-        streamed(&mut body, true);
-        assert_eq!(
-            body,
-            json!({ "stream": true, "stream_options": { "include_usage": true } })
-        );
-        streamed(&mut body, false);
-        assert_eq!(body, json!({ "stream": true }));
-    }
-
-    #[test]
-    fn llama_server_gets_repetition_and_dry_settings_others_do_not() {
-        use agentkit::{Dry, ModelSpec, Prompt, Repetition, Sampling};
-        let sampling = Sampling::DEFAULT
-            .with_repetition(Repetition::DEFAULT.with_repeat_penalty(1.1))
-            .with_dry(Dry::DEFAULT.with_allowed_length(3));
-        let request = Request::new(
-            "Draft",
-            ModelSpec::new("draft", std::path::PathBuf::from("/models/draft.gguf")),
-            Prompt {
-                messages: Vec::new(),
-            },
-            agentkit::backend::OutputSchema::from_full(json!({ "type": "object" })),
-            sampling,
-        );
-        let llama = chat(&request, true, Constrain::Grammar("root ::= \"{}\""));
-        assert_eq!(llama["repeat_penalty"], json!(f64::from(1.1f32)));
-        assert_eq!(llama["dry_multiplier"], json!(f64::from(0.8f32)));
-        assert_eq!(llama["dry_base"], json!(1.75));
-        assert_eq!(llama["dry_allowed_length"], json!(3));
-        assert_eq!(llama["dry_penalty_last_n"], json!(-1));
-        let schema = json!({ "type": "object" });
-        let other = chat(&request, false, Constrain::JsonSchema(&schema));
-        assert!(other.get("dry_multiplier").is_none(), "{other}");
-        assert!(other.get("repeat_penalty").is_none(), "{other}");
-        let off = Request::new(
-            "Draft",
-            request.model.clone(),
-            request.prompt.clone(),
-            agentkit::backend::OutputSchema::from_full(json!({ "type": "object" })),
-            Sampling::DEFAULT,
-        );
-        let plain = chat(&off, true, Constrain::Grammar("root ::= \"{}\""));
-        assert!(plain.get("dry_multiplier").is_none(), "{plain}");
-        assert!(plain.get("chat_template_kwargs").is_none(), "{plain}");
-    }
-
-    #[test]
-    fn chat_template_kwargs_go_to_every_server() {
-        use agentkit::{ModelSpec, Prompt, Sampling};
-        let model = ModelSpec::served("judge", Vec::new())
-            .with_chat_template_kwargs([("enable_thinking".to_string(), json!(false))]);
-        let request = Request::new(
-            "Judge",
-            model,
-            Prompt {
-                messages: Vec::new(),
-            },
-            agentkit::backend::OutputSchema::from_full(json!({ "type": "object" })),
-            Sampling::DEFAULT,
-        );
-        let schema = json!({ "type": "object" });
-        for body in [
-            chat(&request, true, Constrain::Grammar("root ::= \"{}\"")),
-            chat(&request, false, Constrain::JsonSchema(&schema)),
-        ] {
-            assert_eq!(
-                body["chat_template_kwargs"],
-                json!({ "enable_thinking": false }),
-                "{body}"
-            );
-        }
-    }
-
-    #[test]
-    fn model_lists_of_openai_and_ollama() {
-        let list =
-            json!({ "object": "list", "data": [{ "id": "smollm2" }, { "id": "qwen:latest" }] });
-        assert_eq!(model_names(&list), ["smollm2", "qwen:latest"]);
-        assert_eq!(schema_name("Judge::<T>"), "Judge___T_");
-    }
-}
+mod tests;
