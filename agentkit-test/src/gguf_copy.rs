@@ -1,4 +1,4 @@
-//! [`copy_with_chat_template`] lets a test run a real model's weights under a
+//! [`copy_with_chat_template`](crate::gguf_copy::copy_with_chat_template) lets a test run a real model's weights under a
 //! template the test chooses (say one whose markers no built-in list knows),
 //! without keeping a second model file around. It rewrites the header and
 //! streams the tensor data unchanged. The module depends on nothing but `std`.
