@@ -255,3 +255,51 @@ async fn scored_choices_refuse_thinking_with_the_fix_in_process_and_on_servers()
     let e = server.check_scored(&request).await.unwrap_err();
     assert!(e.to_string().contains("scored choices cannot think"), "{e}");
 }
+
+/// SmolLM2's ChatML, its generation prompt opening a think block as an R1
+/// distill's does.
+const SMOLLM2_THINKS: &str = "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}";
+
+#[tokio::test]
+async fn a_real_model_whose_template_opens_the_block_answers_typed_after_closing_it() {
+    let dir = scratch_dir().join("thinking-copy");
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("smollm2-opens-think.gguf");
+    agentkit_test::gguf_copy::copy_with_chat_template(
+        &agentkit_backends::llama::default_model_path(),
+        &copy,
+        SMOLLM2_THINKS,
+    )
+    .unwrap();
+    let runtime = Runtime::builder()
+        .backend(common::llama_with_threads(2).clone())
+        .model("smollm2-135m", &copy)
+        .build();
+    let request = Request::for_agent::<Pondered>(&runtime, &thread()).unwrap();
+    let completion = runtime.backend().unwrap().generate(request).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let completion = completion.unwrap();
+    println!(
+        "thought: {:?}\nanswer: {}",
+        completion.reasoning, completion.text
+    );
+    let thought = completion.reasoning.clone().unwrap_or_default();
+    assert!(
+        !thought.is_empty() && !thought.contains("<think>"),
+        "{thought}"
+    );
+    assert!(completion.reasoning_tokens <= 48);
+    serde_json::from_str::<Verdict>(&completion.text).unwrap();
+    // The same prompt as the original model's with the block opened by
+    // agentkit: opened once, never twice.
+    let plain = runtime_prompt_tokens().await;
+    assert_eq!(completion.prompt_tokens, plain);
+}
+
+/// The prompt tokens of `Pondered` on the original SmolLM2.
+async fn runtime_prompt_tokens() -> usize {
+    let runtime = runtime();
+    let request = Request::for_agent::<Pondered>(&runtime, &thread()).unwrap();
+    let completion = runtime.backend().unwrap().generate(request).await.unwrap();
+    completion.prompt_tokens
+}
