@@ -30,23 +30,3 @@ pub(crate) fn likeliest(scores: &[f64]) -> usize {
     }
     best
 }
-
-/// A configuration error when `request` asks to think first
-/// ([`agentkit::Sampling::reasoning`]) and `what` cannot do that yet; the
-/// message names the agent's fix.
-#[cfg(any(feature = "llama", feature = "server"))]
-pub(crate) fn no_reasoning(
-    request: &agentkit::backend::Request,
-    what: &str,
-) -> Result<(), agentkit::Error> {
-    if request.sampling.reasoning.is_none() {
-        return Ok(());
-    }
-    Err(agentkit::Error::backend(
-        request.agent,
-        agentkit::backend::BackendError::configuration(format!(
-            "{what} cannot think before the answer yet: drop `think_budget` from this agent \
-             (or run it in-process, as a generating agent on the llama.cpp backend)"
-        )),
-    ))
-}

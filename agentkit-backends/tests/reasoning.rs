@@ -58,6 +58,20 @@ struct Fact {
 #[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 80, think = Plan, input = Thread, output = Verdict)]
 struct Planned;
 
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, Copy, PartialEq)]
+struct Relevance {
+    /// true when the thread asks about running models locally
+    relevant: bool,
+}
+
+/// Decide whether a forum thread is about running language models locally.
+#[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 16, input = Thread, output = Relevance)]
+struct Relevant;
+
+/// Decide whether a forum thread is about running language models locally.
+#[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 16, think_budget = 24, input = Thread, output = Relevance)]
+struct RelevantPondered;
+
 fn thread() -> Thread {
     Thread {
         title: "Which quantization for a 16 GB laptop?".into(),
@@ -245,15 +259,43 @@ async fn dropping_a_call_mid_thought_stops_generation() {
 }
 
 #[tokio::test]
-async fn scored_choices_refuse_thinking_with_the_fix_in_process_and_on_servers() {
+async fn scored_choices_think_first_in_process_and_the_server_refuses_with_the_fix() {
     let runtime = runtime();
+    let direct = agentkit::scored(Relevant)
+        .run(&runtime, thread())
+        .await
+        .unwrap();
+    let pondered = agentkit::scored(RelevantPondered)
+        .run(&runtime, thread())
+        .await
+        .unwrap();
+    let p = |s: &agentkit::Scored<Relevance>| {
+        (
+            s.probability("relevant", &true).unwrap_or(0.0),
+            s.probability("relevant", &false).unwrap_or(0.0),
+        )
+    };
+    let (yes, no) = p(&pondered);
+    println!(
+        "P(relevant) {:.3} at once, {yes:.3} after thinking",
+        p(&direct).0
+    );
+    assert!((yes + no - 1.0).abs() < 1e-6, "{pondered:?}");
+    // The think block came before the options: they were scored in
+    // another context.
+    assert_ne!(p(&direct), (yes, no));
+    assert!(runtime.usage().calls >= 2);
+
     let request = Request::for_agent::<Pondered>(&runtime, &thread()).unwrap();
-    let e = common::llama().check_scored(&request).await.unwrap_err();
-    assert_eq!(e.kind(), agentkit::ErrorKind::Configuration, "{e}");
-    assert!(e.to_string().contains("drop `think_budget`"), "{e}");
     let server = agentkit_backends::server::Server::default();
     let e = server.check_scored(&request).await.unwrap_err();
-    assert!(e.to_string().contains("scored choices cannot think"), "{e}");
+    assert_eq!(e.kind(), agentkit::ErrorKind::Configuration, "{e}");
+    assert!(
+        e.to_string()
+            .contains("scored choices on the server backend cannot think")
+            && e.to_string().contains("drop `think_budget`"),
+        "{e}"
+    );
 }
 
 /// SmolLM2's ChatML, its generation prompt opening a think block as an R1

@@ -33,7 +33,7 @@ pub(super) enum Constraint {
 ///
 /// Order: penalties (which need the raw logits), then greedy, or
 /// `top_k → top_p → min_p → temperature → seeded draw`.
-fn sampler(request: &Request, n_vocab: i32) -> LlamaSampler {
+pub(super) fn sampler(request: &Request, n_vocab: i32) -> LlamaSampler {
     let s = &request.sampling;
     let mut chain = Vec::new();
     if let Some(r) = s.repetition {

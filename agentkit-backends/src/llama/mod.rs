@@ -32,6 +32,7 @@ mod report;
 mod resident;
 mod score;
 mod think;
+mod think_first;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -54,6 +55,7 @@ use engine::task::{Answer, Job, Running, Task};
 use errors::failure;
 use model::LoadedModel;
 use score::Score;
+use think_first::ThinkFirst;
 
 /// The llama.cpp backend. Cheap to clone; clones share loaded models.
 #[derive(Clone)]
@@ -351,19 +353,24 @@ impl Backend for Llama {
         self.run(request, Constraint::Schema, Some(deltas)).await
     }
 
+    /// Scores every option from the logits. A thinking agent thinks first
+    /// (its think block as in generation), and the options are scored after
+    /// the close tag.
     async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
-        crate::no_reasoning(&request, "scored choices")?;
         self.submit(request, move |model, request, n_ctx, prompt, answer| {
             let prompt = prompt.len();
             let (score, reserve) = Score::new(model, &choices, prompt, answer);
+            let (task, reserve): (Box<dyn Task>, usize) = match &request.sampling.reasoning {
+                Some(r) => {
+                    let (first, think) = ThinkFirst::new(r, request, model.llama(), score);
+                    (Box::new(first), reserve + think)
+                }
+                None => (Box::new(score), reserve),
+            };
             model.fits(request.agent, prompt, reserve, n_ctx)?;
-            Ok((Box::new(score) as Box<dyn Task>, reserve))
+            Ok((task, reserve))
         })
         .await
-    }
-
-    async fn check_scored(&self, request: &Request) -> Result<(), Error> {
-        crate::no_reasoning(request, "scored choices")
     }
 
     async fn check(&self, request: &Request) -> Result<(), Error> {

@@ -91,6 +91,12 @@ impl Score {
         (score, reserve)
     }
 
+    /// The options start `tokens` later in the sequence than the prompt's
+    /// end: a think block came first.
+    pub(super) fn after(&mut self, tokens: usize) {
+        self.mark += tokens;
+    }
+
     /// Takes the logits asked for and says what to evaluate next.
     fn next(&mut self, rows: &[&[f32]]) -> Next {
         match self.phase {

@@ -162,3 +162,22 @@ pub(super) fn excerpt(text: &str) -> String {
         cut
     }
 }
+
+/// A configuration error when `request` asks to think first
+/// ([`agentkit::Sampling::reasoning`]) and `what` cannot do that yet; the
+/// message names the agent's fix.
+pub(super) fn no_reasoning(
+    request: &agentkit::backend::Request,
+    what: &str,
+) -> Result<(), agentkit::Error> {
+    if request.sampling.reasoning.is_none() {
+        return Ok(());
+    }
+    Err(agentkit::Error::backend(
+        request.agent,
+        agentkit::backend::BackendError::configuration(format!(
+            "{what} cannot think before the answer yet: drop `think_budget` from this agent \
+             (or run it in-process, where scored choices think first)"
+        )),
+    ))
+}

@@ -150,7 +150,7 @@ impl Backend for Server {
     }
 
     async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
-        crate::no_reasoning(&request, "scored choices")?;
+        errors::no_reasoning(&request, "scored choices on the server backend")?;
         self.scores(request, choices).await
     }
 
@@ -159,7 +159,7 @@ impl Backend for Server {
     }
 
     async fn check_scored(&self, request: &Request) -> Result<(), Error> {
-        crate::no_reasoning(request, "scored choices")?;
+        errors::no_reasoning(request, "scored choices on the server backend")?;
         self.preflight_scored(request).await
     }
 }
