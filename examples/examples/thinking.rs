@@ -2,7 +2,8 @@
 //! thread about running language models locally?) asked of a generative
 //! agent with no thinking, with a free think block of at most 32 and 128
 //! tokens, and with a structured one (a subject, and whether it is about
-//! local models, at most 96 tokens), on the test split and the second held-out set, on SmolLM2-135M and
+//! local models, at most 96 tokens); and by scored choices (P(true) >= 0.5)
+//! with no thinking and after a think block of 32 tokens; on the test split and the second held-out set, on SmolLM2-135M and
 //! (when its file is there) Qwen2.5-Coder-0.5B. Prints accuracy, think and
 //! answer tokens, and wall time per configuration.
 //!
@@ -12,6 +13,7 @@
 
 use agentkit::eval::{evaluate, EvalReport, Example};
 use agentkit::prelude::*;
+use agentkit::Scored;
 use agentkit_examples::forum::{self, LabelledThread, Split, Thread};
 use clap::Parser;
 
@@ -145,6 +147,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "structured, 96",
                 set,
                 &evaluate(&Planned, &runtime, examples(threads)).await,
+            );
+            let decided = |s: Scored<Relevance>| Relevance {
+                relevant: s.probability("relevant", &true).unwrap_or(0.0) >= 0.5,
+            };
+            let scored = agentkit::scored(Direct).map(decided);
+            row(
+                model,
+                "scored, off",
+                set,
+                &evaluate(&scored, &runtime, examples(threads)).await,
+            );
+            let scored = agentkit::scored(Think32).map(decided);
+            row(
+                model,
+                "scored, 32",
+                set,
+                &evaluate(&scored, &runtime, examples(threads)).await,
             );
         }
     }
