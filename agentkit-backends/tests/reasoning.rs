@@ -235,24 +235,33 @@ async fn a_template_that_opens_the_block_is_not_given_a_second_one() {
 }
 
 #[tokio::test]
-async fn dropping_a_call_mid_thought_stops_generation() {
+async fn dropping_a_stream_mid_thought_stops_generation() {
+    use agentkit::backend::Deltas;
+    use agentkit::stream::{Delta, StreamExt};
     // Its own backend, so its counter of running generations is its own.
     let llama = Llama::new(LlamaConfig::default().threads(1)).unwrap();
     let path = scratch_dir().join("drop-think.gguf");
     fixture::write_fixture_model_with_chat_template(&path, 7, PLAIN).unwrap();
-    // The fixture model seldom writes `</think>` by chance: 380 tokens
-    // of thinking take long enough to be cut.
-    let call = llama.generate(thinking_request(path, 380));
-    let cut = tokio::time::timeout(Duration::from_millis(30), call).await;
-    assert!(
-        cut.is_err(),
-        "380 tokens of thinking cannot finish in 30 ms: {cut:?}"
-    );
+    // The fixture model seldom writes `</think>` by chance: 380 tokens of
+    // thinking take long enough to be cut.
+    let (deltas, mut receiver) = Deltas::channel();
+    let call = {
+        let llama = llama.clone();
+        let request = thinking_request(path, 380);
+        tokio::spawn(async move { llama.generate_streaming(request, deltas).await })
+    };
+    // Some thinking has streamed: the call is mid-thought.
+    match receiver.next().await {
+        Some(Delta::Reasoning(_)) => {}
+        other => panic!("expected reasoning first, got {other:?} ({:?})", call.await),
+    }
+    call.abort();
+    drop(receiver);
     let dropped = Instant::now();
     while llama.active_generations() > 0 {
         assert!(
             dropped.elapsed() < Duration::from_secs(2),
-            "thinking went on after the call was dropped"
+            "thinking went on after the stream was dropped"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
