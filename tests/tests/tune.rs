@@ -128,7 +128,12 @@ async fn the_tuner_beats_a_constant_answer_and_its_file_is_loaded_at_run_time() 
     assert_eq!(report.tuning.candidate, "own examples, calibrated");
     assert!(report
         .to_string()
-        .contains("| own examples, calibrated **(chosen)** | 1.00 | 6/6 |"));
+        .contains("| own examples, calibrated **(chosen)** | 0 | 1.00 | 6/6 |"));
+    // Six examples cannot be cut into five folds of two: said so.
+    assert!(report
+        .note
+        .as_deref()
+        .is_some_and(|n| n.contains("too small to choose by cross-validation")));
 
     // The file round-trips, and the agent loaded from it decides by it.
     let path = std::env::temp_dir().join(format!("agentkit-tune-{}.json", std::process::id()));
@@ -225,4 +230,101 @@ async fn decoy_answers_count_as_labels_and_other_shots_are_shown() {
             .count()
     };
     assert_eq!((shown(0), shown(4)), (0, 1));
+}
+
+/// A dev split of `rows` (P(true), label), scripted in order.
+fn scripted_dev(rows: &[(f64, bool)]) -> (Vec<Example<Thread>>, ScriptedBackend) {
+    let mut script = ScriptedBackend::new();
+    let dev = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (p, label))| {
+            script = std::mem::take(&mut script).scores::<Relevant>(bool_scores(*p));
+            Example {
+                input: thread_titled(&format!("dev {i}")),
+                expected: json!({ "relevant": label }),
+            }
+        })
+        .collect();
+    (dev, script)
+}
+
+#[tokio::test]
+async fn cross_validation_keeps_offsets_that_transfer() {
+    // P(true) is always above one half and separates the labels at 0.75:
+    // fitted offsets find the cut on every fold, argmax never does.
+    let rows: Vec<(f64, bool)> = (0..20)
+        .map(|i| {
+            let p = 0.55 + 0.02 * f64::from(i);
+            (p, p > 0.75)
+        })
+        .collect();
+    let (dev, script) = scripted_dev(&rows);
+    let report = tune(
+        Relevant,
+        &runtime_for(&script),
+        &Search::new("relevant"),
+        &dev,
+        &[],
+    )
+    .await
+    .unwrap();
+    println!("{report}");
+    let argmax = report.candidates[0].cv.unwrap();
+    let fitted = report.candidates[1].cv.unwrap();
+    assert_eq!((argmax.folds, report.candidates[1].fitted), (5, 2));
+    assert!((argmax.mean - 0.5).abs() < 0.11, "{argmax:?}");
+    assert!(fitted.mean > 0.9, "{fitted:?}");
+    assert_eq!(report.chosen, 1);
+    assert_eq!(report.note, None);
+    assert_eq!(report.tuning.cv, Some(fitted.mean));
+}
+
+#[tokio::test]
+async fn offsets_fitted_to_noise_lose_to_fewer_numbers_when_the_folds_cannot_tell() {
+    // P(true) says nothing about the label: whatever cut fits the dev
+    // split fits its noise. Argmax ("false" for all) fits nothing.
+    let positives = [1, 4, 7, 11, 15, 18];
+    let rows: Vec<(f64, bool)> = (0..20)
+        .map(|i: usize| (0.1 + ((i * 37) % 20) as f64 / 50.0, positives.contains(&i)))
+        .collect();
+    let (dev, script) = scripted_dev(&rows);
+    let report = tune(
+        Relevant,
+        &runtime_for(&script),
+        &Search::new("relevant"),
+        &dev,
+        &[],
+    )
+    .await
+    .unwrap();
+    println!("{report}");
+    let chosen = &report.candidates[report.chosen];
+    assert_eq!(chosen.fitted, 0, "{report}");
+    assert!(
+        report.candidates[1].dev.metric >= report.candidates[0].dev.metric,
+        "fitted on all of dev, the offsets look at least as good: {report}"
+    );
+}
+
+#[tokio::test]
+async fn a_dev_split_too_small_for_folds_is_said_so() {
+    let (dev, script) = scripted_dev(&[(0.9, true), (0.8, true), (0.3, false), (0.2, false)]);
+    let report = tune(
+        Relevant,
+        &runtime_for(&script),
+        &Search::new("relevant"),
+        &dev,
+        &[],
+    )
+    .await
+    .unwrap();
+    assert!(report.candidates.iter().all(|c| c.cv.is_none()));
+    let note = report.note.clone().unwrap_or_default();
+    assert!(
+        note.contains("too small to choose by cross-validation")
+            && note.contains("4 labelled examples"),
+        "{note}"
+    );
+    assert!(report.to_string().contains(&note));
 }

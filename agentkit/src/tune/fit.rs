@@ -16,6 +16,59 @@ pub(super) struct Split {
     pub(super) labels: Vec<Value>,
 }
 
+impl Split {
+    /// The examples whose index `keep` accepts.
+    pub(super) fn subset(&self, keep: impl Fn(usize) -> bool) -> Split {
+        let (probs, labels) = self
+            .probs
+            .iter()
+            .zip(&self.labels)
+            .enumerate()
+            .filter(|(i, _)| keep(*i))
+            .map(|(_, (p, l))| (p.clone(), l.clone()))
+            .unzip();
+        Split { probs, labels }
+    }
+}
+
+/// A fold (`0..k`) for every example: stratified, each label's examples
+/// dealt round-robin in order, so every fold holds its share of each label.
+pub(super) fn folds(labels: &[Value], k: usize) -> Vec<usize> {
+    let k = k.max(1);
+    let mut by_label: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, label) in labels.iter().enumerate() {
+        by_label.entry(label.to_string()).or_default().push(i);
+    }
+    let mut fold = vec![0; labels.len()];
+    let mut next = 0;
+    for indices in by_label.values() {
+        for &i in indices {
+            fold[i] = next % k;
+            next += 1;
+        }
+    }
+    fold
+}
+
+/// Why `labels` are too few for `k`-fold cross-validation (fewer than two
+/// examples a fold, or a label with fewer examples than folds), if they are.
+pub(super) fn too_small(labels: &[Value], k: usize) -> Option<String> {
+    if labels.len() < 2 * k {
+        return Some(format!(
+            "{} labelled examples are too few for {k} folds of at least two",
+            labels.len()
+        ));
+    }
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for label in labels {
+        *counts.entry(label.to_string()).or_default() += 1;
+    }
+    counts
+        .iter()
+        .find(|(_, n)| **n < k)
+        .map(|(label, n)| format!("label {label} has {n} examples, fewer than the {k} folds"))
+}
+
 /// The answer with the highest log probability plus offset, per example.
 fn predict(probs: &[f64], offsets: &[f64]) -> usize {
     let mut best = (0, f64::NEG_INFINITY);
@@ -142,6 +195,22 @@ mod tests {
         // The threshold sits between 0.7 and 0.8, not at an edge.
         let threshold = |p: f64| predict(&[p, 1.0 - p], &offsets) == 0;
         assert!(threshold(0.8) && !threshold(0.7));
+    }
+
+    #[test]
+    fn folds_are_stratified_and_small_splits_are_named() {
+        let labels: Vec<Value> = (0..10).map(|i| Value::Bool(i < 4)).collect();
+        let fold = folds(&labels, 2);
+        for f in 0..2 {
+            let held: Vec<usize> = (0..10).filter(|i| fold[*i] == f).collect();
+            assert_eq!(held.len(), 5);
+            assert_eq!(held.iter().filter(|i| **i < 4).count(), 2, "{held:?}");
+        }
+        assert_eq!(too_small(&labels, 2), None);
+        assert!(too_small(&labels, 5).is_some_and(|w| w.contains("label true has 4")));
+        assert!(too_small(&labels[..5], 3).is_some_and(|w| w.contains("5 labelled examples")));
+        let sub = split(&[(0.9, true), (0.2, false), (0.6, true)]).subset(|i| i != 1);
+        assert_eq!(sub.labels, [Value::Bool(true), Value::Bool(true)]);
     }
 
     #[test]

@@ -42,8 +42,8 @@ use serde_json::Value;
 use crate::eval::Example;
 use crate::{Agent, Error, Runtime, ScoredAgent, Shot};
 
-use fit::{fit, score, Split};
-pub use report::{Candidate, Score, TuneReport};
+use fit::{fit, folds, score, too_small, Split};
+pub use report::{Candidate, CrossValidated, Score, TuneReport};
 pub use search::{Metric, Search};
 pub use tuning::Tuning;
 
@@ -90,9 +90,17 @@ pub async fn tune<A: Agent>(
         .collect();
     let mut candidates = Vec::new();
     let mut settings = Vec::new();
+    // Whether the dev split can be cut into folds, and the folds: the same
+    // for every few-shot set (the labels do not change with the shots).
+    let mut small = None;
+    let mut fold = Vec::new();
     for (set_name, shots) in &search.shot_sets {
         let shots_ref = shots.as_deref();
         let dev_split = score_split::<A>(runtime, shots_ref, &search.label, dev).await?;
+        if fold.is_empty() {
+            small = too_small(&dev_split.labels, search.folds);
+            fold = folds(&dev_split.labels, search.folds);
+        }
         let test_split = score_split::<A>(runtime, shots_ref, &search.label, test).await?;
         let mut starts = vec![("argmax".to_string(), vec![0.0; answers.len()])];
         if !search.content_free.is_empty() {
@@ -114,24 +122,41 @@ pub async fn tune<A: Agent>(
         let mut fitted = Vec::new();
         for (start_name, start) in &starts {
             let offsets = fit(&dev_split, &predicts, start, search.metric);
-            fitted.push((format!("{start_name} + fitted offsets"), offsets));
+            fitted.push((
+                format!("{start_name} + fitted offsets"),
+                Some(start.clone()),
+                offsets,
+            ));
         }
-        for (name, offsets) in starts.into_iter().chain(fitted) {
+        let plain = starts
+            .into_iter()
+            .map(|(name, offsets)| (name, None, offsets));
+        for (name, refit_from, offsets) in plain.chain(fitted) {
             let score = |split: &Split| score(split, &predicts, &offsets, search.metric);
+            let cv = small.is_none().then(|| {
+                cross_validate(&dev_split, &fold, search.folds, |train, held| {
+                    let offsets = match &refit_from {
+                        Some(start) => fit(train, &predicts, start, search.metric),
+                        None => offsets.clone(),
+                    };
+                    fit::score(held, &predicts, &offsets, search.metric).metric
+                })
+            });
             candidates.push(Candidate {
                 name: format!("{set_name}, {name}"),
+                fitted: if refit_from.is_some() {
+                    answers.len()
+                } else {
+                    0
+                },
                 dev: score(&dev_split),
+                cv,
                 test: (!test_split.labels.is_empty()).then(|| score(&test_split)),
             });
             settings.push((shots.clone(), offsets));
         }
     }
-    let mut chosen = 0;
-    for (i, c) in candidates.iter().enumerate() {
-        if c.dev.metric > candidates[chosen].dev.metric + 1e-9 {
-            chosen = i;
-        }
-    }
+    let (chosen, note) = choose(&candidates, small);
     let (shots, offsets) = settings.swap_remove(chosen);
     let model = runtime.resolve(A::NAME, A::MODEL)?.key();
     let winner = &candidates[chosen];
@@ -143,6 +168,7 @@ pub async fn tune<A: Agent>(
         offsets: answers.iter().cloned().zip(offsets).collect(),
         candidate: winner.name.clone(),
         dev: winner.dev.metric,
+        cv: winner.cv.map(|cv| cv.mean),
         test: winner.test.as_ref().map(|t| t.metric),
     };
     Ok(TuneReport {
@@ -150,7 +176,85 @@ pub async fn tune<A: Agent>(
         candidates,
         chosen,
         tuning,
+        note,
     })
+}
+
+/// Each fold of `split` (`fold[i]` is example i's) scored by `held_out`
+/// given the other folds to fit on and the fold to score: the mean and the
+/// spread of the folds' metric.
+fn cross_validate(
+    split: &Split,
+    fold: &[usize],
+    k: usize,
+    held_out: impl Fn(&Split, &Split) -> f64,
+) -> CrossValidated {
+    let metrics: Vec<f64> = (0..k)
+        .map(|f| {
+            let train = split.subset(|i| fold[i] != f);
+            let held = split.subset(|i| fold[i] == f);
+            held_out(&train, &held)
+        })
+        .collect();
+    let mean = metrics.iter().sum::<f64>() / k as f64;
+    let var = metrics.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (k - 1).max(1) as f64;
+    CrossValidated {
+        mean,
+        spread: var.sqrt(),
+        folds: k,
+    }
+}
+
+/// The winner among `candidates` and what to know about the choice. With
+/// cross-validated scores: the best, unless the folds do not separate it
+/// (within one standard error) from a candidate that fits fewer numbers on
+/// the dev split, which then wins. Without (`small` says why): the best on
+/// dev, the simplest among ties, with a note that says so.
+fn choose(candidates: &[Candidate], small: Option<String>) -> (usize, Option<String>) {
+    let mut best = 0;
+    let cv = |c: &Candidate| c.cv.map_or(c.dev.metric, |cv| cv.mean);
+    for (i, c) in candidates.iter().enumerate() {
+        if cv(c) > cv(&candidates[best]) + 1e-9 {
+            best = i;
+        }
+    }
+    if let Some(why) = small {
+        return (
+            best,
+            Some(format!(
+                "the dev split is too small to choose by cross-validation ({why}): chosen by its \
+                 score on the dev split it was fitted on, which flatters fitted offsets; check it on \
+                 held-out data, or label more dev examples"
+            )),
+        );
+    }
+    let Some(top) = candidates[best].cv else {
+        return (best, None);
+    };
+    let margin = top.spread / (top.folds as f64).sqrt();
+    let simplest = candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| cv(c) >= top.mean - margin - 1e-9)
+        .min_by_key(|(i, c)| (c.fitted, *i))
+        .map_or(best, |(i, _)| i);
+    if candidates[simplest].fitted < candidates[best].fitted {
+        let (b, s) = (&candidates[best], &candidates[simplest]);
+        return (
+            simplest,
+            Some(format!(
+                "the folds do not separate `{}` ({:.2} ± {:.2}) from `{}` ({:.2}), which fits {} \
+                 numbers fewer on the dev split: chose the latter",
+                b.name,
+                top.mean,
+                top.spread,
+                s.name,
+                cv(s),
+                b.fitted - s.fitted
+            )),
+        );
+    }
+    (best, None)
 }
 
 /// The model's probabilities and the label of every example that has one.

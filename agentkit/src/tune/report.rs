@@ -20,13 +20,31 @@ pub struct Score {
     pub predicted: BTreeMap<String, usize>,
 }
 
+/// A candidate's score over the folds of the dev split: each fold scored by
+/// the candidate fitted on the other folds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CrossValidated {
+    /// The mean of the folds' metric.
+    pub mean: f64,
+    /// The standard deviation of the folds' metric.
+    pub spread: f64,
+    /// How many folds.
+    pub folds: usize,
+}
+
 /// One configuration the search tried.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     /// E.g. `own examples, calibrated + fitted offsets`.
     pub name: String,
-    /// Its score on the dev split.
+    /// How many numbers it fits on the dev split (an offset per answer for
+    /// fitted offsets; none for argmax and calibration).
+    pub fitted: usize,
+    /// Its score on the dev split, fitted on all of it.
     pub dev: Score,
+    /// Its cross-validated score on the dev split, where the split is large
+    /// enough for folds.
+    pub cv: Option<CrossValidated>,
     /// Its score on the test split, if one was given.
     pub test: Option<Score>,
 }
@@ -38,10 +56,17 @@ pub struct TuneReport {
     pub metric: Metric,
     /// Every candidate, simplest first: the dev and test curve.
     pub candidates: Vec<Candidate>,
-    /// Index of the winner in `candidates`: best on dev, the simplest among ties.
+    /// Index of the winner in `candidates`: the best cross-validated one,
+    /// or among those the folds do not separate from it (within one
+    /// standard error) the one with the fewest fitted numbers; on a dev
+    /// split too small for folds, the best on dev, the simplest among ties.
     pub chosen: usize,
     /// The winner, to save and load at run time.
     pub tuning: Tuning,
+    /// What to know about the choice: the dev split too small to choose by
+    /// cross-validation, or a simpler candidate chosen over a better-looking
+    /// one the folds did not separate from it.
+    pub note: Option<String>,
 }
 
 impl fmt::Display for TuneReport {
@@ -50,8 +75,8 @@ impl fmt::Display for TuneReport {
             Metric::Accuracy => "accuracy",
             Metric::BalancedAccuracy => "balanced accuracy",
         };
-        writeln!(f, "| candidate | dev {metric} | dev right | test {metric} | test right | test predictions |")?;
-        writeln!(f, "|---|---|---|---|---|---|")?;
+        writeln!(f, "| candidate | fitted | dev {metric} (cross-validated) | dev right | test {metric} | test right | test predictions |")?;
+        writeln!(f, "|---|---|---|---|---|---|---|")?;
         for (i, c) in self.candidates.iter().enumerate() {
             let mark = if i == self.chosen {
                 " **(chosen)**"
@@ -70,11 +95,18 @@ impl fmt::Display for TuneReport {
                 ),
                 None => ("—".into(), "—".into(), String::new()),
             };
+            let cv = match &c.cv {
+                Some(cv) => format!(" ({:.2} ± {:.2})", cv.mean, cv.spread),
+                None => String::new(),
+            };
             writeln!(
                 f,
-                "| {}{mark} | {:.2} | {}/{} | {test_metric} | {test_right} | {predicted} |",
-                c.name, c.dev.metric, c.dev.correct, c.dev.total
+                "| {}{mark} | {} | {:.2}{cv} | {}/{} | {test_metric} | {test_right} | {predicted} |",
+                c.name, c.fitted, c.dev.metric, c.dev.correct, c.dev.total
             )?;
+        }
+        if let Some(note) = &self.note {
+            writeln!(f, "\n{note}")?;
         }
         Ok(())
     }

@@ -29,13 +29,14 @@ pub struct Search<I> {
     pub(super) content_free: Vec<I>,
     pub(super) counts_as: BTreeMap<String, Value>,
     pub(super) metric: Metric,
+    pub(super) folds: usize,
 }
 
 impl<I> Search<I> {
     /// Search for the label at `label` in each example's `expected` (a
     /// dotted path; `""` when `expected` is the label itself), with the
-    /// agent's own few-shot examples, no calibration candidates, and
-    /// [`Metric::Accuracy`].
+    /// agent's own few-shot examples, no calibration candidates,
+    /// [`Metric::Accuracy`] and 5 folds.
     pub fn new(label: &str) -> Self {
         Search {
             label: label.to_string(),
@@ -43,6 +44,7 @@ impl<I> Search<I> {
             content_free: Vec::new(),
             counts_as: BTreeMap::new(),
             metric: Metric::Accuracy,
+            folds: 5,
         }
     }
 
@@ -73,6 +75,14 @@ impl<I> Search<I> {
         {
             self.counts_as.insert(answer, label);
         }
+        self
+    }
+
+    /// Cross-validate every candidate on `k` folds of the dev split (5 by
+    /// default; at least 2): each fold is scored by the candidate fitted on
+    /// the others, and the choice is made on those scores.
+    pub fn folds(mut self, k: usize) -> Self {
+        self.folds = k.max(2);
         self
     }
 

@@ -35,6 +35,10 @@ pub struct Tuning {
     pub candidate: String,
     /// Its score on the dev split, by the search's metric.
     pub dev: f64,
+    /// Its cross-validated score on the dev split (the mean over the folds),
+    /// where the split was large enough for folds.
+    #[serde(default)]
+    pub cv: Option<f64>,
     /// Its score on the test split, if one was given (reported, never used to choose).
     pub test: Option<f64>,
 }
