@@ -13,7 +13,7 @@
 
 use agentkit::eval::{evaluate, EvalReport, Example};
 use agentkit::prelude::*;
-use agentkit::Scored;
+use agentkit::{Scored, Yields};
 use agentkit_examples::forum::{self, LabelledThread, Split, Thread};
 use clap::Parser;
 
@@ -23,6 +23,120 @@ struct Args {
     /// Only the first N threads of each set.
     #[arg(long)]
     limit: Option<usize>,
+    /// Measure the flagship's `Draft` instead, on the test threads labelled
+    /// worth answering: copying, loops, length, think tokens, time; the
+    /// drafts go to standard error to be read.
+    #[arg(long)]
+    drafts: bool,
+}
+
+/// The flagship's `Draft` with a think block: off, free 32, free 128,
+/// structured (a [`DraftPlan`], 128 tokens).
+struct DraftThinking<const V: usize>;
+
+/// The think block of a structured draft.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+struct DraftPlan {
+    /// the poster's question, in a few words
+    #[schemars(length(max = 80))]
+    question: String,
+    /// the one thing the reply must say
+    #[schemars(length(max = 120))]
+    answer: String,
+}
+
+const DRAFT_WAYS: [&str; 4] = ["off", "free, 32", "free, 128", "structured, 128"];
+
+impl<const V: usize> Agent for DraftThinking<V> {
+    type Input = Thread;
+    type Output = forum::Reply;
+    const NAME: &'static str = <forum::Draft as Agent>::NAME;
+    const MODEL: &'static str = <forum::Draft as Agent>::MODEL;
+    const INSTRUCTIONS: &'static str = <forum::Draft as Agent>::INSTRUCTIONS;
+    const SAMPLING: agentkit::Sampling = match V {
+        0 => <forum::Draft as Agent>::SAMPLING,
+        1 => <forum::Draft as Agent>::SAMPLING.with_reasoning(agentkit::Reasoning::budget(32)),
+        _ => <forum::Draft as Agent>::SAMPLING.with_reasoning(agentkit::Reasoning::budget(128)),
+    };
+    const INPUT_FORMAT: agentkit::InputFormat = <forum::Draft as Agent>::INPUT_FORMAT;
+
+    fn thought() -> Option<agentkit::backend::OutputSchema> {
+        (V == 3).then(agentkit::backend::OutputSchema::of::<DraftPlan>)
+    }
+}
+
+impl<const V: usize> Yields for DraftThinking<V> {
+    type Output = forum::Reply;
+}
+
+impl<const V: usize> Step<Thread> for DraftThinking<V> {
+    async fn run(&self, runtime: &Runtime, input: Thread) -> Result<forum::Reply, Error> {
+        runtime.run_agent(self, input).await
+    }
+
+    async fn check(&self, runtime: &Runtime) -> Vec<agentkit::Problem> {
+        runtime.check_agent(self).await
+    }
+}
+
+/// The longest run of words a draft shares with its thread.
+fn copied_words(draft: &str, thread: &Thread) -> usize {
+    let source: Vec<String> = format!("{} {}", thread.title, thread.body)
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect();
+    let words: Vec<String> = draft.split_whitespace().map(str::to_lowercase).collect();
+    let mut best = 0;
+    for i in 0..words.len() {
+        for j in 0..source.len() {
+            let n = words[i..]
+                .iter()
+                .zip(&source[j..])
+                .take_while(|(a, b)| a == b)
+                .count();
+            best = best.max(n);
+        }
+    }
+    best
+}
+
+/// `Draft` the `V` way over `threads`: one table row.
+async fn drafts<const V: usize>(model: &str, runtime: &Runtime, threads: &[Thread]) {
+    let before = runtime.usage();
+    let started = std::time::Instant::now();
+    let (mut done, mut failed, mut copying, mut looped, mut bound, mut chars) = (0, 0, 0, 0, 0, 0);
+    for thread in threads {
+        match DraftThinking::<V>.run(runtime, thread.clone()).await {
+            Ok(reply) => {
+                done += 1;
+                chars += reply.reply.chars().count();
+                copying += usize::from(copied_words(&reply.reply, thread) >= 8);
+                looped += usize::from(agentkit_examples::repeated_trigrams(&reply.reply).0 > 0);
+                bound += usize::from(forum::at_bound(&reply.reply));
+                eprintln!(
+                    "[{model} | {}] {}\n  -> {}\n",
+                    DRAFT_WAYS[V], thread.title, reply.reply
+                );
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("[{model} | {}] {}\n  !! {e}\n", DRAFT_WAYS[V], thread.title);
+            }
+        }
+    }
+    let used = runtime.usage();
+    let n = threads.len().max(1) as f64;
+    println!(
+        "| {model} | {} | {done}/{} | {copying} | {looped} | {bound} | {:.0} | {:.1} | {:.1} s |",
+        DRAFT_WAYS[V],
+        threads.len(),
+        chars as f64 / done.max(1) as f64,
+        (used.reasoning_tokens - before.reasoning_tokens) as f64 / n,
+        started.elapsed().as_secs_f64()
+    );
+    if failed > 0 {
+        println!("|  | ({failed} failed) | | | | | | | |");
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
@@ -109,6 +223,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let llama = agentkit_examples::llama()?;
+    if args.drafts {
+        let mut threads: Vec<Thread> = forum::load(Split::Test)?
+            .iter()
+            .filter(|t| t.worth_answering)
+            .map(LabelledThread::thread)
+            .collect();
+        if let Some(n) = args.limit {
+            threads.truncate(n);
+        }
+        println!("| model | thinking | drafts | copying (≥ 8 words of the thread) | looping (a repeated word trigram) | at the 400-char bound | mean chars | think tokens / draft | wall |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+        for model in ["smollm2-135m", "qwen2.5-coder-0.5b"] {
+            let runtime = Runtime::builder()
+                .backend(llama.clone())
+                .alias("draft", model)
+                .build();
+            if !runtime
+                .model("draft")
+                .and_then(|s| s.path().map(|p| p.is_file()))
+                .unwrap_or(false)
+            {
+                continue;
+            }
+            drafts::<0>(model, &runtime, &threads).await;
+            drafts::<1>(model, &runtime, &threads).await;
+            drafts::<2>(model, &runtime, &threads).await;
+            drafts::<3>(model, &runtime, &threads).await;
+        }
+        return Ok(());
+    }
     println!("| model | thinking | set | relevant right | think tokens / thread | answer tokens / thread | wall |");
     println!("|---|---|---|---|---|---|---|");
     for model in ["smollm2-135m", "qwen2.5-coder-0.5b"] {
