@@ -11,22 +11,7 @@ use agentkit::prelude::*;
 use agentkit::{Reasoning, Sampling};
 use agentkit_backends::llama::{Llama, LlamaConfig};
 use agentkit_test::fixture;
-use common::{fixture_request, scratch_dir};
-
-#[derive(Serialize, Deserialize, JsonSchema, Debug)]
-struct Thread {
-    title: String,
-    body: String,
-}
-
-#[derive(Serialize, Deserialize, JsonSchema, Debug)]
-struct Verdict {
-    /// true when the thread asks about running models locally
-    relevant: bool,
-    /// one short sentence
-    #[schemars(length(max = 120))]
-    reason: String,
-}
+use common::{fixture_request, scratch_dir, Thread, Verdict};
 
 /// Decide whether a forum thread is about running language models locally.
 /// Think it over first.

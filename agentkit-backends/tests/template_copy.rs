@@ -10,6 +10,7 @@ use agentkit::backend::{ModelSpec, OutputSchema, Request, TemplateSource};
 use agentkit::prelude::*;
 use agentkit::{Message, Prompt, Role, Sampling};
 use agentkit_test::gguf_copy::copy_with_chat_template;
+use common::{Thread, Verdict};
 
 /// Turns framed by text markers no built-in format uses (no `<|im_start|>`,
 /// which would make llama.cpp guess ChatML), each closed by SmolLM2's real
@@ -24,21 +25,6 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-#[derive(Serialize, Deserialize, JsonSchema, Debug)]
-struct Thread {
-    title: String,
-    body: String,
-}
-
-#[derive(Serialize, Deserialize, JsonSchema, Debug)]
-struct Verdict {
-    /// true when the thread asks about running models locally
-    relevant: bool,
-    /// one short sentence
-    #[schemars(length(max = 120))]
-    reason: String,
 }
 
 /// Decide whether a forum thread is about running language models locally.

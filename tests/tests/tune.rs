@@ -232,10 +232,11 @@ async fn decoy_answers_count_as_labels_and_other_shots_are_shown() {
     assert_eq!((shown(0), shown(4)), (0, 1));
 }
 
-/// A dev split of `rows` (P(true), label), scripted in order.
-fn scripted_dev(rows: &[(f64, bool)]) -> (Vec<Example<Thread>>, ScriptedBackend) {
+/// `Relevant` tuned on a dev split of `rows` (P(true), label), scripted in
+/// order, with the default search.
+async fn tuned_on(rows: &[(f64, bool)]) -> agentkit::tune::TuneReport {
     let mut script = ScriptedBackend::new();
-    let dev = rows
+    let dev: Vec<Example<Thread>> = rows
         .iter()
         .enumerate()
         .map(|(i, (p, label))| {
@@ -246,7 +247,12 @@ fn scripted_dev(rows: &[(f64, bool)]) -> (Vec<Example<Thread>>, ScriptedBackend)
             }
         })
         .collect();
-    (dev, script)
+    let search = Search::new("relevant");
+    let report = tune(Relevant, &runtime_for(&script), &search, &dev, &[])
+        .await
+        .unwrap();
+    println!("{report}");
+    report
 }
 
 #[tokio::test]
@@ -259,17 +265,7 @@ async fn cross_validation_keeps_offsets_that_transfer() {
             (p, p > 0.75)
         })
         .collect();
-    let (dev, script) = scripted_dev(&rows);
-    let report = tune(
-        Relevant,
-        &runtime_for(&script),
-        &Search::new("relevant"),
-        &dev,
-        &[],
-    )
-    .await
-    .unwrap();
-    println!("{report}");
+    let report = tuned_on(&rows).await;
     let argmax = report.candidates[0].cv.unwrap();
     let fitted = report.candidates[1].cv.unwrap();
     assert_eq!((argmax.folds, report.candidates[1].fitted), (5, 2));
@@ -288,17 +284,7 @@ async fn offsets_fitted_to_noise_lose_to_fewer_numbers_when_the_folds_cannot_tel
     let rows: Vec<(f64, bool)> = (0..20)
         .map(|i: usize| (0.1 + ((i * 37) % 20) as f64 / 50.0, positives.contains(&i)))
         .collect();
-    let (dev, script) = scripted_dev(&rows);
-    let report = tune(
-        Relevant,
-        &runtime_for(&script),
-        &Search::new("relevant"),
-        &dev,
-        &[],
-    )
-    .await
-    .unwrap();
-    println!("{report}");
+    let report = tuned_on(&rows).await;
     let chosen = &report.candidates[report.chosen];
     assert_eq!(chosen.fitted, 0, "{report}");
     assert!(
@@ -309,16 +295,7 @@ async fn offsets_fitted_to_noise_lose_to_fewer_numbers_when_the_folds_cannot_tel
 
 #[tokio::test]
 async fn a_dev_split_too_small_for_folds_is_said_so() {
-    let (dev, script) = scripted_dev(&[(0.9, true), (0.8, true), (0.3, false), (0.2, false)]);
-    let report = tune(
-        Relevant,
-        &runtime_for(&script),
-        &Search::new("relevant"),
-        &dev,
-        &[],
-    )
-    .await
-    .unwrap();
+    let report = tuned_on(&[(0.9, true), (0.8, true), (0.3, false), (0.2, false)]).await;
     assert!(report.candidates.iter().all(|c| c.cv.is_none()));
     let note = report.note.clone().unwrap_or_default();
     assert!(

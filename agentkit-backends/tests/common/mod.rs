@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use agentkit::backend::{ModelSpec, OutputSchema, Request};
+use agentkit::prelude::{Deserialize, JsonSchema, Serialize};
 use agentkit::{Message, Prompt, Role, Sampling};
 use agentkit_backends::llama::{Llama, LlamaConfig};
 use agentkit_test::fixture;
@@ -64,4 +65,21 @@ pub fn fixture_request(schema: serde_json::Value, sampling: Sampling) -> Request
         OutputSchema::from_full(schema),
         sampling,
     )
+}
+
+/// A forum thread, the input of the tests' agents on the real model.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone)]
+pub struct Thread {
+    pub title: String,
+    pub body: String,
+}
+
+/// Whether a thread is about running models locally, and why.
+#[derive(Serialize, Deserialize, JsonSchema, Debug)]
+pub struct Verdict {
+    /// true when the thread asks about running models locally
+    pub relevant: bool,
+    /// one short sentence
+    #[schemars(length(max = 120))]
+    pub reason: String,
 }
