@@ -104,7 +104,11 @@ pub(super) fn check(shared: &Shared, model: &LoadedModel, request: &Request) -> 
 }
 
 /// The logits of the last row, one per token of the vocabulary.
-fn logits<'a>(agent: &str, rows: &[&'a [f32]], model: &LlamaModel) -> Result<&'a [f32], Error> {
+pub(super) fn logits<'a>(
+    agent: &str,
+    rows: &[&'a [f32]],
+    model: &LlamaModel,
+) -> Result<&'a [f32], Error> {
     let n_vocab = usize::try_from(model.n_vocab()).unwrap_or(0);
     let row = rows
         .last()
@@ -113,7 +117,7 @@ fn logits<'a>(agent: &str, rows: &[&'a [f32]], model: &LlamaModel) -> Result<&'a
 }
 
 /// The sampling candidate of token `id` with `logit`.
-fn candidate((id, logit): (usize, &f32)) -> LlamaTokenData {
+pub(super) fn candidate((id, logit): (usize, &f32)) -> LlamaTokenData {
     LlamaTokenData::new(LlamaToken(id as i32), *logit, 0.0)
 }
 
@@ -300,10 +304,7 @@ impl Generate {
         if let Some(deltas) = &self.deltas {
             deltas.send_reasoning(&block.unsent());
         }
-        Ok(match step {
-            think::Step::Continue | think::Step::Closed => vec![token],
-            think::Step::Forced(close) => std::iter::once(token).chain(close).collect(),
-        })
+        Ok(step.tokens(token))
     }
 
     /// The token the samplers (DRY first, where on) pick among `allowed`.

@@ -60,6 +60,17 @@ pub(super) enum Step {
     Forced(Vec<LlamaToken>),
 }
 
+impl Step {
+    /// The tokens to evaluate after sampling `token` inside the block: it,
+    /// and the close tag where the budget forced it.
+    pub(super) fn tokens(self, token: LlamaToken) -> Vec<LlamaToken> {
+        match self {
+            Step::Continue | Step::Closed => vec![token],
+            Step::Forced(close) => std::iter::once(token).chain(close).collect(),
+        }
+    }
+}
+
 impl Think {
     /// A think block of `reasoning`'s budget on `model`.
     pub(super) fn new(reasoning: &Reasoning, model: &LlamaModel) -> Think {

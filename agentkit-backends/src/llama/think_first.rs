@@ -10,6 +10,7 @@ use llama_cpp_2::token::data::LlamaTokenData;
 use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 
+use super::decode::{candidate, logits};
 use super::engine::task::{Next, Stats, Task};
 use super::errors::failure;
 use super::score::Score;
@@ -53,15 +54,10 @@ impl ThinkFirst {
     /// generation; the tokens to feed (it, and the close tag at the budget).
     fn think(&mut self, rows: &[&[f32]], model: &LlamaModel) -> Result<Vec<LlamaToken>, Error> {
         let vocab = model.vocab();
-        let n_vocab = usize::try_from(model.n_vocab()).unwrap_or(0);
-        let row = rows
-            .last()
-            .ok_or_else(|| failure(self.agent, "sampling", "no logits"))?;
-        let allowed: Vec<LlamaTokenData> = row
+        let allowed: Vec<LlamaTokenData> = logits(self.agent, rows, model)?
             .iter()
-            .take(n_vocab)
             .enumerate()
-            .map(|(id, logit)| LlamaTokenData::new(LlamaToken(id as i32), *logit, 0.0))
+            .map(candidate)
             .filter(|c| !vocab.is_eog(c.id()))
             .collect();
         let mut candidates = LlamaTokenDataArray::new(allowed, false);
@@ -71,10 +67,7 @@ impl ThinkFirst {
             .ok_or_else(|| failure(self.agent, "sampling", "no token was selected"))?;
         self.sampler.accept(token);
         let piece = vocab.token_to_piece(token, true, None);
-        Ok(match self.think.take(&piece) {
-            think::Step::Continue | think::Step::Closed => vec![token],
-            think::Step::Forced(close) => std::iter::once(token).chain(close).collect(),
-        })
+        Ok(self.think.take(&piece).tokens(token))
     }
 }
 

@@ -114,12 +114,7 @@ impl ChatTemplate {
         alias: &str,
         request: &Request,
     ) -> Result<String, Error> {
-        let messages: Vec<(&str, &str)> = request
-            .prompt
-            .messages
-            .iter()
-            .map(|m| (m.role.as_str(), m.content.as_str()))
-            .collect();
+        let messages = messages(request);
         if messages.iter().any(|(_, content)| content.contains('\0')) {
             return Err(Error::backend(
                 request.agent,
@@ -165,14 +160,19 @@ impl ChatTemplate {
         let Source::Jinja(_, Some(fallback)) = &self.source else {
             return None;
         };
-        let messages: Vec<(&str, &str)> = request
-            .prompt
-            .messages
-            .iter()
-            .map(|m| (m.role.as_str(), m.content.as_str()))
-            .collect();
+        let messages = messages(request);
         Some(builtin(model, fallback, &messages))
     }
+}
+
+/// `request`'s messages as (role, content).
+fn messages(request: &Request) -> Vec<(&str, &str)> {
+    request
+        .prompt
+        .messages
+        .iter()
+        .map(|m| (m.role.as_str(), m.content.as_str()))
+        .collect()
 }
 
 /// Whether a configured template is Jinja source rather than a name.
