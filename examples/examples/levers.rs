@@ -5,7 +5,7 @@
 //!
 //! `cargo run -p agentkit-examples --example levers`
 
-use agentkit::eval::{evaluate, EvalReport, Example};
+use agentkit::eval::{evaluate, EvalReport};
 use agentkit::prelude::*;
 use agentkit::Scored;
 use agentkit_examples::forum::{self, LabelledThread, Screen, Split, Subject, Subjected, Thread};
@@ -108,16 +108,6 @@ fn row(name: &str, r: &EvalReport) {
     );
 }
 
-fn examples(threads: &[LabelledThread]) -> Vec<Example<Thread>> {
-    threads
-        .iter()
-        .map(|t| Example {
-            input: t.thread(),
-            expected: serde_json::json!({ "relevant": t.relevant }),
-        })
-        .collect()
-}
-
 /// Probability of "relevant" per thread, by a scored step.
 async fn probabilities<S, F>(
     step: &S,
@@ -176,26 +166,26 @@ async fn main() -> Result<(), Error> {
     println!("|---|---|---|---|---|");
     row(
         "none (JSON input, greedy)",
-        &evaluate(&Plain, &runtime, examples(&test)).await,
+        &evaluate(&Plain, &runtime, forum::relevance_examples(&test)).await,
     );
     row(
         "labelled input",
-        &evaluate(&Labelled, &runtime, examples(&test)).await,
+        &evaluate(&Labelled, &runtime, forum::relevance_examples(&test)).await,
     );
     row(
         "labelled + 4 few-shot examples",
-        &evaluate(&FewShot, &runtime, examples(&test)).await,
+        &evaluate(&FewShot, &runtime, forum::relevance_examples(&test)).await,
     );
     let reason = ReasonFirst.map(|r: Reasoned| Relevance {
         relevant: r.relevant,
     });
     row(
         "reasoning first + few-shot",
-        &evaluate(&reason, &runtime, examples(&test)).await,
+        &evaluate(&reason, &runtime, forum::relevance_examples(&test)).await,
     );
     row(
         "voting (5 samples, t=0.8) + few-shot",
-        &evaluate(&Voting, &runtime, examples(&test)).await,
+        &evaluate(&Voting, &runtime, forum::relevance_examples(&test)).await,
     );
 
     let p_true = |s: &Scored<Relevance>| s.probability("relevant", &true).unwrap_or(0.0);

@@ -11,7 +11,7 @@
 //! cargo run --release -p agentkit-examples --example thinking
 //! ```
 
-use agentkit::eval::{evaluate, EvalReport, Example};
+use agentkit::eval::{evaluate, EvalReport};
 use agentkit::prelude::*;
 use agentkit::{Scored, Yields};
 use agentkit_examples::forum::{self, LabelledThread, Split, Thread};
@@ -187,16 +187,6 @@ struct Plan {
 #[agent(model = "screen", temperature = 0.0, max_tokens = 16, think = Plan, think_budget = 96, input = Thread, output = Relevance, input_format = "labelled")]
 struct Planned;
 
-fn examples(threads: &[LabelledThread]) -> Vec<Example<Thread>> {
-    threads
-        .iter()
-        .map(|t| Example {
-            input: t.thread(),
-            expected: serde_json::json!({ "relevant": t.relevant }),
-        })
-        .collect()
-}
-
 fn row(model: &str, way: &str, set: &str, r: &EvalReport) {
     let f = r.fields.get("relevant").cloned().unwrap_or_default();
     let n = r.examples.max(1) as f64;
@@ -272,25 +262,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 model,
                 "off",
                 set,
-                &evaluate(&Direct, &runtime, examples(threads)).await,
+                &evaluate(&Direct, &runtime, forum::relevance_examples(threads)).await,
             );
             row(
                 model,
                 "32",
                 set,
-                &evaluate(&Think32, &runtime, examples(threads)).await,
+                &evaluate(&Think32, &runtime, forum::relevance_examples(threads)).await,
             );
             row(
                 model,
                 "128",
                 set,
-                &evaluate(&Think128, &runtime, examples(threads)).await,
+                &evaluate(&Think128, &runtime, forum::relevance_examples(threads)).await,
             );
             row(
                 model,
                 "structured, 96",
                 set,
-                &evaluate(&Planned, &runtime, examples(threads)).await,
+                &evaluate(&Planned, &runtime, forum::relevance_examples(threads)).await,
             );
             let decided = |s: Scored<Relevance>| Relevance {
                 relevant: s.probability("relevant", &true).unwrap_or(0.0) >= 0.5,
@@ -300,14 +290,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 model,
                 "scored, off",
                 set,
-                &evaluate(&scored, &runtime, examples(threads)).await,
+                &evaluate(&scored, &runtime, forum::relevance_examples(threads)).await,
             );
             let scored = agentkit::scored(Think32).map(decided);
             row(
                 model,
                 "scored, 32",
                 set,
-                &evaluate(&scored, &runtime, examples(threads)).await,
+                &evaluate(&scored, &runtime, forum::relevance_examples(threads)).await,
             );
         }
     }

@@ -122,3 +122,15 @@ pub fn load(split: Split) -> Result<Vec<LabelledThread>, Error> {
     }
     Ok(threads)
 }
+
+/// The threads as evaluation examples of the relevance question alone:
+/// each thread's input, its `relevant` label expected.
+pub fn relevance_examples(threads: &[LabelledThread]) -> Vec<agentkit::eval::Example<Thread>> {
+    threads
+        .iter()
+        .map(|t| agentkit::eval::Example {
+            input: t.thread(),
+            expected: serde_json::json!({ "relevant": t.relevant }),
+        })
+        .collect()
+}

@@ -23,7 +23,7 @@ mod tuned;
 mod types;
 
 pub use agents::{Classify, ClassifyFine, Draft, Judge, KindOf, Screen, Solved};
-pub use corpus::{load, LabelledThread, Split};
+pub use corpus::{load, relevance_examples, LabelledThread, Split};
 pub use input::{parse_input, read_input, Entry, InputError, Labels};
 pub use pipeline::{research, research_live, Drafting, Outcome, CONCURRENCY};
 pub use runtime::{manifest_path, runtime, runtime_from, runtime_with};
