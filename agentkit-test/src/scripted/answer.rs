@@ -94,14 +94,18 @@ impl Backend for ScriptedBackend {
         Ok(completion)
     }
 
+    /// Answers with the next queued scores, after letting other tasks run
+    /// once, as a model does while it scores: concurrent scored calls
+    /// overlap as they would on a real backend.
     async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
+        YieldNow(false).await;
         let mut script = self.lock();
         let agent = request.agent;
         let scores = script
             .scores
             .get_mut(agent)
             .and_then(VecDeque::pop_front)
-            .ok_or_else(|| exhausted(agent))?;
+            .ok_or_else(|| no_scores(agent))?;
         script.calls.push(request);
         let shape_ok = scores.len() == choices.len()
             && scores
@@ -201,6 +205,17 @@ fn exhausted(agent: &str) -> Error {
         BackendError::configuration(format!(
             "the scripted backend has no reply left for agent `{agent}`; add one with \
              `.reply::<{agent}>(json!(...))`"
+        )),
+    )
+}
+
+/// `agent` made a scored call and no scores are queued for it.
+fn no_scores(agent: &str) -> Error {
+    Error::backend(
+        agent,
+        BackendError::configuration(format!(
+            "the scripted backend has no scores left for agent `{agent}`'s scored call; add \
+             them with `.scores::<{agent}>(vec![...])`, one list of log-probabilities per field"
         )),
     )
 }
