@@ -151,3 +151,53 @@ async fn calibration_divides_out_the_lean_measured_on_content_free_inputs() {
         .unwrap();
     assert!(!plain.value);
 }
+
+/// The content-free inputs `calibrated_relevant` measures the lean on.
+fn content_free() -> Vec<Thread> {
+    vec![thread_titled(""), thread_titled("N/A")]
+}
+
+// Concurrent first calls wait for one measurement of the lean: every item
+// costs one scored call, and the content-free inputs one each, once.
+#[tokio::test(start_paused = true)]
+async fn calibration_is_measured_once_when_the_first_calls_run_concurrently() {
+    let items: Vec<Thread> = (0..8).map(|i| thread_titled(&format!("t{i}"))).collect();
+    let calls = items.len() + content_free().len();
+    let mut script = ScriptedBackend::new();
+    // Enough for every item to measure the lean itself, so a race shows as a count.
+    for _ in 0..items.len() * (1 + content_free().len()) {
+        script = script.scores::<Relevant>(bool_scores(0.4));
+    }
+    let runtime = runtime_for(&script);
+    let fan_out = each(scored(Relevant).calibrate(content_free())).concurrency(8);
+
+    let verdicts = fan_out.run(&runtime, items.clone()).await.unwrap();
+
+    assert_eq!(verdicts.len(), items.len());
+    assert_eq!(runtime.usage().calls, calls as u64);
+    assert_eq!(script.calls().len(), calls);
+}
+
+// A measurement that fails is not kept: the next call measures again.
+#[tokio::test]
+async fn a_failed_calibration_is_measured_again_by_the_next_call() {
+    let script = ScriptedBackend::new()
+        .scores::<Relevant>(bool_scores(0.4)) // the input
+        .scores::<Relevant>(bool_scores(0.2)); // one content-free input; the other has none
+    let runtime = runtime_for(&script);
+    let calibrated = scored(Relevant).calibrate(content_free());
+
+    let err = calibrated.run(&runtime, thread()).await.unwrap_err();
+    assert!(
+        err.to_string().contains(".scores::<Relevant>(vec![...])"),
+        "{err}"
+    );
+
+    let script = script
+        .scores::<Relevant>(bool_scores(0.4))
+        .scores::<Relevant>(bool_scores(0.2))
+        .scores::<Relevant>(bool_scores(0.2));
+    let s = calibrated.run(&runtime, thread()).await.unwrap();
+    assert!(s.value, "calibrated on the new measurement");
+    assert_eq!(script.calls().len(), 5, "the lean was measured again");
+}

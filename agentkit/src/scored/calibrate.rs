@@ -1,17 +1,21 @@
 //! Contextual calibration: the model's lean, measured on content-free
 //! inputs, divided out.
 
+use std::sync::Arc;
+
 use super::call::probabilities;
 use super::plan::Field;
 use super::{Calibration, ScoredAgent};
 #[cfg(doc)]
 use crate::backend::ModelKey;
 use crate::backend::OutputSchema;
-use crate::{Agent, Error, Runtime};
+use crate::{Agent, Error, Runtime, Shot};
 
 impl<A: Agent> ScoredAgent<A> {
     /// The model's mean probabilities over the content-free inputs, measured
     /// once per model ([`ModelKey`]: its file, or its endpoint and served name).
+    /// Concurrent first calls wait for one measurement; a measurement that
+    /// fails is not kept, so the next call measures again.
     pub(super) async fn prior(
         &self,
         calibration: &Calibration<A::Input>,
@@ -20,43 +24,49 @@ impl<A: Agent> ScoredAgent<A> {
         schema: &OutputSchema,
     ) -> Result<Vec<Vec<f64>>, Error> {
         let model = runtime.resolve(A::NAME, A::MODEL)?.key();
-        let cached = calibration
-            .priors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&model)
-            .cloned();
-        if let Some(prior) = cached {
-            return Ok(prior);
+        let slot = Arc::clone(
+            calibration
+                .priors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(model)
+                .or_default(),
+        );
+        // Held across the measurement: the other first calls wait here.
+        let mut prior = slot.lock().await;
+        if let Some(prior) = prior.as_ref() {
+            return Ok(prior.clone());
         }
-        let mut sum: Vec<Vec<f64>> = fields.iter().map(|f| vec![0.0; f.options.len()]).collect();
-        for input in &calibration.inputs {
-            let probs = probabilities::<A>(
-                runtime,
-                fields,
-                schema,
-                self.shots.as_deref().map(Vec::as_slice),
-                input,
-            )
-            .await?;
-            for (total, field) in sum.iter_mut().zip(&probs) {
-                for (t, p) in total.iter_mut().zip(field) {
-                    *t += p;
-                }
+        let shots = self.shots.as_deref().map(Vec::as_slice);
+        let measured =
+            mean_probabilities::<A>(runtime, fields, schema, shots, &calibration.inputs).await?;
+        *prior = Some(measured.clone());
+        Ok(measured)
+    }
+}
+
+/// The mean probabilities of every answer over `inputs`: one scored call each.
+async fn mean_probabilities<A: Agent>(
+    runtime: &Runtime,
+    fields: &[Field],
+    schema: &OutputSchema,
+    shots: Option<&[Shot]>,
+    inputs: &[A::Input],
+) -> Result<Vec<Vec<f64>>, Error> {
+    let mut sum: Vec<Vec<f64>> = fields.iter().map(|f| vec![0.0; f.options.len()]).collect();
+    for input in inputs {
+        let probs = probabilities::<A>(runtime, fields, schema, shots, input).await?;
+        for (total, field) in sum.iter_mut().zip(&probs) {
+            for (t, p) in total.iter_mut().zip(field) {
+                *t += p;
             }
         }
-        let n = calibration.inputs.len() as f64;
-        let prior: Vec<Vec<f64>> = sum
-            .into_iter()
-            .map(|f| f.into_iter().map(|t| t / n).collect())
-            .collect();
-        calibration
-            .priors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(model, prior.clone());
-        Ok(prior)
     }
+    let n = inputs.len() as f64;
+    Ok(sum
+        .into_iter()
+        .map(|f| f.into_iter().map(|t| t / n).collect())
+        .collect())
 }
 
 /// `probs` divided by `prior` and renormalised: the answer the input itself

@@ -108,13 +108,17 @@ impl<A: Agent + std::fmt::Debug> std::fmt::Debug for ScoredAgent<A> {
     }
 }
 
-/// Contextual calibration: content-free inputs, and per model (its file, or its first endpoint and served name) the mean
-/// probability of every answer over them (the model's prior, whatever the
-/// input), computed on first use.
+/// Contextual calibration: content-free inputs, and per model (its file, or
+/// its first endpoint and served name) the mean probability of every answer
+/// over them (the model's prior, whatever the input), computed on first use.
 struct Calibration<I> {
     inputs: Vec<I>,
-    priors: Mutex<HashMap<ModelKey, Vec<Vec<f64>>>>,
+    priors: Mutex<HashMap<ModelKey, Arc<Prior>>>,
 }
+
+/// One model's prior: empty until measured. An async lock, held while it is
+/// measured, so concurrent first calls wait for that one measurement.
+type Prior = futures_util::lock::Mutex<Option<Vec<Vec<f64>>>>;
 
 /// Runs `agent` by scored choices instead of sampling. Its output must be a
 /// `bool`, a fieldless enum, or a struct whose fields are such; anything else
@@ -135,8 +139,11 @@ impl<A: Agent> ScoredAgent<A> {
     /// that lean; every answer's probability is then divided by it and the
     /// field renormalised, and the likeliest calibrated answer is chosen.
     ///
-    /// The lean is measured once per model (file, or endpoint and served name), on the first call (one
-    /// scored call per content-free input), and kept. For an output with
+    /// The lean is measured once per model (file, or endpoint and served
+    /// name), on the first call (one scored call per content-free input), and
+    /// kept; first calls that run concurrently (under
+    /// [`Each::concurrency`](crate::Each::concurrency), say) wait for that one
+    /// measurement, and one that fails is measured again by the next call. For an output with
     /// several fields each field is calibrated on its own; the backend scored
     /// later fields after the uncalibrated choice of earlier ones, so this is
     /// exact for one field and an approximation for more. An empty
