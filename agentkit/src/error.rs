@@ -184,6 +184,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// A sizing run (see [`size`](crate::size)) could not choose a model,
+    /// or could not write its choice.
+    #[error("sizing agent `{agent}`: {reason}")]
+    Sizing {
+        /// The agent being sized.
+        agent: String,
+        /// What went wrong and what to do.
+        reason: String,
+    },
+
     /// A tuning file (written by [`tune`](crate::tune)) could not be read,
     /// written, or does not fit the agent it was given to.
     #[error("tuning file `{}`: {reason}", path.display())]
@@ -266,6 +276,7 @@ impl Error {
             | Error::Preflight { .. }
             | Error::Dataset { .. }
             | Error::Tuning { .. }
+            | Error::Sizing { .. }
             | Error::Manifest { .. } => ErrorKind::Configuration,
             Error::Input { .. } | Error::ContextOverflow { .. } => ErrorKind::Input,
             Error::Parse { .. }
@@ -299,6 +310,7 @@ impl Error {
             | Error::Truncated { agent, .. }
             | Error::Invalid { agent, .. }
             | Error::Rejected { agent, .. }
+            | Error::Sizing { agent, .. }
             | Error::Backend { agent, .. } => Some(agent),
             _ => None,
         }

@@ -77,6 +77,26 @@ pub struct FieldScore {
 }
 
 impl FieldScore {
+    /// The mean over expected values of the share of that value's examples
+    /// right (from the confusion table): a constant answer scores one over
+    /// the number of values. 0 when nothing was tabulated.
+    pub fn balanced_accuracy(&self) -> f64 {
+        let mut per_label: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for ((want, got), n) in &self.confusion {
+            let entry = per_label.entry(want.as_str()).or_default();
+            entry.0 += usize::from(want == got) * n;
+            entry.1 += n;
+        }
+        if per_label.is_empty() {
+            return 0.0;
+        }
+        let sum: f64 = per_label
+            .values()
+            .map(|(right, all)| *right as f64 / *all as f64)
+            .sum();
+        sum / per_label.len() as f64
+    }
+
     /// `correct / total`, or 0 when nothing was labelled.
     pub fn accuracy(&self) -> f64 {
         if self.total == 0 {
@@ -108,6 +128,8 @@ pub struct EvalReport {
     pub elapsed: Duration,
     /// The error of each failed run, by example index.
     pub failures: Vec<(usize, String)>,
+    /// How long each example's run took, in example order.
+    pub latencies: Vec<Duration>,
 }
 
 impl EvalReport {
@@ -124,6 +146,21 @@ impl EvalReport {
     pub fn accuracy(&self, field: &str) -> Option<f64> {
         self.fields.get(field).map(FieldScore::accuracy)
     }
+
+    /// The `q` quantile (0.5 for the median, 0.95) of the examples' run
+    /// times, or `None` when nothing ran.
+    pub fn latency(&self, q: f64) -> Option<Duration> {
+        quantile(&self.latencies, q)
+    }
+}
+
+/// The `q` quantile of `times` (nearest rank), or `None` for none.
+pub(crate) fn quantile(times: &[Duration], q: f64) -> Option<Duration> {
+    let mut sorted = times.to_vec();
+    sorted.sort_unstable();
+    let last = sorted.len().checked_sub(1)?;
+    let rank = (q.clamp(0.0, 1.0) * last as f64).round() as usize;
+    sorted.get(rank.min(last)).copied()
 }
 
 /// Values with fewer distinct spellings than this are tabulated.
@@ -177,7 +214,9 @@ where
     for (index, example) in examples.into_iter().enumerate() {
         let mut labels = Vec::new();
         flatten("", &example.expected, &mut labels);
+        let call = Instant::now();
         let result = step.run(runtime, example.input).await;
+        report.latencies.push(call.elapsed());
         let output = match result {
             Ok(out) => {
                 report.parsed += 1;
@@ -226,13 +265,22 @@ impl fmt::Display for EvalReport {
             self.exact,
             self.examples
         )?;
-        writeln!(
+        write!(
             f,
             "tokens: {} prompt, {} generated   time: {:.1} s",
             self.prompt_tokens,
             self.generated_tokens,
             self.elapsed.as_secs_f64()
         )?;
+        if let (Some(p50), Some(p95)) = (self.latency(0.5), self.latency(0.95)) {
+            write!(
+                f,
+                "   per example: p50 {:.2} s, p95 {:.2} s",
+                p50.as_secs_f64(),
+                p95.as_secs_f64()
+            )?;
+        }
+        writeln!(f)?;
         for (field, score) in &self.fields {
             writeln!(
                 f,

@@ -14,6 +14,7 @@ mod runtime;
 mod sampling;
 mod schema;
 mod scored;
+pub mod size;
 pub mod stream;
 pub mod tune;
 

@@ -88,6 +88,25 @@ impl Runtime {
         self.models.values()
     }
 
+    /// This runtime with `alias` re-pointed at the model `of` names (an
+    /// alias this runtime knows, or one its backend provides): how one agent
+    /// is tried on another model without touching its code. The new runtime
+    /// shares the backend and its loaded models (a model two runtimes name
+    /// is loaded once) but has its own pre-flight record and usage counters,
+    /// so what it spends is its own. An unknown `of` is
+    /// [`Error::UnknownModel`], naming the aliases there are.
+    pub fn with_model(&self, alias: &str, of: &str) -> Result<Runtime, Error> {
+        let spec = self.resolve(alias, of)?;
+        let mut models = (*self.models).clone();
+        models.insert(alias.to_string(), spec.renamed(alias));
+        Ok(Runtime {
+            backend: self.backend.clone(),
+            models: Arc::new(models),
+            checked: Arc::default(),
+            usage: Arc::default(),
+        })
+    }
+
     /// Resolves the model `agent` asks for, or says which aliases exist and
     /// which one was probably meant.
     pub fn resolve(&self, agent: &str, alias: &str) -> Result<ModelSpec, Error> {

@@ -67,6 +67,16 @@ pub async fn tune<A: Agent>(
     test: &[Example<A::Input>],
 ) -> Result<TuneReport, Error> {
     let _ = agent;
+    tune_agent::<A>(runtime, search, dev, test).await
+}
+
+/// [`tune`] for the agent type `A`.
+pub(crate) async fn tune_agent<A: Agent>(
+    runtime: &Runtime,
+    search: &Search<A::Input>,
+    dev: &[Example<A::Input>],
+    test: &[Example<A::Input>],
+) -> Result<TuneReport, Error> {
     let fields = ScoredAgent::<A>::fields()?;
     let [(field, answers)] = fields.as_slice() else {
         return Err(Error::UnsupportedSchema {
@@ -78,16 +88,7 @@ pub async fn tune<A: Agent>(
             ),
         });
     };
-    let predicts: Vec<Value> = answers
-        .iter()
-        .map(|a| {
-            search
-                .counts_as
-                .get(a)
-                .cloned()
-                .unwrap_or_else(|| serde_json::from_str(a).unwrap_or(Value::Null))
-        })
-        .collect();
+    let predicts = predicts(answers, search);
     let mut candidates = Vec::new();
     let mut settings = Vec::new();
     // Whether the dev split can be cut into folds, and the folds: the same
@@ -96,12 +97,12 @@ pub async fn tune<A: Agent>(
     let mut fold = Vec::new();
     for (set_name, shots) in &search.shot_sets {
         let shots_ref = shots.as_deref();
-        let dev_split = score_split::<A>(runtime, shots_ref, &search.label, dev).await?;
+        let (dev_split, _) = score_split::<A>(runtime, shots_ref, &search.label, dev).await?;
         if fold.is_empty() {
             small = too_small(&dev_split.labels, search.folds);
             fold = folds(&dev_split.labels, search.folds);
         }
-        let test_split = score_split::<A>(runtime, shots_ref, &search.label, test).await?;
+        let (test_split, _) = score_split::<A>(runtime, shots_ref, &search.label, test).await?;
         let mut starts = vec![("argmax".to_string(), vec![0.0; answers.len()])];
         if !search.content_free.is_empty() {
             let mut prior = vec![0.0; answers.len()];
@@ -178,6 +179,64 @@ pub async fn tune<A: Agent>(
         tuning,
         note,
     })
+}
+
+/// The label each answer predicts: its `counts_as` label, else itself.
+fn predicts<I>(answers: &[String], search: &Search<I>) -> Vec<Value> {
+    answers
+        .iter()
+        .map(|a| {
+            search
+                .counts_as
+                .get(a)
+                .cloned()
+                .unwrap_or_else(|| serde_json::from_str(a).unwrap_or(Value::Null))
+        })
+        .collect()
+}
+
+/// Scores `tuning` (as [`tune`] chose it for `agent`, on the model the
+/// agent's alias resolves to) on the labelled `examples` of a split it was
+/// not tuned on, by `search`'s label, decoys and metric: how to tell a
+/// tuning that transfers from one that fits its dev split only. Costs one
+/// scored call per labelled example.
+pub async fn score_tuning<A: Agent>(
+    agent: A,
+    runtime: &Runtime,
+    search: &Search<A::Input>,
+    tuning: &Tuning,
+    examples: &[Example<A::Input>],
+) -> Result<Score, Error> {
+    let _ = agent;
+    Ok(score_tuned::<A>(runtime, search, tuning, examples).await?.0)
+}
+
+/// [`score_tuning`], with how long each scored call took.
+pub(crate) async fn score_tuned<A: Agent>(
+    runtime: &Runtime,
+    search: &Search<A::Input>,
+    tuning: &Tuning,
+    examples: &[Example<A::Input>],
+) -> Result<(Score, Vec<std::time::Duration>), Error> {
+    let fields = ScoredAgent::<A>::fields()?;
+    let Some((_, answers)) = fields.iter().find(|(f, _)| *f == tuning.field) else {
+        return Err(Error::Tuning {
+            path: std::path::PathBuf::new(),
+            reason: format!(
+                "it tunes field `{}`, which the output of `{}` does not have; tune the agent again",
+                tuning.field,
+                A::NAME
+            ),
+        });
+    };
+    let offsets: Vec<f64> = answers
+        .iter()
+        .map(|a| tuning.offsets.get(a).copied().unwrap_or(0.0))
+        .collect();
+    let (split, times) =
+        score_split::<A>(runtime, tuning.shots.as_deref(), &search.label, examples).await?;
+    let score = score(&split, &predicts(answers, search), &offsets, search.metric);
+    Ok((score, times))
 }
 
 /// Each fold of `split` (`fold[i]` is example i's) scored by `held_out`
@@ -258,25 +317,29 @@ fn choose(candidates: &[Candidate], small: Option<String>) -> (usize, Option<Str
 }
 
 /// The model's probabilities and the label of every example that has one.
+/// With how long each scored call took.
 async fn score_split<A: Agent>(
     runtime: &Runtime,
     shots: Option<&[Shot]>,
     label: &str,
     examples: &[Example<A::Input>],
-) -> Result<Split, Error> {
+) -> Result<(Split, Vec<std::time::Duration>), Error> {
     let mut split = Split {
         probs: Vec::new(),
         labels: Vec::new(),
     };
+    let mut times = Vec::new();
     for example in examples {
         let Some(label) = crate::eval::lookup(&example.expected, label) else {
             continue;
         };
+        let started = std::time::Instant::now();
         let probs = ScoredAgent::<A>::raw(runtime, shots, &example.input).await?;
+        times.push(started.elapsed());
         split
             .probs
             .push(probs.into_iter().next().unwrap_or_default());
         split.labels.push(label.clone());
     }
-    Ok(split)
+    Ok((split, times))
 }
