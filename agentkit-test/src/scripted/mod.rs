@@ -143,7 +143,7 @@ impl ScriptedBackend {
     where
         A::Input: DeserializeOwned,
     {
-        self.tie::<A>(predicate::<A>(when), output, false)
+        self.tie::<A>(predicate::<A>(when, false), output, false)
     }
 
     /// Answers `output` to every call of agent `A` whose input satisfies
@@ -160,7 +160,7 @@ impl ScriptedBackend {
     where
         A::Input: DeserializeOwned,
     {
-        self.tie::<A>(predicate::<A>(when), output, true)
+        self.tie::<A>(predicate::<A>(when, true), output, true)
     }
 
     /// Answers `output` to one call of agent `A` given exactly `input`

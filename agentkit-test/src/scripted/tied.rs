@@ -22,14 +22,17 @@ pub(super) struct TiedReply {
     pub(super) used: bool,
 }
 
-/// Fits the calls whose input, decoded into `A::Input`, satisfies `when`.
+/// Fits the calls whose input, decoded into `A::Input`, satisfies `when`;
+/// `always` says which method tied it (`always_when`, else `reply_when`), so
+/// an input that does not decode points at its `_for` counterpart.
 pub(super) fn predicate<A: Agent>(
     when: impl Fn(&A::Input) -> bool + Send + Sync + 'static,
+    always: bool,
 ) -> Arc<Fits>
 where
     A::Input: DeserializeOwned,
 {
-    Arc::new(move |request: &Request| Ok(when(&typed_input::<A>(request)?)))
+    Arc::new(move |request: &Request| Ok(when(&typed_input::<A>(request, always)?)))
 }
 
 /// Fits the calls given exactly `input`: compared as JSON with the input the
@@ -49,8 +52,9 @@ pub(super) fn key<A: Agent>(input: &A::Input) -> Arc<Fits> {
     })
 }
 
-/// The input of a call of `A`, decoded from the JSON the request carries.
-fn typed_input<A: Agent>(request: &Request) -> Result<A::Input, Error>
+/// The input of a call of `A`, decoded from the JSON the request carries,
+/// for a reply tied by `always_when` (`always`) or `reply_when`.
+fn typed_input<A: Agent>(request: &Request, always: bool) -> Result<A::Input, Error>
 where
     A::Input: DeserializeOwned,
 {
@@ -61,9 +65,14 @@ where
                  `Request::for_agent` or attach one with `Request::with_input`; {e}"
             )
         } else {
+            let (when, for_) = if always {
+                ("always_when", "always_for")
+            } else {
+                ("reply_when", "reply_for")
+            };
             format!(
-                "`reply_when` cannot read it back as `{}`: {e}; tie the reply with \
-                 `.reply_for::<{}>(&input, json!(...))` instead",
+                "`{when}` cannot read it back as `{}`: {e}; tie the reply to the input itself \
+                 with `.{for_}::<{}>(&input, json!(...))` instead",
                 std::any::type_name::<A::Input>(),
                 A::NAME
             )
