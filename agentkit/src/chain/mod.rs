@@ -38,7 +38,7 @@ pub trait Yields {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot take `{In}` as its input",
     label = "this step does not take `{In}`",
-    note = "the step before it yields `{In}`; adapt between them with `.map(|x| ...)`, or run a step on each item of a `Vec` with `.each(...)`"
+    note = "the step before it yields `{In}`; adapt between them with `.map(|x| ...)`, run a step on each item of a `Vec` with `.each(...)`, or, for a step that takes `(input, {In})`, wrap the step before in `with_input(...)` to yield its input with its output"
 )]
 pub trait Step<In>: Yields + Send + Sync {
     /// Runs the step on `input`.
