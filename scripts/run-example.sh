@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 scripts/fetch-model.sh
-echo "[run] building (the first build compiles llama.cpp: ~12 minutes on 2 cores) ..." >&2
+echo "[run] building (the first build compiles llama.cpp: several minutes, about 6.5 on 2 cores) ..." >&2
 cargo build -p agentkit-examples --example forum
 exec cargo run -q -p agentkit-examples --example forum -- "$@"

@@ -16,7 +16,7 @@ echo "[test] cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "[test] cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets -- -D warnings
-echo "[test] cargo test (the first build compiles llama.cpp: ~12 minutes on 2 cores)" >&2
+echo "[test] cargo test (the first build compiles llama.cpp: several minutes, about 6.5 on 2 cores)" >&2
 cargo test --workspace
 echo "[test] cargo doc -D warnings (API docs of every workspace crate)" >&2
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps

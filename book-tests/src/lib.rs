@@ -79,4 +79,26 @@ mod tests {
             );
         }
     }
+
+    /// The README's list of examples names every file in
+    /// `examples/examples`, so a new example does not go unmentioned.
+    #[test]
+    fn the_readme_lists_every_example() {
+        let readme = include_str!("../../README.md");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/examples");
+        let mut missing = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+                if !readme.contains(&format!("`{name}`")) {
+                    missing.push(name);
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "README.md does not list the examples {missing:?}"
+        );
+    }
 }

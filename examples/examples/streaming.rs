@@ -9,7 +9,7 @@
 //! prompt in its cache). With `--concurrency n` the streamed drafts run n at a time,
 //! as the flagship's live view runs them, and the plain runs likewise.
 //!
-//! `cargo run --release -p agentkit-examples --example streaming [-- --split all --concurrency 8]`
+//! `cargo run -p agentkit-examples --example streaming [-- --split all --concurrency 8]`
 
 use std::time::{Duration, Instant};
 
