@@ -127,8 +127,9 @@ impl<'a, I> Sizing<'a, I> {
                 latencies,
                 prompt_tokens: 0.0,
                 generated_tokens: 0.0,
-                tuning: Some(tuned.tuning),
                 failures: Vec::new(),
+                note: tuned.note.clone(),
+                tuning: Some(tuned.tuning),
             });
         }
         Ok(SizingReport::new(A::NAME, A::MODEL, self.rule, measured))
@@ -179,6 +180,7 @@ impl<'a, I> Sizing<'a, I> {
                 generated_tokens: usage.generated_tokens as f64 / calls,
                 tuning: None,
                 failures: runs.failures,
+                note: None,
             });
         }
         Ok(SizingReport::new(A::NAME, A::MODEL, self.rule, measured))

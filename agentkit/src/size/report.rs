@@ -66,8 +66,11 @@ pub struct Measured {
     pub generated_tokens: f64,
     /// The tuning fitted on this model (scored agents).
     pub tuning: Option<Tuning>,
-    /// Runs that produced no output, with their errors (the first few).
+    /// Runs that produced no output, with their errors.
     pub failures: Vec<String>,
+    /// What the tuner said about its choice on this model (a dev split too
+    /// small for folds, a simpler candidate preferred), if anything.
+    pub note: Option<String>,
 }
 
 impl Measured {
@@ -305,17 +308,23 @@ impl fmt::Display for SizingReport {
             let memory = c
                 .memory_bytes
                 .map_or("—".into(), |b| format!("{} MiB", b / (1 << 20)));
+            let tokens = if c.prompt_tokens + c.generated_tokens > 0.0 {
+                format!("{:.0} / {:.0}", c.prompt_tokens, c.generated_tokens)
+            } else {
+                "—".into()
+            };
             writeln!(
                 f,
-                " {} / {} s | {:.0} / {:.0} | {memory} |",
+                " {} / {} s | {tokens} | {memory} |",
                 secs(0.5),
-                secs(0.95),
-                c.prompt_tokens,
-                c.generated_tokens
+                secs(0.95)
             )?;
         }
         writeln!(f, "\n{}", self.note)?;
         for c in &self.candidates {
+            if let Some(note) = &c.note {
+                writeln!(f, "{}: {note}", c.model)?;
+            }
             for e in c.failures.iter().take(3) {
                 writeln!(f, "{} failed: {e}", c.model)?;
             }
