@@ -25,6 +25,7 @@
 //! cargo run -p agentkit-examples --example forum -- [--json] [--split dev|test|all] [--limit N]
 //! cargo run -p agentkit-examples --example forum -- --input examples/data/my_threads.jsonl
 //! cargo run -p agentkit-examples --example forum -- --manifest examples/agentkit.server.toml
+//! cargo run -p agentkit-examples --example forum -- --manifest examples/agentkit.sized.toml --tuned examples/tuned/sized
 //! cargo run -p agentkit-examples --example forum -- --help
 //! ```
 
@@ -76,6 +77,14 @@ struct Args {
     /// 127.0.0.1:8080.
     #[arg(long, value_name = "FILE.toml")]
     manifest: Option<PathBuf>,
+
+    /// Load the scored steps' tunings from this directory instead of
+    /// examples/tuned/ (or $AGENTKIT_TUNED): a tuning belongs to the model it
+    /// was fitted on, so a manifest that moves steps comes with its own, e.g.
+    /// `--manifest examples/agentkit.sized.toml --tuned examples/tuned/sized`
+    /// (both written by `--example size`).
+    #[arg(long, value_name = "DIR")]
+    tuned: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -99,12 +108,16 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(n) = args.limit {
         entries.truncate(n);
     }
+    if let Some(dir) = &args.tuned {
+        forum::set_tuned_dir(dir.clone());
+    }
     let manifest = args.manifest.clone().unwrap_or_else(forum::manifest_path);
     let runtime = forum::runtime_from(agentkit_examples::llama()?, &manifest)?;
     eprintln!(
-        "researching {} threads with the models of {} ...",
+        "researching {} threads with the models of {} and the tunings in {} ...",
         entries.len(),
-        manifest.display()
+        manifest.display(),
+        forum::tuned_dir().display()
     );
     let bars = progress::install();
     let started = Instant::now();

@@ -14,12 +14,10 @@
 //!
 //! `cargo run -p agentkit-examples --example tune [-- --metric accuracy]`
 
-use agentkit::eval::Example;
 use agentkit::prelude::*;
-use agentkit::tune::{tune, Metric, Search, TuneReport};
+use agentkit::tune::{tune, Metric, TuneReport};
 use agentkit_examples::forum::{
-    self, Classify, ClassifyFine, FollowUp, Judge, KindOf, LabelledThread, PostKind, Screen,
-    Solved, Split, Subject, Subtopic, Thread,
+    self, Classify, ClassifyFine, Judge, KindOf, Screen, Solved, Split,
 };
 use clap::Parser;
 
@@ -48,27 +46,6 @@ enum MetricArg {
     Balanced,
 }
 
-/// The threads of `split` that `Judge` and `Classify` may see: the ones
-/// about running models locally, and the ones the flagship's (tuned) screen
-/// passes by mistake. As labelled examples of `worth_answering` and `topic`.
-async fn screened(runtime: &Runtime, split: Split) -> Result<Vec<Example<Thread>>, Error> {
-    let screen = forum::screen()?;
-    let mut out = Vec::new();
-    for t in forum::load(split)? {
-        if t.relevant || forum::is_relevant(&screen.run(runtime, t.thread()).await?) {
-            out.push(example(&t));
-        }
-    }
-    Ok(out)
-}
-
-fn example(t: &LabelledThread) -> Example<Thread> {
-    Example {
-        input: t.thread(),
-        expected: serde_json::json!({ "worth_answering": t.worth_answering, "topic": t.topic }),
-    }
-}
-
 /// Prints the curve and writes the tuning to `examples/tuned/<agent>.json`.
 fn show(agent: &str, report: &TuneReport) -> Result<(), Error> {
     println!("\n{agent}:\n{report}");
@@ -86,60 +63,28 @@ fn show(agent: &str, report: &TuneReport) -> Result<(), Error> {
 /// relevant, every other subject (a decoy) as not. What its author once did
 /// by hand (a threshold of 0.82 on P(local_ai_models), 21/30 on test).
 async fn screen(runtime: &Runtime, metric: Metric) -> Result<(), Error> {
-    let all = |split| -> Result<Vec<Example<Thread>>, Error> {
-        Ok(forum::load(split)?
-            .iter()
-            .map(|t| Example {
-                input: t.thread(),
-                expected: serde_json::json!({ "relevant": t.relevant }),
-            })
-            .collect())
-    };
-    let search = Subject::ALL.iter().fold(
-        Search::new("relevant")
-            .content_free(forum::content_free())
-            .metric(metric),
-        |s, subject| s.counts_as(subject, &(*subject == Subject::LocalAiModels)),
+    let (dev, test) = (
+        forum::all_threads(Split::Dev)?,
+        forum::all_threads(Split::Test)?,
     );
-    let report = tune(
-        Screen,
-        runtime,
-        &search,
-        &all(Split::Dev)?,
-        &all(Split::Test)?,
-    )
-    .await?;
+    let report = tune(Screen, runtime, &forum::screen_search(metric), &dev, &test).await?;
     show("Screen", &report)
 }
 
 /// `Solved`, tuned on the relevant dev threads whose poster wrote back (a
 /// reply marked `(OP)`), on what the poster wrote: is the problem fixed?
 async fn solved(runtime: &Runtime, metric: Metric) -> Result<(), Error> {
-    let follow_ups = |split| -> Result<Vec<Example<FollowUp>>, Error> {
-        Ok(forum::load(split)?
-            .iter()
-            .filter(|t| t.relevant)
-            .filter_map(|t| {
-                Some(Example {
-                    input: t.thread().follow_up()?,
-                    expected: serde_json::json!({ "solved": t.solved }),
-                })
-            })
-            .collect())
-    };
-    let (dev_follow_ups, test_follow_ups) = (follow_ups(Split::Dev)?, follow_ups(Split::Test)?);
+    let (dev, test) = (
+        forum::follow_ups(Split::Dev)?,
+        forum::follow_ups(Split::Test)?,
+    );
     println!(
         "relevant threads whose poster wrote back: {} dev, {} test",
-        dev_follow_ups.len(),
-        test_follow_ups.len()
+        dev.len(),
+        test.len()
     );
-    let solved = Search::new("solved")
-        .content_free(forum::content_free_follow_ups())
-        .metric(metric);
-    show(
-        "Solved",
-        &tune(Solved, runtime, &solved, &dev_follow_ups, &test_follow_ups).await?,
-    )
+    let report = tune(Solved, runtime, &forum::solved_search(metric), &dev, &test).await?;
+    show("Solved", &report)
 }
 
 #[tokio::main]
@@ -161,8 +106,8 @@ async fn main() -> Result<(), Error> {
     if args.screen {
         return Ok(());
     }
-    let dev = screened(&runtime, Split::Dev).await?;
-    let test = screened(&runtime, Split::Test).await?;
+    let dev = forum::screened(&runtime, Split::Dev).await?;
+    let test = forum::screened(&runtime, Split::Test).await?;
     println!(
         "relevant threads and the ones the screen passes: {} dev, {} test; SmolLM2-135M-Instruct Q4_1; metric {metric:?}",
         dev.len(),
@@ -170,20 +115,11 @@ async fn main() -> Result<(), Error> {
     );
 
     // Every search also tries contextual calibration on content-free threads.
-    let search = |label: &str| {
-        Search::new(label)
-            .content_free(forum::content_free())
-            .metric(metric)
-    };
-    let worth = search("worth_answering").shots("no examples", Vec::new());
+    let worth = forum::thread_search("worth_answering", metric).shots("no examples", Vec::new());
     show("Judge", &tune(Judge, &runtime, &worth, &dev, &test).await?)?;
 
     // Decoy classes: every kind of post counts as worth answering or not.
-    let kinds = PostKind::ALL
-        .iter()
-        .fold(search("worth_answering"), |s, k| {
-            s.counts_as(k, &k.worth_answering())
-        });
+    let kinds = forum::kind_search(metric);
     show(
         "KindOf",
         &tune(KindOf, &runtime, &kinds, &dev, &test).await?,
@@ -191,16 +127,14 @@ async fn main() -> Result<(), Error> {
 
     solved(&runtime, metric).await?;
 
-    let topic = search("topic");
+    let topic = forum::thread_search("topic", metric);
     show(
         "Classify",
         &tune(Classify, &runtime, &topic, &dev, &test).await?,
     )?;
 
     // Decoy classes: every subtopic counts as its topic.
-    let fine = Subtopic::ALL
-        .iter()
-        .fold(search("topic"), |s, t| s.counts_as(t, &t.topic()));
+    let fine = forum::subtopic_search(metric);
     show(
         "ClassifyFine",
         &tune(ClassifyFine, &runtime, &fine, &dev, &test).await?,

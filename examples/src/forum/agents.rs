@@ -37,7 +37,7 @@ pub struct Judge;
 /// Read the forum post about running language models locally and say what it
 /// is mainly about.
 #[agent(
-    model = "judge",
+    model = "classify",
     temperature = 0.0,
     max_tokens = 16,
     input = Thread,
@@ -50,7 +50,7 @@ pub struct Classify;
 /// included, and say what kind of post it is. A question counts as answered
 /// when a reply solves it or the poster says it is solved.
 #[agent(
-    model = "judge",
+    model = "kind",
     temperature = 0.0,
     max_tokens = 16,
     input = Thread,
@@ -62,7 +62,7 @@ pub struct KindOf;
 /// A forum poster asked a question and later wrote back. Say whether their
 /// follow-up says the problem is now fixed.
 #[agent(
-    model = "judge",
+    model = "solved",
     temperature = 0.0,
     max_tokens = 8,
     input = FollowUp,

@@ -19,6 +19,7 @@ mod corpus;
 mod input;
 mod pipeline;
 mod runtime;
+mod sizing;
 mod tuned;
 mod types;
 
@@ -27,9 +28,13 @@ pub use corpus::{load, relevance_examples, LabelledThread, Split};
 pub use input::{parse_input, read_input, Entry, InputError, Labels};
 pub use pipeline::{research, research_live, Drafting, Outcome, CONCURRENCY};
 pub use runtime::{manifest_path, runtime, runtime_from, runtime_with};
+pub use sizing::{
+    all_threads, check_draft, follow_ups, kind_search, screen_search, screened, solved_search,
+    subtopic_search, thread_search, to_draft, DraftCheck,
+};
 pub use tuned::{
-    classify, content_free, content_free_follow_ups, is_relevant, kind_of, screen, solved,
-    tuned_dir,
+    classify, content_free, content_free_follow_ups, is_relevant, kind_of, screen, set_tuned_dir,
+    solved, tuned_dir,
 };
 pub use types::{
     at_bound, FollowUp, KindChoice, PostKind, Reply, Resolution, Subject, Subjected, Subtopic,

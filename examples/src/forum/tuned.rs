@@ -5,10 +5,30 @@ use agentkit::prelude::*;
 
 use super::{Classify, FollowUp, KindOf, Screen, Solved, Subject, Subjected, Thread};
 
-/// Where the tunings of the pipeline's scored agents are kept
-/// (`examples/tuned/`), written by `--example tune`.
+/// The directory [`set_tuned_dir`] chose, if any.
+static TUNED: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Where the tunings of the pipeline's scored agents are kept: the
+/// directory given to [`set_tuned_dir`], else `$AGENTKIT_TUNED`, else
+/// `examples/tuned/` (written by `--example tune`, all on SmolLM2).
+/// `--example size` writes the tunings of the models it chose to
+/// `examples/tuned/sized/`.
 pub fn tuned_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tuned")
+    if let Some(dir) = TUNED.get() {
+        return dir.clone();
+    }
+    match std::env::var_os("AGENTKIT_TUNED") {
+        Some(dir) if !dir.is_empty() => dir.into(),
+        _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tuned"),
+    }
+}
+
+/// Makes the pipeline read its tunings from `dir` for the rest of the
+/// process (a tuning belongs to the model it was fitted on, so a manifest
+/// that moves a step to another model comes with its own). Only the first
+/// call counts; says whether this one did.
+pub fn set_tuned_dir(dir: std::path::PathBuf) -> bool {
+    TUNED.set(dir).is_ok()
 }
 
 /// `Screen` as the pipeline runs it: by scored choices over the subjects,
