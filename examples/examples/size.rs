@@ -28,10 +28,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use agentkit::prelude::*;
+use agentkit::Step as _;
 use agentkit::size::{Choose, Sizing, SizingReport};
 use agentkit::tune::Metric;
 use agentkit_examples::forum::{
-    self, check_draft, Classify, Draft, DraftCheck, KindOf, Reply, Screen, Solved, Split, Thread,
+    self, check_draft, Classify, Draft, DraftCheck, DraftToJudge, JudgeDraft, KindOf, Reply,
+    Screen, Solved, Split, Thread,
 };
 use clap::Parser;
 
@@ -71,10 +73,27 @@ struct Args {
     #[arg(long)]
     write: bool,
 
-    /// Write every draft (model, thread title, reply, verdict of the rule)
-    /// to this JSON Lines file, for reading.
+    /// Write every draft (model, thread title, reply, the judge's verdict
+    /// and the rule's) to this JSON Lines file, for reading.
     #[arg(long, value_name = "FILE.jsonl")]
     drafts: Option<PathBuf>,
+
+    /// The model that judges the drafts (`JudgeDraft`, scored): by default
+    /// the last candidate of --models.
+    #[arg(long, value_name = "ALIAS")]
+    draft_judge: Option<String>,
+
+    /// Check drafts with `JudgeDraft` (scored, calibrated) on the
+    /// --draft-judge model instead of the stated rule (`forum::check_draft`).
+    /// Neither agrees well with a reading (`--reading`): 52 and 54 of 96.
+    #[arg(long)]
+    judge_drafts: bool,
+
+    /// Only measure how often the judge and the rule agree with a reading
+    /// of drafts (JSON Lines of {model, title, reply, addresses}, e.g.
+    /// examples/data/draft_reading.jsonl), then stop.
+    #[arg(long, value_name = "FILE.jsonl")]
+    reading: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
@@ -107,9 +126,22 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         (None, None) => Choose::default(),
     };
     let models: Vec<&str> = args.models.iter().map(String::as_str).collect();
+    let judge_model = match &args.draft_judge {
+        Some(alias) => alias.clone(),
+        None => args.models.last().cloned().unwrap_or_default(),
+    };
+    let judge = runtime.with_model("draft_judge", &judge_model)?;
+    if let Some(path) = &args.reading {
+        return agreement(&judge, path).await;
+    }
     let started = Instant::now();
     let mut reports: Vec<SizingReport> = Vec::new();
     let show = |report: &SizingReport| println!("\n{report}");
+    println!(
+        "score: balanced accuracy (the mean share right per label) for the scored steps, the share \
+         of drafts that pass the rule for Draft; dev scores cross-validated over 5 folds where the \
+         split allows; latencies per call on the held-out splits"
+    );
 
     if args.steps.contains(&Step::Screen) {
         let (dev, test, h2) = splits(forum::all_threads)?;
@@ -163,7 +195,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         reports.push(report);
     }
     if args.steps.contains(&Step::Draft) {
-        let report = size_drafts(&runtime, &models, rule, args.drafts.as_deref()).await?;
+        let check = args.judge_drafts.then_some(&judge);
+        let report = size_drafts(&runtime, &models, rule, check, args.drafts.as_deref()).await?;
         show(&report);
         reports.push(report);
     }
@@ -216,22 +249,28 @@ fn sizing<'a, I>(
 }
 
 /// `Draft` on every candidate over the relevant threads of each split,
-/// scored by the rule; what each draft failed on, per model.
+/// checked by `JudgeDraft` on `judge` (or by the rule, without one); the
+/// rule's verdicts are kept beside the judge's, per model.
 async fn size_drafts(
     runtime: &Runtime,
     models: &[&str],
     rule: Choose,
+    judge: Option<&Runtime>,
     file: Option<&Path>,
 ) -> Result<SizingReport, Box<dyn std::error::Error>> {
     let (dev, test, h2) = splits(forum::to_draft)?;
-    let seen: Mutex<Vec<(String, Reply, DraftCheck)>> = Mutex::default();
+    let seen: Mutex<Vec<(String, Reply, bool, DraftCheck)>> = Mutex::default();
     let report = sizing(models, &dev, &test, &h2, rule)
-        .generated(&Draft, runtime, |thread: &Thread, reply: &Reply| {
+        .generated(&Draft, runtime, async |thread: &Thread, reply: &Reply| {
             let verdict = check_draft(thread, reply);
+            let pass = match judge {
+                Some(judge) => judges(judge, thread, &reply.reply).await,
+                None => verdict == DraftCheck::Passes,
+            };
             if let Ok(mut seen) = seen.lock() {
-                seen.push((thread.title.clone(), reply.clone(), verdict));
+                seen.push((thread.title.clone(), reply.clone(), pass, verdict));
             }
-            verdict == DraftCheck::Passes
+            pass
         })
         .await?;
     // The candidates ran one after another: each checked as many drafts as
@@ -244,15 +283,18 @@ async fn size_drafts(
         let (mine, after) = rest.split_at((ran - c.failures.len()).min(rest.len()));
         rest = after;
         let mut counts = std::collections::BTreeMap::new();
-        for (title, reply, verdict) in mine {
+        for (title, reply, pass, verdict) in mine {
             *counts.entry(format!("{verdict:?}")).or_insert(0) += 1;
             lines.push(serde_json::json!({
-                "model": c.model, "title": title, "reply": reply.reply, "verdict": format!("{verdict:?}"),
+                "model": c.model, "title": title, "reply": reply.reply,
+                "passes": pass, "rule": format!("{verdict:?}"),
             }));
         }
+        let passed = mine.iter().filter(|d| d.2).count();
         println!(
-            "drafts on {}: {counts:?}, {} failed",
+            "drafts on {}: {passed} of {} pass the check; by the rule {counts:?}; {} failed",
             c.model,
+            mine.len(),
             c.failures.len()
         );
     }
@@ -262,6 +304,71 @@ async fn size_drafts(
         println!("wrote {} drafts to {}", lines.len(), path.display());
     }
     Ok(report)
+}
+
+/// Whether `JudgeDraft` on `judge` finds that `reply` addresses `thread`
+/// (a failed call counts as no).
+async fn judges(judge: &Runtime, thread: &Thread, reply: &str) -> bool {
+    let blank = |text: &str| DraftToJudge {
+        question: text.into(),
+        post: text.into(),
+        reply: text.into(),
+    };
+    scored(JudgeDraft)
+        .calibrate(vec![blank(""), blank("N/A"), blank("[MASK]")])
+        .run(judge, DraftToJudge::new(thread, reply))
+        .await
+        .is_ok_and(|s| s.value.addresses)
+}
+
+/// A reading of drafts: what a person decided each one does.
+#[derive(serde::Deserialize)]
+struct Read {
+    model: String,
+    title: String,
+    reply: String,
+    addresses: bool,
+}
+
+/// How often the judge (on `judge`) and the rule agree with the reading in
+/// `path`, per model and overall.
+async fn agreement(judge: &Runtime, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let threads: Vec<Thread> = [Split::All, Split::Holdout2]
+        .into_iter()
+        .map(forum::load)
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .map(|t| t.thread())
+        .collect();
+    let text = std::fs::read_to_string(path)?;
+    // (model) -> [read yes, judge agrees, rule agrees, total]
+    let mut tally: std::collections::BTreeMap<String, [usize; 4]> = Default::default();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let read: Read = serde_json::from_str(line)?;
+        let thread = threads
+            .iter()
+            .find(|t| t.title == read.title)
+            .ok_or_else(|| format!("no thread titled {:?} in the corpus", read.title))?;
+        let by_judge = judges(judge, thread, &read.reply).await;
+        let reply = Reply {
+            reply: read.reply.clone(),
+        };
+        let by_rule = check_draft(thread, &reply) == DraftCheck::Passes;
+        for key in [read.model.clone(), "all".to_string()] {
+            let t = tally.entry(key).or_default();
+            t[0] += usize::from(read.addresses);
+            t[1] += usize::from(by_judge == read.addresses);
+            t[2] += usize::from(by_rule == read.addresses);
+            t[3] += 1;
+        }
+    }
+    println!("| drafts of | read as addressing | judge agrees | rule agrees |");
+    println!("|---|---|---|---|");
+    for (model, [yes, judge, rule, n]) in &tally {
+        println!("| {model} | {yes}/{n} | {judge}/{n} | {rule}/{n} |");
+    }
+    Ok(())
 }
 
 /// Writes every choice into `examples/agentkit.sized.toml` (a copy of

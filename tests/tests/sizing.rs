@@ -229,7 +229,9 @@ async fn a_generating_agent_is_scored_by_the_check_and_a_failed_run_counts_again
     let runtime = runtime_for(&script);
     let report = Sizing::new(&["small", "big"], &dev)
         .held_out("held", &held)
-        .generated(&Draft, &runtime, |_, reply: &Reply| reply.text.len() > 10)
+        .generated(&Draft, &runtime, async |_: &Thread, reply: &Reply| {
+            reply.text.len() > 10
+        })
         .await
         .unwrap();
     let [small, big] = &report.candidates[..] else {

@@ -139,12 +139,17 @@ impl<'a, I> Sizing<'a, I> {
     /// example of the dev and held-out splits (one at a time, so latencies
     /// are clean) and scores the share of outputs `check` accepts (a run
     /// that fails counts as rejected). The labels are not read: `check` sees
-    /// the input and the output. Costs one call per example per candidate.
+    /// the input and the output. It is async, so it may be a rule
+    /// (`async |input, output| rule(input, output)`) or a judging agent on a
+    /// bigger model; measure such a judge's agreement with a reading of
+    /// some outputs before trusting it. Its calls are not counted in the
+    /// candidate's latency or tokens. Costs one call per example per
+    /// candidate, plus the check's.
     pub async fn generated<A>(
         &self,
         agent: &A,
         runtime: &Runtime,
-        check: impl Fn(&I, &A::Output) -> bool,
+        check: impl AsyncFn(&I, &A::Output) -> bool,
     ) -> Result<SizingReport, Error>
     where
         A: Agent<Input = I>,
@@ -221,7 +226,7 @@ impl Runs {
         runtime: &Runtime,
         examples: &[Example<A::Input>],
         timed: bool,
-        check: &impl Fn(&A::Input, &A::Output) -> bool,
+        check: &impl AsyncFn(&A::Input, &A::Output) -> bool,
     ) -> Score
     where
         A::Input: Clone,
@@ -237,7 +242,7 @@ impl Runs {
                 self.latencies.push(started.elapsed());
             }
             match out {
-                Ok(out) => score.correct += usize::from(check(&example.input, &out)),
+                Ok(out) => score.correct += usize::from(check(&example.input, &out).await),
                 Err(e) => self.failures.push(e.to_string()),
             }
         }

@@ -273,9 +273,13 @@ impl fmt::Display for SizingReport {
             .first()
             .map(|c| c.held_out.iter().map(|(n, _)| n.as_str()).collect())
             .unwrap_or_default();
-        write!(f, "| {} on | dev (cross-validated) |", self.agent)?;
+        write!(
+            f,
+            "| {} on | dev: right, score (cross-validated ± spread) |",
+            self.agent
+        )?;
         for name in &held {
-            write!(f, " {name} |")?;
+            write!(f, " {name}: right, score |")?;
         }
         writeln!(f, " p50 / p95 per call | tokens in / out | memory |")?;
         write!(f, "|---|---|")?;
@@ -295,11 +299,11 @@ impl fmt::Display for SizingReport {
             };
             write!(
                 f,
-                "| {}{mark} | {}/{} = {:.2}{cv} |",
+                "| {}{mark} | {}/{} right, {:.2}{cv} |",
                 c.model, c.dev.correct, c.dev.total, c.dev.metric
             )?;
             for (_, s) in &c.held_out {
-                write!(f, " {}/{} = {:.2} |", s.correct, s.total, s.metric)?;
+                write!(f, " {}/{} right, {:.2} |", s.correct, s.total, s.metric)?;
             }
             let secs = |q| {
                 c.latency(q)

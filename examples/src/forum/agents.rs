@@ -5,7 +5,8 @@ use agentkit::prelude::*;
 #[cfg(doc)]
 use super::REPLY_CHARS;
 use super::{
-    FollowUp, KindChoice, Reply, Resolution, Subjected, SubtopicChoice, Thread, TopicChoice, Worth,
+    Addresses, DraftToJudge, FollowUp, KindChoice, Reply, Resolution, Subjected, SubtopicChoice,
+    Thread, TopicChoice, Worth,
 };
 
 /// Read the forum post and name its subject.
@@ -103,3 +104,22 @@ pub struct ClassifyFine;
     input_format = "labelled"
 )]
 pub struct Draft;
+
+/// Someone asked the question below on a forum, and a reply was written.
+/// Say whether the reply addresses the question: it responds to what was
+/// asked with something specific (an answer, a suggestion, a likely cause),
+/// even if it is short or its facts are wrong. A refusal, a restatement of
+/// the post, a generic compliment or something off topic does not.
+///
+/// Measures the drafts when sizing `Draft` (`--example size`), on a bigger
+/// model (`draft_judge`); its agreement with a reading of 96 drafts is in
+/// `BENCHMARKS.md`.
+#[agent(
+    model = "draft_judge",
+    temperature = 0.0,
+    max_tokens = 16,
+    input = DraftToJudge,
+    output = Addresses,
+    input_format = "labelled"
+)]
+pub struct JudgeDraft;

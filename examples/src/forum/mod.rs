@@ -23,7 +23,7 @@ mod sizing;
 mod tuned;
 mod types;
 
-pub use agents::{Classify, ClassifyFine, Draft, Judge, KindOf, Screen, Solved};
+pub use agents::{Classify, ClassifyFine, Draft, Judge, JudgeDraft, KindOf, Screen, Solved};
 pub use corpus::{load, relevance_examples, LabelledThread, Split};
 pub use input::{parse_input, read_input, Entry, InputError, Labels};
 pub use pipeline::{research, research_live, Drafting, Outcome, CONCURRENCY};
@@ -37,6 +37,6 @@ pub use tuned::{
     solved, tuned_dir,
 };
 pub use types::{
-    at_bound, FollowUp, KindChoice, PostKind, Reply, Resolution, Subject, Subjected, Subtopic,
+    at_bound, Addresses, DraftToJudge, FollowUp, KindChoice, PostKind, Reply, Resolution, Subject, Subjected, Subtopic,
     SubtopicChoice, Thread, Topic, TopicChoice, Worth, POSTER_MARK, REPLY_CHARS,
 };

@@ -116,6 +116,36 @@ pub struct Subjected {
     pub subject: Subject,
 }
 
+/// A draft as `JudgeDraft` reads it: the thread's question, its opening
+/// post (cut to 600 characters) and the reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DraftToJudge {
+    /// the thread's title
+    pub question: String,
+    /// the opening post
+    pub post: String,
+    /// the reply to judge
+    pub reply: String,
+}
+
+impl DraftToJudge {
+    /// `reply` to `thread`, as the judge reads it.
+    pub fn new(thread: &Thread, reply: &str) -> DraftToJudge {
+        DraftToJudge {
+            question: thread.title.clone(),
+            post: thread.body.chars().take(600).collect(),
+            reply: reply.to_string(),
+        }
+    }
+}
+
+/// `JudgeDraft`'s answer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Addresses {
+    /// true when the reply responds to what was asked with something specific
+    pub addresses: bool,
+}
+
 /// `Judge`'s answer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Worth {
