@@ -28,9 +28,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use agentkit::prelude::*;
-use agentkit::Step as _;
 use agentkit::size::{Choose, Sizing, SizingReport};
 use agentkit::tune::Metric;
+use agentkit::Step as _;
 use agentkit_examples::forum::{
     self, check_draft, Classify, Draft, DraftCheck, DraftToJudge, JudgeDraft, KindOf, Reply,
     Screen, Solved, Split, Thread,

@@ -37,6 +37,7 @@ pub use tuned::{
     solved, tuned_dir,
 };
 pub use types::{
-    at_bound, Addresses, DraftToJudge, FollowUp, KindChoice, PostKind, Reply, Resolution, Subject, Subjected, Subtopic,
-    SubtopicChoice, Thread, Topic, TopicChoice, Worth, POSTER_MARK, REPLY_CHARS,
+    at_bound, Addresses, DraftToJudge, FollowUp, KindChoice, PostKind, Reply, Resolution, Subject,
+    Subjected, Subtopic, SubtopicChoice, Thread, Topic, TopicChoice, Worth, POSTER_MARK,
+    REPLY_CHARS,
 };
