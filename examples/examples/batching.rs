@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 use agentkit::backend::{Backend, Completion, Request};
 use agentkit::prelude::*;
 use agentkit_backends::llama::{Llama, LlamaConfig};
-use agentkit_examples::forum::{self, Split, Thread, Topic};
+use agentkit_examples::forum::{self, Split, Thread};
+use agentkit_examples::gist::Summarise;
 use clap::Parser;
 use futures_util::future::join_all;
 use tracing_subscriber::layer::{Context, Layer};
@@ -101,27 +102,6 @@ impl Way {
         }
     }
 }
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-struct Gist {
-    topic: Topic,
-    /// the poster's question in a few words
-    #[schemars(length(max = 60))]
-    question: String,
-}
-
-/// Read the forum thread about running language models locally: say what it
-/// is mainly about and sum up the poster's question in a few words.
-#[agent(
-    model = "smollm2-135m",
-    temperature = 0.0,
-    repeat_penalty = 1.1,
-    max_tokens = 64,
-    input = Thread,
-    output = Gist,
-    input_format = "labelled"
-)]
-struct Summarise;
 
 /// What one child run reports.
 #[derive(Debug, Serialize, Deserialize)]

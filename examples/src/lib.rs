@@ -7,6 +7,7 @@ use agentkit::prelude::*;
 use agentkit_backends::llama::{Llama, LlamaConfig};
 
 pub mod forum;
+pub mod gist;
 pub mod progress;
 
 /// Thread count: `AGENTKIT_THREADS`, else every available core.

@@ -75,6 +75,14 @@ pub struct LlamaConfig {
     /// every other model is busy (with a warning). An unloaded model loads
     /// again on its next call.
     pub memory_limit: Option<u64>,
+    /// Whether the tokens the output's grammar forces (a key, a brace, the
+    /// rest of an enum value once its first token is chosen) are written
+    /// without sampling and evaluated in one pass with the token before
+    /// them (fast-forward). The forced text is the grammar engine's
+    /// tokenization of it, which can split it differently than the model
+    /// would, so greedy output can differ from a run without it; see
+    /// BENCHMARKS.md, "Forced tokens".
+    pub fast_forward: bool,
 }
 
 impl Default for LlamaConfig {
@@ -93,6 +101,7 @@ impl Default for LlamaConfig {
             flash_attention: Some(false),
             share_threads: false,
             memory_limit: None,
+            fast_forward: true,
         }
     }
 }
@@ -180,6 +189,14 @@ impl LlamaConfig {
     /// [`LlamaConfig::memory_limit`].
     pub fn memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Writes the tokens the grammar forces without sampling (`true`, the
+    /// default) or samples every token (`false`); see
+    /// [`LlamaConfig::fast_forward`].
+    pub fn fast_forward(mut self, on: bool) -> Self {
+        self.fast_forward = on;
         self
     }
 

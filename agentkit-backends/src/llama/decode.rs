@@ -11,6 +11,8 @@ use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use llguidance::Matcher;
 
+mod forced;
+
 use super::engine::task::{Answer, Next, Stats, Task};
 use super::errors::failure;
 use super::model::LoadedModel;
@@ -143,6 +145,14 @@ pub(super) struct Generate {
     think: Option<Think>,
     /// The grammar of a think block of a declared shape.
     think_matcher: Option<Matcher>,
+    /// Whether forced tokens are written without sampling (see `forced`).
+    fast_forward: bool,
+    /// Whether the answer has begun (its first forced run is fed on its own).
+    started: bool,
+    /// Generated tokens the grammar forced.
+    forced: usize,
+    /// Model passes the answer took.
+    steps: usize,
 }
 
 impl Generate {
@@ -153,6 +163,7 @@ impl Generate {
         request: &Request,
         prompt: &[LlamaToken],
         constraint: Constraint,
+        fast_forward: bool,
         deltas: Option<Deltas>,
         answer: Answer<Completion>,
     ) -> Result<Generate, Error> {
@@ -179,6 +190,10 @@ impl Generate {
                 (Some(_), Some(thought)) => Some(model.matcher(request.agent, thought.grammar())?),
                 _ => None,
             },
+            fast_forward,
+            started: false,
+            forced: 0,
+            steps: 0,
         })
     }
 
@@ -219,12 +234,27 @@ impl Task for Generate {
                 Err(e) => Next::Fail(e),
             };
         }
-        match self.sample(rows, model) {
-            Ok(Some(token)) => Next::Feed {
-                rewind_to: None,
-                tokens: vec![token],
-                all_logits: false,
-            },
+        let next = if self.started {
+            self.sample(rows, model)
+        } else {
+            // The answer's opening the grammar decides (`{"reply":"`) is
+            // fed at once; the next pass samples after it.
+            self.started = true;
+            match self.forced(model) {
+                Ok(run) if run.is_empty() => self.sample(rows, model),
+                Ok(run) => self.after(run),
+                Err(e) => Err(e),
+            }
+        };
+        match next {
+            Ok(Some(tokens)) => {
+                self.steps += 1;
+                Next::Feed {
+                    rewind_to: None,
+                    tokens,
+                    all_logits: false,
+                }
+            }
             Ok(None) => {
                 self.flush(true);
                 Next::Done
@@ -238,6 +268,7 @@ impl Task for Generate {
         let completion = result.map(|()| {
             let completion = Completion::new(String::from_utf8_lossy(&self.out).into_owned())
                 .with_tokens(stats.prompt_tokens, stats.reused, self.generated)
+                .with_forced(self.forced, self.steps)
                 .with_times(stats.prompt_time, stats.generate_time);
             match &self.think {
                 Some(think) => {
@@ -327,8 +358,13 @@ impl Generate {
         }
     }
 
-    /// The token to evaluate next, or `None` when the output is done.
-    fn sample(&mut self, rows: &[&[f32]], model: &LlamaModel) -> Result<Option<LlamaToken>, Error> {
+    /// The tokens to evaluate next (the sampled one and the run the grammar
+    /// forces after it), or `None` when the output is done.
+    fn sample(
+        &mut self,
+        rows: &[&[f32]],
+        model: &LlamaModel,
+    ) -> Result<Option<Vec<LlamaToken>>, Error> {
         let agent = self.agent;
         if self.max_tokens == 0 {
             return self.truncated();
@@ -368,18 +404,26 @@ impl Generate {
             .extend(model.vocab().token_to_piece(token, false, None));
         self.generated += 1;
         self.flush(false);
+        let mut tokens = vec![token];
+        tokens.extend(self.forced(model)?);
+        self.after(tokens)
+    }
+
+    /// `tokens` to evaluate, unless the output is complete (the grammar has
+    /// stopped) or at its token bound.
+    fn after(&mut self, tokens: Vec<LlamaToken>) -> Result<Option<Vec<LlamaToken>>, Error> {
         if self.matcher.as_ref().is_some_and(|m| m.is_stopped()) {
             return Ok(None);
         }
         if self.generated >= self.max_tokens as usize {
             return self.truncated();
         }
-        Ok(Some(token))
+        Ok(Some(tokens))
     }
 
     /// At the token bound: done if the output is complete, else an error
     /// carrying what was written.
-    fn truncated(&mut self) -> Result<Option<LlamaToken>, Error> {
+    fn truncated(&mut self) -> Result<Option<Vec<LlamaToken>>, Error> {
         let accepting = match self.matcher.as_mut() {
             Some(m) => m.is_accepting().unwrap_or(false),
             None => true,

@@ -268,10 +268,19 @@ impl Llama {
         constraint: Constraint,
         deltas: Option<Deltas>,
     ) -> Result<Completion, Error> {
+        let fast_forward = self.shared.config.fast_forward;
         self.submit(request, move |model, request, n_ctx, prompt, answer| {
             let max_tokens = think::reserve(request);
             model.fits(request.agent, prompt.len(), max_tokens, n_ctx)?;
-            let generate = Generate::new(model, request, prompt, constraint, deltas, answer)?;
+            let generate = Generate::new(
+                model,
+                request,
+                prompt,
+                constraint,
+                fast_forward,
+                deltas,
+                answer,
+            )?;
             Ok((Box::new(generate) as Box<dyn Task>, max_tokens))
         })
         .await

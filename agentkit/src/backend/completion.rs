@@ -23,6 +23,15 @@ pub struct Completion {
     pub reasoning: Option<String>,
     /// Tokens generated inside the think block.
     pub reasoning_tokens: usize,
+    /// Of the generated tokens, how many the output's grammar decided alone
+    /// (a key, a brace, the rest of an enum value) and the backend wrote
+    /// without sampling (fast-forward); counted in `generated_tokens` too.
+    pub forced_tokens: usize,
+    /// How many passes of the model the answer took after the prompt: one
+    /// per sampled token without fast-forward, fewer with it (a forced run
+    /// is evaluated in the pass of the token before it). Zero where a
+    /// backend does not count them.
+    pub decode_steps: usize,
     /// Time spent evaluating the prompt (zero where a backend does not measure it).
     pub prompt_time: Duration,
     /// Time spent generating (zero where a backend does not measure it).
@@ -46,6 +55,8 @@ impl Completion {
             generated_tokens: 0,
             reasoning: None,
             reasoning_tokens: 0,
+            forced_tokens: 0,
+            decode_steps: 0,
             prompt_time: Duration::ZERO,
             generate_time: Duration::ZERO,
             violation: None,
@@ -65,6 +76,14 @@ impl Completion {
     pub fn with_reasoning(mut self, text: impl Into<String>, tokens: usize) -> Self {
         self.reasoning = Some(text.into());
         self.reasoning_tokens = tokens;
+        self
+    }
+
+    /// With how many generated tokens were forced by the grammar and how
+    /// many model passes the answer took (see [`Completion::forced_tokens`]).
+    pub fn with_forced(mut self, forced: usize, decode_steps: usize) -> Self {
+        self.forced_tokens = forced;
+        self.decode_steps = decode_steps;
         self
     }
 

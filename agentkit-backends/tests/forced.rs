@@ -1,0 +1,148 @@
+//! Forced tokens (fast-forward) on the real default model (SmolLM2-135M):
+//! what the grammar decides alone is written without a decode step each,
+//! counted, streamed, bounded by `max_tokens`, and the answer stays valid.
+
+mod common;
+
+use agentkit::backend::{Backend, Request};
+use agentkit::prelude::*;
+use agentkit::stream::{Delta, Deltas, StreamExt};
+use agentkit_backends::llama::{Llama, LlamaConfig};
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum Platform {
+    Linux,
+    Macos,
+    Windows,
+}
+
+/// A software project: six fields whose keys the grammar writes.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[allow(dead_code)]
+struct Project {
+    #[schemars(length(max = 20))]
+    name: String,
+    #[schemars(length(max = 12))]
+    language: String,
+    #[schemars(length(max = 20))]
+    maintainer: String,
+    stars: u32,
+    archived: bool,
+    platform: Platform,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+struct Blurb {
+    text: String,
+}
+
+/// Fill in the catalogue line of the project the blurb describes.
+#[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 96, input = Blurb, output = Project)]
+struct Extract;
+
+fn blurb() -> Blurb {
+    Blurb {
+        text:
+            "quill 1.2.0 is a library written in Rust, maintained by Ana Ruiz; it runs on Linux, \
+               has 340 stars and is actively developed."
+                .into(),
+    }
+}
+
+fn backend(fast_forward: bool) -> (Llama, Runtime) {
+    let llama = Llama::new(
+        LlamaConfig::default()
+            .threads(2)
+            .parallel(1)
+            .fast_forward(fast_forward),
+    )
+    .unwrap();
+    let runtime = Runtime::builder().backend(llama.clone()).build();
+    (llama, runtime)
+}
+
+fn request(runtime: &Runtime) -> Request {
+    Request::for_agent::<Extract>(runtime, &blurb()).unwrap()
+}
+
+#[tokio::test]
+async fn forced_tokens_are_written_without_a_decode_step_each_and_the_answer_parses() {
+    let (on, runtime) = backend(true);
+    let c = on.generate(request(&runtime)).await.unwrap();
+    let project: Project = serde_json::from_str(&c.text).unwrap();
+    // Six keys, the braces, quotes, colons and commas, and the rest of an
+    // enum value are the grammar's: a good share of the answer.
+    assert!(
+        c.forced_tokens * 4 >= c.generated_tokens,
+        "{} of {} forced: {}",
+        c.forced_tokens,
+        c.generated_tokens,
+        c.text
+    );
+    assert!(
+        c.decode_steps + c.forced_tokens / 2 <= c.generated_tokens,
+        "{} passes for {} tokens, {} forced",
+        c.decode_steps,
+        c.generated_tokens,
+        c.forced_tokens
+    );
+    assert!(c.text.starts_with("{\"name\":\""), "{}", c.text);
+    assert!(project.name.len() <= 20);
+
+    let (off, runtime) = backend(false);
+    let c = off.generate(request(&runtime)).await.unwrap();
+    serde_json::from_str::<Project>(&c.text).unwrap();
+    assert_eq!(c.forced_tokens, 0);
+    // Off, every token but the last is fed in a pass of its own.
+    assert!(
+        c.decode_steps + 1 >= c.generated_tokens,
+        "{} passes for {} tokens",
+        c.decode_steps,
+        c.generated_tokens
+    );
+}
+
+#[tokio::test]
+async fn forced_text_streams_and_adds_up_to_the_answer() {
+    let (llama, runtime) = backend(true);
+    let (deltas, rx) = Deltas::channel();
+    let streamed = llama
+        .generate_streaming(request(&runtime), deltas)
+        .await
+        .unwrap();
+    let sent: Vec<Delta> = rx.collect().await;
+    let text: String = sent
+        .iter()
+        .map(|d| match d {
+            Delta::Text(t) => t.as_str(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(text, streamed.text);
+    assert!(streamed.forced_tokens > 0);
+    // The opening `{"name":"` is forced and sent as one piece.
+    match sent.first() {
+        Some(Delta::Text(first)) => assert!(first.starts_with("{\"name\""), "{first:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_forced_run_never_writes_past_max_tokens() {
+    let (llama, runtime) = backend(true);
+    let mut r = request(&runtime);
+    r.sampling.max_tokens = 5;
+    let err = llama.generate(r).await.unwrap_err();
+    match err {
+        Error::Truncated {
+            max_tokens,
+            partial,
+            ..
+        } => {
+            assert_eq!(max_tokens, 5);
+            assert!(partial.starts_with("{\"name\":\""), "{partial}");
+        }
+        other => panic!("expected Truncated, got {other}"),
+    }
+}
