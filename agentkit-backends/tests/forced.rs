@@ -7,6 +7,7 @@ mod common;
 use agentkit::backend::{Backend, Request};
 use agentkit::prelude::*;
 use agentkit::stream::{Delta, Deltas, StreamExt};
+use agentkit::Step;
 use agentkit_backends::llama::{Llama, LlamaConfig};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -145,4 +146,82 @@ async fn a_forced_run_never_writes_past_max_tokens() {
         }
         other => panic!("expected Truncated, got {other}"),
     }
+}
+
+/// A report whose summary a small model wants to make long.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[allow(dead_code)]
+struct Report {
+    #[schemars(length(max = 40))]
+    title: String,
+    /// the whole story, in detail
+    #[schemars(length(max = 600))]
+    summary: String,
+    #[schemars(length(max = 3))]
+    tags: Vec<String>,
+    urgent: bool,
+}
+
+/// Write a detailed report on the blurb: a title, a long summary of every
+/// detail, tags, and whether it is urgent.
+#[agent(
+    model = "smollm2-135m",
+    temperature = 0.8,
+    max_tokens = 24,
+    close_at_budget = true,
+    input = Blurb,
+    output = Report
+)]
+struct Summarise;
+
+#[tokio::test]
+async fn answers_closed_at_their_budget_are_typed_valid_and_marked_cut_in_50_of_50_runs() {
+    let llama = Llama::new(LlamaConfig::default().threads(2)).unwrap();
+    let runtime = Runtime::builder().backend(llama.clone()).build();
+    let requests = |close: bool| -> Vec<Request> {
+        (0..50u32)
+            .map(|seed| {
+                let mut r = Request::for_agent::<Summarise>(&runtime, &blurb()).unwrap();
+                r.sampling.seed = seed;
+                r.sampling.close_at_budget = close;
+                r
+            })
+            .collect()
+    };
+    let closed =
+        futures_util::future::join_all(requests(true).into_iter().map(|r| llama.generate(r))).await;
+    // Every run ends in a typed, schema-valid value: cut at the budget, or
+    // finished by the model within it.
+    let mut cut = 0;
+    for (seed, c) in closed.iter().enumerate() {
+        let c = c.as_ref().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert!(c.generated_tokens <= 24, "{}", c.generated_tokens);
+        let report: Report = serde_json::from_str(&c.text)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}: {}", c.text));
+        assert!(report.tags.len() <= 3);
+        cut += usize::from(c.cut);
+        if !c.cut {
+            assert!(
+                c.generated_tokens < 24,
+                "seed {seed}: at the budget but not cut"
+            );
+        }
+    }
+    // Without it, the same requests run out.
+    let open =
+        futures_util::future::join_all(requests(false).into_iter().map(|r| llama.generate(r)))
+            .await;
+    let truncated = open
+        .iter()
+        .filter(|r| matches!(r, Err(Error::Truncated { .. })))
+        .count();
+    eprintln!("{cut} of 50 cut with close_at_budget, {truncated} of 50 truncated without");
+    assert!(
+        cut >= 45 && truncated >= 45,
+        "{cut} of 50 cut with it, {truncated} of 50 truncated without"
+    );
+    // Through an agent, the runtime counts the cut answer.
+    let report = Summarise.run(&runtime, blurb()).await.unwrap();
+    assert!(report.title.len() <= 40);
+    assert_eq!(runtime.usage().cut_answers, 1);
 }

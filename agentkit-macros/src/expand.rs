@@ -146,6 +146,10 @@ fn impls(m: &AgentModel, valid: bool) -> TokenStream {
         if let Some(v) = budget {
             fields.push(quote!(.with_reasoning(#private::Reasoning::budget(#v))));
         }
+        if let Some(b) = &m.close_at_budget {
+            let v = b.value;
+            fields.push(quote!(.with_close_at_budget(#v)));
+        }
         quote!(#private::Sampling::DEFAULT #(#fields)*)
     } else {
         quote!(#private::Sampling::DEFAULT)

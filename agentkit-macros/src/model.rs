@@ -22,6 +22,7 @@ const TRAILING_KEYS: &[&str] = &[
     "examples",
     "input_format",
     "think",
+    "close_at_budget",
 ];
 
 /// Every key `#[agent]` accepts: the sampling settings are those of
@@ -78,6 +79,8 @@ pub struct AgentModel {
     pub dry_allowed_length: Option<Number<u64>>,
     pub think_budget: Option<Number<u64>>,
     pub think: Option<Type>,
+    /// `close_at_budget = true`: close the answer within `max_tokens`.
+    pub close_at_budget: Option<syn::LitBool>,
     pub prompt: Option<LitStr>,
     pub krate: Option<Path>,
     pub validate: Option<Path>,
@@ -116,6 +119,7 @@ impl AgentModel {
             dry_allowed_length: None,
             think_budget: None,
             think: None,
+            close_at_budget: None,
             prompt: None,
             krate: None,
             validate: None,
@@ -178,6 +182,13 @@ impl AgentModel {
                 "retries" => m.retries = integer(&key, value, errors),
                 "samples" => m.samples = integer(&key, value, errors),
                 "input_format" => m.input_format = string(&key, value, errors),
+                "close_at_budget" => match syn::parse2::<syn::LitBool>(value.clone()) {
+                    Ok(b) => m.close_at_budget = Some(b),
+                    Err(_) => errors.spanned(
+                        &value,
+                        "`close_at_budget` takes `true` or `false`, e.g. `close_at_budget = true`",
+                    ),
+                },
                 "validate" => match syn::parse2::<Path>(value.clone()) {
                     Ok(p) => m.validate = Some(p),
                     Err(_) => errors.spanned(

@@ -50,6 +50,17 @@ pub struct Sampling {
     /// Thinking before the answer: `None` (the default) answers at once,
     /// under the grammar from the first token. See [`Reasoning`].
     pub reasoning: Option<Reasoning>,
+    /// Close the answer within `max_tokens` (off by default): when the
+    /// tokens left are just enough to close the open JSON into the output's
+    /// shape (end the string, fill the required fields not written yet with
+    /// their smallest values, close the brackets), a backend that can
+    /// (llama.cpp) writes that closing instead of letting the model run out,
+    /// and marks the answer as cut ([`Completion::cut`](crate::backend::Completion::cut),
+    /// [`Usage::cut_answers`](crate::Usage::cut_answers)). Off, running out
+    /// is [`Error::Truncated`](crate::Error::Truncated) with the partial text.
+    /// Opt-in because a closed answer is a shorter one: a summary cut
+    /// mid-sentence, a list missing its last items.
+    pub close_at_budget: bool,
 }
 
 /// Thinking before the answer: the model first writes free text inside a
@@ -276,7 +287,17 @@ impl Sampling {
         repetition: None,
         dry: None,
         reasoning: None,
+        close_at_budget: false,
     };
+}
+
+impl Sampling {
+    /// Closes the answer within `max_tokens` when `on`; see
+    /// [`Sampling::close_at_budget`].
+    pub const fn with_close_at_budget(mut self, on: bool) -> Self {
+        self.close_at_budget = on;
+        self
+    }
 }
 
 impl Sampling {

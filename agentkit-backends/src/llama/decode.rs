@@ -153,6 +153,11 @@ pub(super) struct Generate {
     forced: usize,
     /// Model passes the answer took.
     steps: usize,
+    /// The output schema, for the closing at the budget, when the request
+    /// asks for one (`Sampling::close_at_budget`).
+    close: Option<agentkit::backend::OutputSchema>,
+    /// Whether the answer was closed at its budget.
+    cut: bool,
 }
 
 impl Generate {
@@ -194,6 +199,9 @@ impl Generate {
             started: false,
             forced: 0,
             steps: 0,
+            close: (request.sampling.close_at_budget && matches!(constraint, Constraint::Schema))
+                .then(|| request.schema.clone()),
+            cut: false,
         })
     }
 
@@ -269,6 +277,7 @@ impl Task for Generate {
             let completion = Completion::new(String::from_utf8_lossy(&self.out).into_owned())
                 .with_tokens(stats.prompt_tokens, stats.reused, self.generated)
                 .with_forced(self.forced, self.steps)
+                .with_cut(self.cut)
                 .with_times(stats.prompt_time, stats.generate_time);
             match &self.think {
                 Some(think) => {
@@ -368,6 +377,9 @@ impl Generate {
         let agent = self.agent;
         if self.max_tokens == 0 {
             return self.truncated();
+        }
+        if self.close_if_due(model)? {
+            return Ok(None);
         }
         let logits = logits(agent, rows, model)?.iter();
         let allowed: Vec<LlamaTokenData> = match self.matcher.as_mut() {

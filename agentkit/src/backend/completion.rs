@@ -32,6 +32,10 @@ pub struct Completion {
     /// is evaluated in the pass of the token before it). Zero where a
     /// backend does not count them.
     pub decode_steps: usize,
+    /// Whether the backend closed the answer at its token budget
+    /// ([`Sampling::close_at_budget`](crate::Sampling::close_at_budget)):
+    /// the text is valid but shorter than the model would have written.
+    pub cut: bool,
     /// Time spent evaluating the prompt (zero where a backend does not measure it).
     pub prompt_time: Duration,
     /// Time spent generating (zero where a backend does not measure it).
@@ -57,6 +61,7 @@ impl Completion {
             reasoning_tokens: 0,
             forced_tokens: 0,
             decode_steps: 0,
+            cut: false,
             prompt_time: Duration::ZERO,
             generate_time: Duration::ZERO,
             violation: None,
@@ -84,6 +89,12 @@ impl Completion {
     pub fn with_forced(mut self, forced: usize, decode_steps: usize) -> Self {
         self.forced_tokens = forced;
         self.decode_steps = decode_steps;
+        self
+    }
+
+    /// Marks the answer as closed at its token budget (see [`Completion::cut`]).
+    pub fn with_cut(mut self, cut: bool) -> Self {
+        self.cut = cut;
         self
     }
 

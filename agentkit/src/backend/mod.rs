@@ -12,6 +12,7 @@
 //! Users do not need this module: they hand a backend to
 //! [`Runtime::builder`](crate::Runtime::builder) and never call it.
 
+mod close;
 mod completion;
 mod deltas;
 mod error;
@@ -22,6 +23,7 @@ mod request;
 /// The typed model of an output schema that [`OutputSchema::model`] holds:
 /// what a backend's grammar writer reads instead of walking JSON.
 pub use crate::schema::model::{Node, Schema, SchemaModel, Type, MAX_REF_DEPTH};
+pub use close::closing;
 pub use completion::Completion;
 pub use deltas::{Delta, DeltaReceiver, Deltas, Restart};
 pub use error::BackendError;

@@ -35,6 +35,7 @@ struct Counters {
     cached_prompt_tokens: AtomicU64,
     generated_tokens: AtomicU64,
     reasoning_tokens: AtomicU64,
+    cut_answers: AtomicU64,
 }
 
 /// Model calls and tokens spent on a runtime so far.
@@ -53,6 +54,10 @@ pub struct Usage {
     /// Generated tokens inside think blocks over all calls (agents with a
     /// [`Reasoning`](crate::Reasoning) setting), apart from the answers'.
     pub reasoning_tokens: u64,
+    /// Answers a backend closed at their token budget (agents with
+    /// [`Sampling::close_at_budget`](crate::Sampling::close_at_budget)):
+    /// valid, but shorter than the model would have written.
+    pub cut_answers: u64,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -227,6 +232,7 @@ impl Runtime {
             cached_prompt_tokens: self.usage.cached_prompt_tokens.load(Ordering::Relaxed),
             generated_tokens: self.usage.generated_tokens.load(Ordering::Relaxed),
             reasoning_tokens: self.usage.reasoning_tokens.load(Ordering::Relaxed),
+            cut_answers: self.usage.cut_answers.load(Ordering::Relaxed),
         }
     }
 
@@ -245,6 +251,9 @@ impl Runtime {
         self.usage
             .reasoning_tokens
             .fetch_add(completion.reasoning_tokens as u64, Ordering::Relaxed);
+        if completion.cut {
+            self.usage.cut_answers.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Counts one backend call that reports no tokens (a scored call).

@@ -10,7 +10,7 @@
 //! cancels what it was running.
 
 mod agent;
-mod partial;
+pub(crate) mod partial;
 
 use agent::agent_events;
 
