@@ -172,7 +172,10 @@ async fn a_short_request_joins_a_running_long_one_and_leaves_first() {
     assert!(jsonschema::is_valid(mixed(3).schema.full(), &value));
 }
 
-#[tokio::test]
+// Two worker threads: the long request's task records its end as soon as
+// its answer arrives, not when a single-threaded test runtime next polls it
+// (under a loaded CI machine that came after the short one's end).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_one_slot_the_short_request_waits_its_turn() {
     // The control for the test above: the same two requests, one slot.
     let llama = backend(LlamaConfig::default().parallel(1));
