@@ -6,7 +6,12 @@
 //! - `throughput`: `.each(Judge).concurrency(4)` over 30 threads on one
 //!   server with `--parallel 1` vs `--parallel 4`;
 //! - `failover`: the same over two servers, one killed part-way: items lost,
-//!   attempts moved and the added wall time.
+//!   attempts moved and the added wall time;
+//! - `versus`: the batching benchmark's 32 requests (`Summarise`, greedy)
+//!   through one llama-server with `--parallel 8`, with `response_format`
+//!   json_schema and with the compact grammar, against agentkit in-process
+//!   batched (fast-forward on and off): whole-job time, tokens per answer,
+//!   valid answers.
 //!
 //! ```text
 //! scripts/fetch-llama-server.sh   # prints the binary's path
@@ -18,8 +23,10 @@ use std::time::{Duration, Instant};
 
 use agentkit::backend::{Backend, Endpoint, Request};
 use agentkit::prelude::*;
+use agentkit_backends::llama::{Llama, LlamaConfig};
 use agentkit_backends::server::{Constraint, Router, Server, ServerConfig};
 use agentkit_examples::forum::{self, Split, Thread, Topic};
+use agentkit_examples::gist::{Gist, Summarise};
 use agentkit_test::llama_server::{self as servers, LlamaServer};
 use clap::{Parser, ValueEnum};
 
@@ -28,6 +35,7 @@ enum Part {
     Tokens,
     Throughput,
     Failover,
+    Versus,
 }
 
 /// Measures the server backend against real llama-servers.
@@ -120,6 +128,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             "throughput: --parallel 4 is {:.2}x --parallel 1",
             seconds[0] / seconds[1]
         );
+    }
+    if all || args.parts.contains(&Part::Versus) {
+        let items = &threads[..args.items.unwrap_or(32).min(threads.len())];
+        versus(&binary, &model, items).await?;
     }
     if all || args.parts.contains(&Part::Failover) {
         let items = &threads[..args.items.unwrap_or(30).min(threads.len())];
@@ -228,6 +240,106 @@ async fn tokens(server: &LlamaServer, items: &[Thread]) -> Result<(), Error> {
                 tokens as f64 / f64::from(complete.max(1))
             );
         }
+    }
+    Ok(())
+}
+
+/// What one way of running the 32 requests measured.
+struct Job {
+    seconds: f64,
+    tokens: usize,
+    valid: usize,
+}
+
+impl Job {
+    fn print(&self, name: &str, n: usize, base: f64) {
+        println!(
+            "| {name} | {:.2} s | {:.2}x | {:.1} | {}/{n} |",
+            self.seconds,
+            base / self.seconds,
+            self.tokens as f64 / self.valid.max(1) as f64,
+            self.valid
+        );
+    }
+}
+
+/// All of `requests` at once on `backend`: wall time, tokens, valid answers.
+async fn all_at_once(backend: &dyn Backend, requests: Vec<Request>) -> Job {
+    let started = Instant::now();
+    let results =
+        futures_util::future::join_all(requests.into_iter().map(|r| backend.generate(r))).await;
+    let mut job = Job {
+        seconds: started.elapsed().as_secs_f64(),
+        tokens: 0,
+        valid: 0,
+    };
+    for c in results.into_iter().flatten() {
+        if c.violation.is_none() && serde_json::from_str::<Gist>(&c.text).is_ok() {
+            job.valid += 1;
+            job.tokens += c.generated_tokens;
+        }
+    }
+    job
+}
+
+/// The batching benchmark's requests through llama-server `--parallel 8`
+/// (both constraints) and in-process batched (fast-forward on and off).
+async fn versus(
+    binary: &std::path::Path,
+    model: &std::path::Path,
+    items: &[Thread],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let n = items.len();
+    let mut rows = Vec::new();
+    {
+        let server = LlamaServer::start(binary, model, "smollm2", 8).await?;
+        for (name, constraint) in [
+            (
+                "llama-server --parallel 8, response_format json_schema",
+                Constraint::JsonSchema,
+            ),
+            (
+                "llama-server --parallel 8, compact grammar",
+                Constraint::Auto,
+            ),
+        ] {
+            let backend = Server::new(ServerConfig::default().constraint(constraint));
+            let runtime = Runtime::builder()
+                .backend(Router::served_only().with_server(backend.clone()))
+                .served("smollm2-135m", vec![endpoint(&server.url)])
+                .build();
+            let requests = items
+                .iter()
+                .map(|t| Request::for_agent::<Summarise>(&runtime, t))
+                .collect::<Result<Vec<_>, _>>()?;
+            // One call first, so the server has loaded and warmed up.
+            if let Some(first) = requests.first() {
+                let _ = backend.generate(first.clone()).await;
+            }
+            rows.push((name, all_at_once(&backend, requests).await));
+        }
+    }
+    for (name, ff) in [
+        ("agentkit in-process, batched, fast-forward on", true),
+        ("agentkit in-process, batched, fast-forward off", false),
+    ] {
+        let llama = Llama::new(LlamaConfig::default().threads(2).fast_forward(ff))?;
+        let runtime = Runtime::builder().backend(llama.clone()).build();
+        let requests = items
+            .iter()
+            .map(|t| Request::for_agent::<Summarise>(&runtime, t))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(first) = requests.first() {
+            llama.preload(&first.model).await?;
+        }
+        rows.push((name, all_at_once(&llama, requests).await));
+    }
+    println!("\nversus: {n} Summarise requests at once, greedy, 2 threads each way");
+    println!("| way | whole job | vs json_schema | tokens / valid answer | valid |");
+    println!("|---|---|---|---|---|");
+    let base = rows.first().map_or(1.0, |(_, j)| j.seconds);
+    for (name, job) in &rows {
+        job.print(name, n, base);
     }
     Ok(())
 }
