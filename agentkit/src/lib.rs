@@ -26,7 +26,7 @@ pub use agentkit_macros::agent;
 /// backend's author needs is in [`backend`].
 pub use backend::{Backend, Endpoint, ModelSpec};
 pub use chain::{
-    both, each, tool, with_input, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool,
+    both, each, tool, with_input, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool, When,
     WithInput, Yields,
 };
 pub use error::{Error, ErrorKind};

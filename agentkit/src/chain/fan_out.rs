@@ -6,7 +6,7 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 #[cfg(doc)]
 use super::StepExt;
-use super::{preflight, Items, Step, Then, Yields};
+use super::{numbered, preflight, Items, Step, Then, Yields};
 use crate::preflight::Problem;
 use crate::{Error, Runtime};
 
@@ -82,12 +82,23 @@ impl<S: Yields> Each<S> {
         I::Item: 'a,
         S: Step<I::Item>,
     {
+        self.stream_numbered(runtime, numbered(items, None))
+    }
+
+    /// [`Each::stream`] on items already numbered by the caller.
+    fn stream_numbered<'a, T>(
+        &'a self,
+        runtime: &'a Runtime,
+        items: Vec<(usize, T)>,
+    ) -> crate::stream::Finished<'a, S::Output>
+    where
+        T: Send + 'a,
+        S: Step<T>,
+    {
         crate::stream::Finished::new(
             stream::iter(
                 items
-                    .into_items()
                     .into_iter()
-                    .enumerate()
                     .map(move |(i, item)| async move { (i, self.step.run(runtime, item).await) }),
             )
             .buffer_unordered(self.concurrency),
@@ -99,7 +110,8 @@ impl<First, S> Then<First, Each<S>> {
     /// Runs the chain up to its `.each(...)`, then returns the fan-out's
     /// stream (see [`Each::stream`]): the items as they finish. An error
     /// before the fan-out (a pre-flight problem, a failing first step) is
-    /// returned here.
+    /// returned here. The indices are places in the list the items came
+    /// from: after a `.filter(...)`, the places they had before it.
     pub async fn stream<'a, In>(
         &'a self,
         runtime: &'a Runtime,
@@ -113,8 +125,8 @@ impl<First, S> Then<First, Each<S>> {
         S: Step<<First::Output as Items>::Item>,
     {
         preflight(self, runtime).await?;
-        let items = self.first.run(runtime, input).await?;
-        Ok(self.next.stream(runtime, items))
+        let (items, places) = self.first.run_numbered(runtime, input).await?;
+        Ok(self.next.stream_numbered(runtime, numbered(items, places)))
     }
 }
 

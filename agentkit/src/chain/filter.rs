@@ -4,7 +4,7 @@ use std::future::Future;
 
 #[cfg(doc)]
 use super::StepExt;
-use super::{preflight, Items, Step, Yields};
+use super::{numbered, preflight, Items, Step, Yields};
 use crate::preflight::Problem;
 use crate::{Error, Runtime};
 
@@ -41,6 +41,21 @@ where
         preflight(self, runtime).await?;
         let items = self.step.run(runtime, input).await?.into_items();
         Ok(items.into_iter().filter(|x| (self.keep)(x)).collect())
+    }
+
+    // The kept items keep their places in the list before the filter.
+    async fn run_numbered(
+        &self,
+        runtime: &Runtime,
+        input: In,
+    ) -> Result<(Self::Output, Option<Vec<usize>>), Error> {
+        preflight(self, runtime).await?;
+        let (items, places) = self.step.run_numbered(runtime, input).await?;
+        let (places, kept) = numbered(items, places)
+            .into_iter()
+            .filter(|(_, x)| (self.keep)(x))
+            .unzip();
+        Ok((kept, Some(places)))
     }
 
     fn check(&self, runtime: &Runtime) -> impl Future<Output = Vec<Problem>> + Send {

@@ -9,6 +9,7 @@ mod fan_out;
 mod filter;
 mod then;
 mod tool;
+mod when;
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -21,6 +22,7 @@ pub use fan_out::{each, Each};
 pub use filter::Filter;
 pub use then::{Map, Then};
 pub use tool::{tool, Tool};
+pub use when::When;
 
 /// What a step yields, whatever it is given.
 ///
@@ -56,6 +58,22 @@ pub trait Step<In>: Yields + Send + Sync {
     fn check(&self, runtime: &Runtime) -> impl Future<Output = Vec<Problem>> + Send {
         let _ = runtime;
         async { Vec::new() }
+    }
+
+    /// Runs the step on `input` and yields its output with, when the output
+    /// is a list some of whose items were dropped, each kept item's place in
+    /// the list before, so a fan-out after it reports the caller's indices.
+    /// `None` (what every step but `.filter(...)` yields) means the items are
+    /// numbered in order.
+    fn run_numbered(
+        &self,
+        runtime: &Runtime,
+        input: In,
+    ) -> impl Future<Output = Result<(Self::Output, Option<Vec<usize>>), Error>> + Send
+    where
+        In: Send,
+    {
+        async move { Ok((self.run(runtime, input).await?, None)) }
     }
 }
 
@@ -123,6 +141,19 @@ pub trait StepExt: Yields + Sized {
     {
         Filter { step: self, keep }
     }
+
+    /// Runs this step only on inputs for which `run_if` is true, yielding
+    /// `Some(output)` for them and `None` for the others, so a per-item
+    /// chain keeps every item: `each(classify.then(draft.when(urgent)))`
+    /// yields one entry per ticket, in order. Pair it with
+    /// [`with_input`] to keep what the skipped step was given.
+    fn when<In, F>(self, run_if: F) -> When<Self, F>
+    where
+        Self: Step<In>,
+        F: Fn(&In) -> bool + Send + Sync,
+    {
+        When { step: self, run_if }
+    }
 }
 
 impl<S: Yields> StepExt for S {}
@@ -133,4 +164,14 @@ impl<S: Yields> StepExt for S {}
 /// ([`Runtime::preflight`]); repeating the walk is a few lookups.
 async fn preflight<In, S: Step<In>>(step: &S, runtime: &Runtime) -> Result<(), Error> {
     runtime.check(step).await
+}
+
+/// The items of a step's output beside their places, as
+/// [`Step::run_numbered`] reports them.
+fn numbered<I: Items>(output: I, places: Option<Vec<usize>>) -> Vec<(usize, I::Item)> {
+    let items = output.into_items();
+    match places {
+        Some(places) => places.into_iter().zip(items).collect(),
+        None => items.into_iter().enumerate().collect(),
+    }
 }

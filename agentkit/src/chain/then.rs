@@ -39,6 +39,17 @@ where
         self.next.run(runtime, middle).await
     }
 
+    // A filter at the end of the chain numbers its items as they were.
+    async fn run_numbered(
+        &self,
+        runtime: &Runtime,
+        input: In,
+    ) -> Result<(Self::Output, Option<Vec<usize>>), Error> {
+        preflight(self, runtime).await?;
+        let middle = self.first.run(runtime, input).await?;
+        self.next.run_numbered(runtime, middle).await
+    }
+
     async fn check(&self, runtime: &Runtime) -> Vec<Problem> {
         let mut problems = self.first.check(runtime).await;
         problems.extend(self.next.check(runtime).await);

@@ -49,6 +49,24 @@ pub enum Event<T> {
     Done(T),
 }
 
+impl<T> Event<T> {
+    /// The same event with its output (final or partial) passed through `f`;
+    /// text, elements and restarts are unchanged.
+    pub fn map<U>(self, f: impl Fn(T) -> U) -> Event<U> {
+        match self {
+            Event::Delta(text) => Event::Delta(text),
+            Event::Reasoning(text) => Event::Reasoning(text),
+            Event::Partial(partial) => Event::Partial(Partial {
+                value: partial.value,
+                output: partial.output.map(f),
+            }),
+            Event::Element(element) => Event::Element(element),
+            Event::Restart(restart) => Event::Restart(restart),
+            Event::Done(output) => Event::Done(f(output)),
+        }
+    }
+}
+
 /// The output as far as it is written.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
