@@ -74,6 +74,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// A scored agent's integer field allows too many values (or any value)
+    /// to score each one as a choice.
+    #[error("agent `{agent}` decides {field} by scored choices, but it allows {allowed}, more than the {max} values scored choices take; bound it with `#[schemars(range(min = 1, max = 5))]` (at most {max} values), or run the agent without `scored(..)`")]
+    ScoredRange {
+        /// The scored agent.
+        agent: String,
+        /// The field: "field `urgency`", or "its output" for a bare integer.
+        field: String,
+        /// What the schema allows: "256 values (0 to 255)", "any integer".
+        allowed: String,
+        /// The most values a scored integer may take.
+        max: u64,
+    },
+
     /// The model's text did not parse into the agent's output type.
     #[error("the output of agent `{agent}` did not parse as `{output_type}`: {reason}; raw output: {raw:?}")]
     Parse {
@@ -272,6 +286,7 @@ impl Error {
             | Error::ModelLoad { .. }
             | Error::NoBackend
             | Error::UnsupportedSchema { .. }
+            | Error::ScoredRange { .. }
             | Error::ChatTemplate { .. }
             | Error::Preflight { .. }
             | Error::Dataset { .. }
@@ -304,6 +319,7 @@ impl Error {
             Error::UnknownModel { agent, .. }
             | Error::Input { agent, .. }
             | Error::UnsupportedSchema { agent, .. }
+            | Error::ScoredRange { agent, .. }
             | Error::Parse { agent, .. }
             | Error::SchemaMismatch { agent, .. }
             | Error::ContextOverflow { agent, .. }

@@ -154,6 +154,55 @@ impl EvalReport {
     }
 }
 
+/// A field for which a step gave the same answer for every example although
+/// the labels differ: a classifier that ignores its input (a small sampled
+/// model often collapses to an enum's first variant or a range's minimum).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConstantAnswer {
+    /// The field (a dotted path).
+    pub field: String,
+    /// The one answer given.
+    pub answer: String,
+    /// How many examples got it.
+    pub examples: usize,
+    /// How many distinct values the labels have.
+    pub labels: usize,
+}
+
+/// The fewest examples a field needs before one answer for all of them is
+/// reported as constant.
+const CONSTANT_MIN_EXAMPLES: usize = 3;
+
+impl EvalReport {
+    /// The fields for which every run (at least three, all with an output)
+    /// gave one answer while the labels had several: a classifier that does
+    /// not read its input. On a small model, decide such fields by scored
+    /// choices with calibration (`scored(agent).calibrate(..)`).
+    pub fn constant_answers(&self) -> Vec<ConstantAnswer> {
+        self.fields
+            .iter()
+            .filter_map(|(field, score)| {
+                let mut answers = score.confusion.keys().map(|(_, got)| got);
+                let answer = answers.next()?;
+                let labels: std::collections::BTreeSet<&String> =
+                    score.confusion.keys().map(|(want, _)| want).collect();
+                let examples: usize = score.confusion.values().sum();
+                let constant = answers.all(|got| got == answer)
+                    && answer != "<failed>"
+                    && examples >= CONSTANT_MIN_EXAMPLES
+                    && labels.len() > 1;
+                constant.then(|| ConstantAnswer {
+                    field: field.clone(),
+                    answer: answer.clone(),
+                    examples,
+                    labels: labels.len(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// The `q` quantile of `times` (nearest rank), or `None` for none.
 pub(crate) fn quantile(times: &[Duration], q: f64) -> Option<Duration> {
     let mut sorted = times.to_vec();
@@ -296,6 +345,13 @@ impl fmt::Display for EvalReport {
                     writeln!(f, "    {want} -> {got}: {n}{mark}")?;
                 }
             }
+        }
+        for c in self.constant_answers() {
+            writeln!(
+                f,
+                "warning: `{}` was {} for all {} examples, though the labels have {} values: the step ignores its input; decide it by scored choices with calibration",
+                c.field, c.answer, c.examples, c.labels
+            )?;
         }
         for (i, e) in self.failures.iter().take(5) {
             writeln!(f, "failed example {i}: {e}")?;

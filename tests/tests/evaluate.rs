@@ -115,3 +115,38 @@ async fn evaluate_scores_fields_confusions_parse_rate_and_exact_matches() {
     assert!(text.contains("all labels right: 1/4"), "{text}");
     assert!(text.contains("other -> software: 1  (wrong)"), "{text}");
 }
+
+#[tokio::test]
+async fn a_field_answered_the_same_for_every_example_is_reported_constant() {
+    let script = ScriptedBackend::new()
+        .always_when::<Judge>(|_| true, json!({ "relevant": true, "topic": "hardware" }));
+    let runtime = runtime_for(&script);
+    let topics = ["hardware", "software", "other", "software"];
+    let examples: Vec<Example<Thread>> = topics
+        .iter()
+        .map(|topic| Example {
+            input: thread_titled(topic),
+            // One label value for `relevant`: a constant answer is right there.
+            expected: json!({ "relevant": true, "topic": topic }),
+        })
+        .collect();
+
+    let report = evaluate(&Judge, &runtime, examples.clone()).await;
+
+    let constant = report.constant_answers();
+    assert_eq!(constant.len(), 1, "{constant:?}");
+    let c = &constant[0];
+    assert_eq!(
+        (c.field.as_str(), c.answer.as_str(), c.examples, c.labels),
+        ("topic", "hardware", 4, 3)
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("warning: `topic` was hardware for all 4 examples"),
+        "{text}"
+    );
+
+    // Two examples are too few to call an answer constant.
+    let report = evaluate(&Judge, &runtime, examples[..2].to_vec()).await;
+    assert!(report.constant_answers().is_empty());
+}

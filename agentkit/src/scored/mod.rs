@@ -1,6 +1,7 @@
 //! Scored choices: decide by the model's likelihood of each allowed answer.
 //!
-//! For an output that is a `bool`, a fieldless enum, or a struct of such
+//! For an output that is a `bool`, a fieldless enum, an integer with a small
+//! range (`#[schemars(range(min = 1, max = 5))]`), or a struct of such
 //! fields, sampling is a coin toss weighted by the model; scoring reads the
 //! weights instead. The prompt is evaluated once, then each allowed answer
 //! of each field is scored, the likeliest is kept, and its probability
@@ -121,8 +122,15 @@ struct Calibration<I> {
 type Prior = futures_util::lock::Mutex<Option<Vec<Vec<f64>>>>;
 
 /// Runs `agent` by scored choices instead of sampling. Its output must be a
-/// `bool`, a fieldless enum, or a struct whose fields are such; anything else
-/// fails with [`Error::UnsupportedSchema`] before the model is asked.
+/// `bool`, a fieldless enum, an integer with at most 64 values (bound it with
+/// `#[schemars(range(min = 1, max = 5))]`), or a struct whose fields are
+/// such; anything else fails before the model is asked, with
+/// [`Error::ScoredRange`] for an integer with more values (or no bounds) and
+/// [`Error::UnsupportedSchema`] for other types.
+///
+/// An integer's values are scored as the model would write them; on a range
+/// that reaches two digits a value that is a prefix of another (`1` of `10`)
+/// scores no lower than it, so keep ranges to one digit where you can.
 pub fn scored<A: Agent>(agent: A) -> ScoredAgent<A> {
     ScoredAgent {
         agent,
