@@ -310,7 +310,7 @@ async fn a_fan_out_yields_items_in_completion_order() {
     let finished = Arc::new(AtomicUsize::new(0));
     let fan_out = each(slow_double(Arc::clone(&finished))).concurrency(4);
     let got: Vec<(usize, u64)> = fan_out
-        .stream(&runtime, vec![1, 5, 3, 9])
+        .finished(&runtime, vec![1, 5, 3, 9])
         .map(|(i, r)| (i, r.unwrap()))
         .collect()
         .await;
@@ -329,7 +329,7 @@ async fn one_failed_item_does_not_stop_the_others() {
     });
     let fan_out = each(picky).concurrency(2);
     let mut got: Vec<(usize, bool)> = fan_out
-        .stream(&runtime, vec![1, 2, 3])
+        .finished(&runtime, vec![1, 2, 3])
         .map(|(i, r)| (i, r.is_ok()))
         .collect()
         .await;
@@ -342,7 +342,7 @@ async fn dropping_a_fan_out_stream_cancels_the_items_still_running() {
     let runtime = Runtime::builder().build();
     let finished = Arc::new(AtomicUsize::new(0));
     let fan_out = each(slow_double(Arc::clone(&finished))).concurrency(4);
-    let mut stream = fan_out.stream(&runtime, vec![1, 5, 3, 9]);
+    let mut stream = fan_out.finished(&runtime, vec![1, 5, 3, 9]);
     let first = stream.next().await.unwrap();
     assert_eq!(first.0, 3);
     drop(stream);
@@ -379,7 +379,7 @@ async fn a_chain_ending_in_each_streams_its_items_after_the_first_step() {
         ])
     });
     let pipeline = find.each(Score).concurrency(2);
-    let mut items = pipeline.stream(&runtime, ()).await.unwrap();
+    let mut items = pipeline.finished(&runtime, ()).await.unwrap();
     let mut got = Vec::new();
     while let Some((i, verdict)) = items.next().await {
         got.push((i, verdict.unwrap().reason));
@@ -393,7 +393,7 @@ async fn a_chain_ending_in_each_streams_its_items_after_the_first_step() {
     })
     .each(Score);
     assert!(matches!(
-        broken.stream(&runtime, ()).await,
+        broken.finished(&runtime, ()).await,
         Err(Error::Tool { .. })
     ));
 }

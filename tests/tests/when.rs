@@ -153,7 +153,7 @@ async fn fan_out_indices_after_a_filter_are_the_callers() {
         .filter(|n: &usize| n.is_multiple_of(3))
         .each(tenfold)
         .concurrency(2);
-    let finished = pipeline.stream(&runtime, 8).await.expect("runs");
+    let finished = pipeline.finished(&runtime, 8).await.expect("runs");
     assert_eq!(sorted(finished).await, [(0, 0), (3, 30), (6, 60)]);
 
     // Two filters: the places are still those of the first list.
@@ -164,7 +164,7 @@ async fn fan_out_indices_after_a_filter_are_the_callers() {
             "same",
             |n: usize| async move { Ok::<_, Infallible>(n) },
         ));
-    let finished = twice.stream(&runtime, 8).await.expect("runs");
+    let finished = twice.finished(&runtime, 8).await.expect("runs");
     assert_eq!(sorted(finished).await, [(4, 4), (6, 6)]);
 }
 

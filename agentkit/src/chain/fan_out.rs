@@ -36,6 +36,16 @@ pub fn each<S>(step: S) -> Each<S> {
 }
 
 impl<S> Each<S> {
+    /// The step run on every item.
+    pub(crate) fn step(&self) -> &S {
+        &self.step
+    }
+
+    /// How many items run at a time.
+    pub(crate) fn concurrency_limit(&self) -> usize {
+        self.concurrency
+    }
+
     /// Runs up to `n` items at a time (at least one). On a local model,
     /// concurrency pays off when one call leaves cores idle; measure it.
     pub fn concurrency(mut self, n: usize) -> Self {
@@ -60,7 +70,7 @@ impl<S: Yields> Each<S> {
     /// let runtime = Runtime::builder().build();
     /// let double = tool("double", |x: u32| async move { Ok::<_, std::io::Error>(x * 2) });
     /// let fan_out = each(double).concurrency(4);
-    /// let mut finished = fan_out.stream(&runtime, vec![1, 2, 3]);
+    /// let mut finished = fan_out.finished(&runtime, vec![1, 2, 3]);
     /// let mut total = 0;
     /// while let Some((index, result)) = finished.next().await {
     ///     total += result?;
@@ -72,7 +82,7 @@ impl<S: Yields> Each<S> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn stream<'a, I>(
+    pub fn finished<'a, I>(
         &'a self,
         runtime: &'a Runtime,
         items: I,
@@ -82,11 +92,11 @@ impl<S: Yields> Each<S> {
         I::Item: 'a,
         S: Step<I::Item>,
     {
-        self.stream_numbered(runtime, numbered(items, None))
+        self.finished_numbered(runtime, numbered(items, None))
     }
 
-    /// [`Each::stream`] on items already numbered by the caller.
-    fn stream_numbered<'a, T>(
+    /// [`Each::finished`] on items already numbered by the caller.
+    fn finished_numbered<'a, T>(
         &'a self,
         runtime: &'a Runtime,
         items: Vec<(usize, T)>,
@@ -108,11 +118,11 @@ impl<S: Yields> Each<S> {
 
 impl<First, S> Then<First, Each<S>> {
     /// Runs the chain up to its `.each(...)`, then returns the fan-out's
-    /// stream (see [`Each::stream`]): the items as they finish. An error
+    /// stream of finished items (see [`Each::finished`]). An error
     /// before the fan-out (a pre-flight problem, a failing first step) is
     /// returned here. The indices are places in the list the items came
     /// from: after a `.filter(...)`, the places they had before it.
-    pub async fn stream<'a, In>(
+    pub async fn finished<'a, In>(
         &'a self,
         runtime: &'a Runtime,
         input: In,
@@ -126,7 +136,9 @@ impl<First, S> Then<First, Each<S>> {
     {
         preflight(self, runtime).await?;
         let (items, places) = self.first.run_numbered(runtime, input).await?;
-        Ok(self.next.stream_numbered(runtime, numbered(items, places)))
+        Ok(self
+            .next
+            .finished_numbered(runtime, numbered(items, places)))
     }
 }
 

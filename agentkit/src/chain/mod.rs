@@ -168,7 +168,7 @@ async fn preflight<In, S: Step<In>>(step: &S, runtime: &Runtime) -> Result<(), E
 
 /// The items of a step's output beside their places, as
 /// [`Step::run_numbered`] reports them.
-fn numbered<I: Items>(output: I, places: Option<Vec<usize>>) -> Vec<(usize, I::Item)> {
+pub(crate) fn numbered<I: Items>(output: I, places: Option<Vec<usize>>) -> Vec<(usize, I::Item)> {
     let items = output.into_items();
     match places {
         Some(places) => places.into_iter().zip(items).collect(),

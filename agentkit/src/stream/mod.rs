@@ -1,15 +1,18 @@
 //! Streaming: an agent's output as it is written, and a fan-out's items as
-//! they finish.
+//! they are written or as they finish.
 //!
 //! [`Streams::stream`] runs an agent (or a chain whose last step is an
 //! agent) and yields [`Event`]s: the text as the model writes it, the value
 //! so far closed into the output's shape, each finished element of a list,
 //! a restart when an answer is rejected and asked again, and at last the
-//! typed, validated output. [`Each::stream`](crate::Each::stream) yields the
-//! items of a fan-out in the order they finish. Dropping either stream
-//! cancels what it was running.
+//! typed, validated output. On a fan-out (`each(agent)`) it yields every
+//! item's events tagged with the item's index ([`Event::Item`]), then the
+//! outputs in order. [`Each::finished`](crate::Each::finished) yields the
+//! items' results in the order they finish, for steps that do not stream.
+//! Dropping any of these streams cancels what it was running.
 
 mod agent;
+mod fan_out;
 pub(crate) mod partial;
 
 use agent::agent_events;
@@ -45,8 +48,38 @@ pub enum Event<T> {
     /// What was written so far is dropped and the model starts again: an
     /// answer was rejected and is asked again, or another sample is drawn.
     Restart(Restart),
+    /// What happened to one item of a fan-out (`each(step)` streamed): its
+    /// text, partial value or end, tagged with the item's index in the
+    /// caller's list. The items' events interleave as they are written.
+    Item {
+        /// The item's index in the list the fan-out was given (after a
+        /// `.filter(...)`, its place before the filter).
+        index: usize,
+        /// What happened.
+        progress: Progress,
+    },
     /// The final output: parsed, checked by the agent's `validate`, voted on.
     Done(T),
+}
+
+/// What happened to one item of a fan-out; see [`Event::Item`]. The item's
+/// typed output arrives with the others in the fan-out's [`Event::Done`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Progress {
+    /// Text the item's model just wrote.
+    Delta(String),
+    /// Text the item's model wrote inside its think block.
+    Reasoning(String),
+    /// The item's output so far, closed into a JSON value (see
+    /// [`Partial::value`]).
+    Partial(Value),
+    /// A finished element of a list in the item's output.
+    Element(Element),
+    /// The item's text so far is dropped and its model starts again.
+    Restart(Restart),
+    /// The item is done.
+    Done,
 }
 
 impl<T> Event<T> {
@@ -62,6 +95,7 @@ impl<T> Event<T> {
             }),
             Event::Element(element) => Event::Element(element),
             Event::Restart(restart) => Event::Restart(restart),
+            Event::Item { index, progress } => Event::Item { index, progress },
             Event::Done(output) => Event::Done(f(output)),
         }
     }
@@ -171,10 +205,15 @@ impl<T> Stream for Events<'_, T> {
     }
 }
 
-/// A step that can stream: an agent, or a chain whose last step is an agent.
+/// A step that can stream: an agent, a chain whose last step streams, a
+/// conditional step ([`StepExt::when`](crate::StepExt::when)) or a fan-out
+/// ([`each`](crate::each)) of a step that streams.
 ///
 /// Every agent streams (the impl covers every [`Agent`]); `a.then(b)`
-/// streams when `b` does, running `a` to its end first.
+/// streams when `b` does, running `a` to its end first; `each(b)` streams
+/// every item's events tagged with its index ([`Event::Item`]). A function
+/// that returns a chain keeps its streaming when its return type names this
+/// trait: `-> impl Streams<Ticket, Output = Reply>`.
 ///
 /// ```
 /// use agentkit::prelude::*;
@@ -213,13 +252,31 @@ impl<T> Stream for Events<'_, T> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot stream its output for `{In}`",
     label = "does not stream",
-    note = "agents stream, and chains whose last step is an agent; a chain ending in `.each(...)` streams its items with `.stream(...)` on the `each`, one ending in `.map(...)` does not stream"
+    note = "agents stream, and so do chains that end in one (`a.then(agent)`, `agent.when(..)`) and fan-outs of one (`each(agent)`); a chain that ends in `.map(...)` or a `tool` does not: end it in the agent, or stream the agent on its own; a fan-out of a step that does not stream yields its results as they finish with `.finished(...)`",
+    note = "a function returns a chain that streams when its return type says so: `-> impl Streams<{In}, Output = ...>`"
 )]
 pub trait Streams<In>: Step<In> {
     /// Runs the step on `input`, yielding its events as they happen.
     fn stream<'a>(&'a self, runtime: &'a Runtime, input: In) -> Events<'a, Self::Output>
     where
         In: 'a;
+
+    /// [`stream`](Streams::stream) on the output of a step before it, with
+    /// the places that step's items had in the caller's list (see
+    /// [`Step::run_numbered`]), so a fan-out reports the caller's indices.
+    /// Only a fan-out reads them; the default ignores them.
+    fn stream_numbered<'a>(
+        &'a self,
+        runtime: &'a Runtime,
+        input: In,
+        places: Option<Vec<usize>>,
+    ) -> Events<'a, Self::Output>
+    where
+        In: 'a,
+    {
+        let _ = places;
+        self.stream(runtime, input)
+    }
 }
 
 impl<A> Streams<A::Input> for A
@@ -251,12 +308,12 @@ where
         let (first, next) = self.parts();
         let start = async move {
             runtime.check(self).await?;
-            first.run(runtime, input).await
+            first.run_numbered(runtime, input).await
         };
         Events::new(
             futures_util::stream::once(start)
                 .map(move |middle| match middle {
-                    Ok(middle) => next.stream(runtime, middle),
+                    Ok((middle, places)) => next.stream_numbered(runtime, middle, places),
                     Err(e) => Events::new(futures_util::stream::once(async move { Err(e) })),
                 })
                 .flatten(),
@@ -276,7 +333,7 @@ impl<A: Agent> Streams<A::Input> for crate::ScoredAgent<A> {
 
 /// The items of a fan-out as they finish: `(index, result)` pairs in the
 /// order the items finish, the index being the item's place in the input.
-/// Built by [`Each::stream`](crate::Each::stream); dropping it cancels the
+/// Built by [`Each::finished`](crate::Each::finished); dropping it cancels the
 /// items still running.
 #[must_use = "a stream does nothing until it is polled"]
 pub struct Finished<'a, T> {
