@@ -3,12 +3,8 @@
 //! a reply drafted only for urgent tickets, as one chain per ticket fanned
 //! out over the list, the drafts streamed as they are written.
 
-use std::future::Future;
-use std::marker::PhantomData;
-
 use agentkit::prelude::*;
-use agentkit::stream::{Events, StreamExt};
-use agentkit::{Problem, Scored, Streams, Yields};
+use agentkit::{Scored, Streams};
 
 // The types carry `//` comments where a `///` would become part of the JSON
 // schema every request shows the model.
@@ -101,7 +97,7 @@ pub fn per_ticket() -> impl Streams<Ticket, Output = Triaged> {
     let classify = scored(Classify)
         .calibrate(content_free())
         .map(|s: Scored<Classification>| s.value);
-    with_input(classify).then(keep_input(
+    with_input(classify).then(with_input(
         Draft.when(|(_, c): &(Ticket, Classification)| c.urgency >= URGENT),
     ))
 }
@@ -110,63 +106,6 @@ pub fn per_ticket() -> impl Streams<Ticket, Output = Triaged> {
 /// time; its stream tags each draft's text with the ticket's index.
 pub fn triage(concurrency: usize) -> impl Streams<Vec<Ticket>, Output = Vec<Triaged>> {
     each(per_ticket()).concurrency(concurrency.max(1))
-}
-
-/// `with_input` for a step that streams: yields `(input, output)` like
-/// `with_input(step)`, and streams the step's events. `with_input` itself
-/// does not stream, so a chain ending in it would lose `.stream`, and the
-/// table needs each ticket's classification beside its draft.
-pub struct KeepInput<S, In> {
-    step: S,
-    _in: PhantomData<fn(In)>,
-}
-
-/// Wraps `step` in a [`KeepInput`].
-pub fn keep_input<S, In>(step: S) -> KeepInput<S, In>
-where
-    S: Step<In>,
-{
-    KeepInput {
-        step,
-        _in: PhantomData,
-    }
-}
-
-impl<S: Yields, In: Send> Yields for KeepInput<S, In> {
-    type Output = (In, S::Output);
-}
-
-impl<In, S> Step<In> for KeepInput<S, In>
-where
-    In: Clone + Send + Sync,
-    S: Step<In>,
-{
-    async fn run(&self, runtime: &Runtime, input: In) -> Result<(In, S::Output), Error> {
-        let out = self.step.run(runtime, input.clone()).await?;
-        Ok((input, out))
-    }
-
-    fn check(&self, runtime: &Runtime) -> impl Future<Output = Vec<Problem>> + Send {
-        self.step.check(runtime)
-    }
-}
-
-impl<In, S> Streams<In> for KeepInput<S, In>
-where
-    In: Clone + Send + Sync,
-    S: Streams<In>,
-{
-    fn stream<'a>(&'a self, runtime: &'a Runtime, input: In) -> Events<'a, Self::Output>
-    where
-        In: 'a,
-    {
-        let kept = input.clone();
-        Events::new(
-            self.step
-                .stream(runtime, input)
-                .map(move |event| event.map(|e| e.map(|out| (kept.clone(), out)))),
-        )
-    }
 }
 
 /// The eight tickets the example triages.

@@ -190,3 +190,23 @@ async fn a_fan_out_stream_ends_at_the_first_error() {
     }
     assert!(saw_error);
 }
+
+#[tokio::test]
+async fn with_input_streams_its_step_and_ends_with_the_input_beside_the_output() {
+    let script = ScriptedBackend::new()
+        .chunk_size(4)
+        .reply::<Summarise>(json!({ "text": "disk is full" }));
+    let runtime = runtime_for(&script);
+    let input = thread_titled("!full");
+    let events = collect(with_input(Summarise).stream(&runtime, input.clone())).await;
+    let deltas = events
+        .iter()
+        .filter(|e| matches!(e, Event::Delta(_)))
+        .count();
+    assert!(deltas > 2, "the step's deltas come through: {events:?}");
+    let Some(Event::Done((given, summary))) = events.last() else {
+        panic!("ends with (input, output): {events:?}");
+    };
+    assert_eq!(given.title, input.title);
+    assert_eq!(summary.text, "disk is full");
+}

@@ -74,6 +74,13 @@ where
     }
 }
 
+impl<S, In> WithInput<S, In> {
+    /// The wrapped step.
+    pub(crate) fn step(&self) -> &S {
+        &self.step
+    }
+}
+
 impl<S: Yields, In: Send> Yields for WithInput<S, In> {
     type Output = (In, S::Output);
 }

@@ -252,7 +252,7 @@ impl<T> Stream for Events<'_, T> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot stream its output for `{In}`",
     label = "does not stream",
-    note = "agents stream, and so do chains that end in one (`a.then(agent)`, `agent.when(..)`) and fan-outs of one (`each(agent)`); a chain that ends in `.map(...)` or a `tool` does not: end it in the agent, or stream the agent on its own; a fan-out of a step that does not stream yields its results as they finish with `.finished(...)`",
+    note = "agents stream, and so do chains that end in one (`a.then(agent)`, `agent.when(..)`, `with_input(agent)`) and fan-outs of one (`each(agent)`); a chain that ends in `.map(...)` or a `tool` does not: end it in the agent, or stream the agent on its own; a fan-out of a step that does not stream yields its results as they finish with `.finished(...)`",
     note = "a function returns a chain that streams when its return type says so: `-> impl Streams<{In}, Output = ...>`"
 )]
 pub trait Streams<In>: Step<In> {
@@ -317,6 +317,26 @@ where
                     Err(e) => Events::new(futures_util::stream::once(async move { Err(e) })),
                 })
                 .flatten(),
+        )
+    }
+}
+
+impl<In, S> Streams<In> for crate::WithInput<S, In>
+where
+    In: Clone + Send + Sync,
+    S: Streams<In>,
+{
+    /// The step's events; its final output comes with the input it was
+    /// given, as [`with_input`](crate::with_input) runs it.
+    fn stream<'a>(&'a self, runtime: &'a Runtime, input: In) -> Events<'a, Self::Output>
+    where
+        In: 'a,
+    {
+        let kept = input.clone();
+        Events::new(
+            self.step()
+                .stream(runtime, input)
+                .map(move |event| event.map(|e| e.map(|out| (kept.clone(), out)))),
         )
     }
 }
