@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+mod backend;
 mod budget;
 mod chat;
 mod config;
@@ -38,9 +39,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use agentkit::backend::{
-    Backend, BackendError, Choice, Completion, Deltas, ModelReport, ModelSpec, Request,
-};
+use agentkit::backend::{BackendError, Completion, Deltas, ModelSpec, Request};
 use agentkit::Error;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::token::LlamaToken;
@@ -54,8 +53,6 @@ pub use defaults::{
 use engine::task::{Answer, Job, Running, Task};
 use errors::failure;
 use model::LoadedModel;
-use score::Score;
-use think_first::ThinkFirst;
 
 /// The llama.cpp backend. Cheap to clone; clones share loaded models.
 #[derive(Clone)]
@@ -337,73 +334,5 @@ impl Llama {
                 "was dropped by the engine without an answer",
             )
         })?
-    }
-}
-
-#[async_trait::async_trait]
-impl Backend for Llama {
-    /// The default model, [`DEFAULT_MODEL`], and the others of
-    /// [`KNOWN_MODELS`] are known without registration.
-    fn model(&self, alias: &str) -> Option<ModelSpec> {
-        known_model(alias)
-    }
-
-    async fn generate(&self, request: Request) -> Result<Completion, Error> {
-        self.run(request, Constraint::Schema, None).await
-    }
-
-    /// Streams token by token: each token's text is sent as soon as it is
-    /// sampled (held back only while it ends inside a UTF-8 character).
-    async fn generate_streaming(
-        &self,
-        request: Request,
-        deltas: Deltas,
-    ) -> Result<Completion, Error> {
-        self.run(request, Constraint::Schema, Some(deltas)).await
-    }
-
-    /// Scores every option from the logits. A thinking agent thinks first
-    /// (its think block as in generation), and the options are scored after
-    /// the close tag.
-    async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
-        self.submit(request, move |model, request, n_ctx, prompt, answer| {
-            let prompt = prompt.len();
-            let (score, reserve) = Score::new(model, &choices, prompt, answer);
-            let (task, reserve): (Box<dyn Task>, usize) = match &request.sampling.reasoning {
-                Some(r) => {
-                    let (first, think) = ThinkFirst::new(r, request, model.llama(), score);
-                    (Box::new(first), reserve + think)
-                }
-                None => (Box::new(score), reserve),
-            };
-            model.fits(request.agent, prompt, reserve, n_ctx)?;
-            Ok((task, reserve))
-        })
-        .await
-    }
-
-    async fn check(&self, request: &Request) -> Result<(), Error> {
-        let this = self.clone();
-        let request = request.clone();
-        run_blocking(request.agent, move || {
-            let model = this.model(&request.model)?;
-            decode::check(&this.shared, &model, &request)
-        })
-        .await
-    }
-
-    /// Loads the model (once, as a first call would) and reads its GGUF:
-    /// architecture, parameters, quantization, contexts, vocabulary, chat
-    /// template and why, special tokens, load time, weights and KV-cache
-    /// memory, and warnings for a missing template, a context larger than
-    /// the trained one, and template variables the template never reads.
-    async fn report(&self, spec: &ModelSpec) -> Result<Option<ModelReport>, Error> {
-        let this = self.clone();
-        let spec = spec.clone();
-        run_blocking("", move || {
-            let model = this.model(&spec)?;
-            Ok(Some(report::report(&model, &spec, &this.shared.config)))
-        })
-        .await
     }
 }
