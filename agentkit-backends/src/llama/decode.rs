@@ -367,4 +367,18 @@ impl Generate {
             dry.accept(token);
         }
     }
+
+    /// Writes `tokens` as output the grammar has already taken: into the
+    /// samplers' histories, the text and the count, and sends the new text.
+    fn write(&mut self, tokens: &[LlamaToken], model: &LlamaModel) {
+        for &token in tokens {
+            self.accept(token);
+            self.out
+                .extend(model.vocab().token_to_piece(token, false, None));
+        }
+        self.generated += tokens.len();
+        if !tokens.is_empty() {
+            self.flush(false);
+        }
+    }
 }

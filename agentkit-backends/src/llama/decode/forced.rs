@@ -56,16 +56,8 @@ impl Generate {
             .try_consume_tokens(&ids)
             .map_err(|e| failure(agent, "the grammar engine failed on forced text", e))?;
         let written = run[..taken].to_vec();
-        for &token in &written {
-            self.accept(token);
-            self.out
-                .extend(model.vocab().token_to_piece(token, false, None));
-        }
-        self.generated += written.len();
+        self.write(&written, model);
         self.forced += written.len();
-        if !written.is_empty() {
-            self.flush(false);
-        }
         Ok(written)
     }
 }
@@ -118,15 +110,9 @@ impl Generate {
                 String::from_utf8_lossy(&self.out).into_owned(),
             ));
         }
-        for &token in &closing {
-            self.accept(token);
-            self.out
-                .extend(model.vocab().token_to_piece(token, false, None));
-        }
-        self.generated += closing.len();
+        self.write(&closing, model);
         self.forced += closing.len();
         self.cut = true;
-        self.flush(false);
         tracing::debug!(
             agent,
             tokens = closing.len(),

@@ -54,11 +54,7 @@ impl Generate {
                 .consume_token(token.0 as u32)
                 .map_err(|e| failure(agent, "the grammar rejected a sampled token", e))?;
         }
-        self.accept(token);
-        self.out
-            .extend(model.vocab().token_to_piece(token, false, None));
-        self.generated += 1;
-        self.flush(false);
+        self.write(&[token], model);
         let mut tokens = vec![token];
         tokens.extend(self.forced(model)?);
         self.after(tokens)
