@@ -275,6 +275,9 @@ fn agent_extras(m: &AgentModel, private: &TokenStream) -> TokenStream {
         }
         None => {}
     }
+    if m.tools.any() {
+        out.extend(tool_use(m, private));
+    }
     if let Some(v) = &m.validate {
         let input = m.input.as_ref();
         let output = m.output.as_ref();
@@ -293,4 +296,34 @@ fn agent_extras(m: &AgentModel, private: &TokenStream) -> TokenStream {
         });
     }
     out
+}
+
+/// `Agent::tool_use` for an agent with tools: each `#[tool]` function's
+/// typed tool, spanned at its name (so a function that is not a tool is
+/// reported there), the sources by name, and the loop's bounds.
+fn tool_use(m: &AgentModel, private: &TokenStream) -> TokenStream {
+    let tools = m
+        .tools
+        .tools
+        .iter()
+        .map(|path| quote_spanned!(path.span()=> #private::Typed::<#path>::shared()));
+    let sources = &m.tools.sources;
+    let mut bounds = TokenStream::new();
+    if let Some(n) = &m.tools.max_turns {
+        let v = n.value as u32;
+        bounds.extend(quote!(uses.max_turns = #v;));
+    }
+    if let Some(n) = &m.tools.parallel {
+        let v = n.value as u32;
+        bounds.extend(quote!(uses.parallel = #v;));
+    }
+    quote! {
+        fn tool_use() -> #private::ToolUse {
+            let mut uses = #private::ToolUse::none();
+            uses.tools = #private::vec![#(#tools),*];
+            uses.sources = #private::vec![#(#sources),*];
+            #bounds
+            uses
+        }
+    }
 }

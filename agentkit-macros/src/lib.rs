@@ -12,6 +12,7 @@ mod attr;
 mod errors;
 mod expand;
 mod model;
+mod tool;
 mod validate;
 
 use proc_macro::TokenStream;
@@ -22,4 +23,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn agent(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::agent(args.into(), item.into()).into()
+}
+
+/// Makes an async function a tool that agents can call.
+///
+/// See the `agentkit` crate for the keys and an example.
+#[proc_macro_attribute]
+pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
+    tool::tool(args.into(), item.into()).into()
 }

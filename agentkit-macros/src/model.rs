@@ -2,7 +2,7 @@
 //! tokens it came from so errors can point at them.
 
 use proc_macro2::TokenStream;
-use syn::{Expr, ExprLit, ExprUnary, Ident, ItemStruct, Lit, LitStr, Path, Type, UnOp};
+use syn::{ItemStruct, LitStr, Path, Type};
 
 use agentkit_manifest::settings::{self, Setting, SAMPLING};
 
@@ -34,6 +34,7 @@ pub fn keys() -> impl Iterator<Item = &'static str> {
         .copied()
         .chain(SAMPLING.iter().map(|s| s.name))
         .chain(TRAILING_KEYS.iter().copied())
+        .chain(tools::KEYS.iter().copied())
 }
 
 /// Where few-shot examples come from.
@@ -88,6 +89,8 @@ pub struct AgentModel {
     pub samples: Option<Number<u64>>,
     pub examples: Option<Examples>,
     pub input_format: Option<LitStr>,
+    /// `tools`, `tool_sources`, `max_turns`, `parallel`.
+    pub tools: ToolKeys,
     /// The struct's doc comment, joined into one string.
     pub doc: String,
     /// Every known key the attribute wrote, valid value or not, so that a bad
@@ -127,6 +130,7 @@ impl AgentModel {
             samples: None,
             examples: None,
             input_format: None,
+            tools: ToolKeys::default(),
             doc,
             given: Vec::new(),
         };
@@ -182,6 +186,7 @@ impl AgentModel {
                 "retries" => m.retries = integer(&key, value, errors),
                 "samples" => m.samples = integer(&key, value, errors),
                 "input_format" => m.input_format = string(&key, value, errors),
+                k if tools::KEYS.contains(&k) => m.tools.take(k, value, errors),
                 "close_at_budget" => match syn::parse2::<syn::LitBool>(value.clone()) {
                     Ok(b) => m.close_at_budget = Some(b),
                     Err(_) => errors.spanned(
@@ -281,115 +286,12 @@ fn unknown_key_message(key: &str) -> String {
     }
 }
 
-fn string(key: &str, value: TokenStream, errors: &mut Errors) -> Option<LitStr> {
-    match syn::parse2::<LitStr>(value.clone()) {
-        Ok(s) => Some(s),
-        Err(_) => {
-            // A bare word (`model = screen`) most likely lacks its quotes.
-            let example = match syn::parse2::<Ident>(value.clone()) {
-                Ok(word) => format!("`{key} = \"{word}\"`"),
-                Err(_) => format!("`{key} = \"...\"`"),
-            };
-            errors.spanned(
-                value,
-                format!("`{key}` takes a string literal, e.g. {example}"),
-            );
-            None
-        }
-    }
-}
+mod tools;
+mod values;
 
-fn ty(key: &str, value: TokenStream, errors: &mut Errors) -> Option<Type> {
-    match syn::parse2::<Type>(value.clone()) {
-        Ok(t) => Some(t),
-        Err(_) => {
-            errors.spanned(
-                value,
-                format!("`{key}` takes a type, e.g. `{key} = MyStruct`"),
-            );
-            None
-        }
-    }
-}
-
-/// A literal, possibly negated, as `(negative, literal)`.
-fn literal(value: &TokenStream) -> Option<(bool, Lit)> {
-    match syn::parse2::<Expr>(value.clone()).ok()? {
-        Expr::Lit(ExprLit { lit, .. }) => Some((false, lit)),
-        Expr::Unary(ExprUnary {
-            op: UnOp::Neg(_),
-            expr,
-            ..
-        }) => match *expr {
-            Expr::Lit(ExprLit { lit, .. }) => Some((true, lit)),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn float(key: &str, value: TokenStream, errors: &mut Errors) -> Option<Number<f64>> {
-    let parsed = match literal(&value) {
-        Some((neg, Lit::Float(f))) => f.base10_parse::<f64>().ok().map(|v| (neg, v)),
-        Some((neg, Lit::Int(i))) => i.base10_parse::<f64>().ok().map(|v| (neg, v)),
-        _ => None,
-    };
-    match parsed {
-        Some((neg, v)) => Some(Number {
-            value: if neg { -v } else { v },
-            tokens: value,
-        }),
-        None => {
-            errors.spanned(value, format!("`{key}` takes a number, e.g. `{key} = 0.5`"));
-            None
-        }
-    }
-}
-
-fn integer(key: &str, value: TokenStream, errors: &mut Errors) -> Option<Number<u64>> {
-    match literal(&value) {
-        Some((false, Lit::Int(i))) => match i.base10_parse::<u64>() {
-            Ok(v) if v <= u64::from(u32::MAX) => Some(Number {
-                value: v,
-                tokens: value,
-            }),
-            _ => {
-                errors.spanned(value, format!("`{key}` must fit in a u32"));
-                None
-            }
-        },
-        Some((true, Lit::Int(_))) => {
-            errors.spanned(value, format!("`{key}` cannot be negative"));
-            None
-        }
-        _ => {
-            errors.spanned(
-                value,
-                format!("`{key}` takes a whole number, e.g. `{key} = 64`"),
-            );
-            None
-        }
-    }
-}
-
-fn doc_comment(item: &ItemStruct) -> String {
-    let mut lines = Vec::new();
-    for attr in &item.attrs {
-        if !attr.path().is_ident("doc") {
-            continue;
-        }
-        if let syn::Meta::NameValue(nv) = &attr.meta {
-            if let Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            }) = &nv.value
-            {
-                let text = s.value();
-                lines.push(text.strip_prefix(' ').unwrap_or(&text).to_string());
-            }
-        }
-    }
-    lines.join("\n").trim().to_string()
-}
+pub use tools::ToolKeys;
+pub use values::doc_lines;
+use values::{doc_comment, float, integer, string, ty};
 
 #[cfg(test)]
 mod tests;

@@ -90,6 +90,13 @@ pub trait Agent: Send + Sync + 'static {
     fn thought() -> Option<crate::backend::OutputSchema> {
         None
     }
+
+    /// The tools the agent may call before it answers
+    /// (`#[agent(tools = [..], tool_sources = [..], max_turns = N, parallel = N)]`;
+    /// see [`tools`](crate::tools)). The default: none, one turn.
+    fn tool_use() -> crate::tools::ToolUse {
+        crate::tools::ToolUse::none()
+    }
 }
 
 /// A function `#[agent(validate = path)]` accepts: one that checks the

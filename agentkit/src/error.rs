@@ -159,6 +159,28 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// A tool-using agent's tools are set up wrong: a tool source that is not
+    /// registered or failed to list its tools, two tools with one name, a
+    /// name a model cannot write, or an option the tool loop does not take.
+    #[error("the tools of agent `{agent}` cannot be used: {problem}")]
+    Tools {
+        /// The agent.
+        agent: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+
+    /// A tool-using agent did not give its answer within its turns.
+    #[error("agent `{agent}` gave no answer within {turns} turns (each turn called tools); raise `max_turns`, give it tools that answer in fewer calls, or try a bigger model. The turns:\n{transcript}")]
+    ToolTurns {
+        /// The agent.
+        agent: String,
+        /// Its turn limit.
+        turns: u32,
+        /// Every turn: what the model wrote, the calls and their results.
+        transcript: crate::tools::Transcript,
+    },
+
     /// Pre-flight found steps that cannot run; nothing was generated.
     #[error("the pipeline cannot run; fix these first:{report}")]
     Preflight {
@@ -292,12 +314,14 @@ impl Error {
             | Error::Dataset { .. }
             | Error::Tuning { .. }
             | Error::Sizing { .. }
+            | Error::Tools { .. }
             | Error::Manifest { .. } => ErrorKind::Configuration,
             Error::Input { .. } | Error::ContextOverflow { .. } => ErrorKind::Input,
             Error::Parse { .. }
             | Error::SchemaMismatch { .. }
             | Error::Truncated { .. }
             | Error::Invalid { .. }
+            | Error::ToolTurns { .. }
             | Error::Rejected { .. } => ErrorKind::ModelOutput,
             Error::Tool { .. } => ErrorKind::Tool,
             Error::Backend { error, .. } if error.is_configuration() => ErrorKind::Configuration,
@@ -327,6 +351,8 @@ impl Error {
             | Error::Invalid { agent, .. }
             | Error::Rejected { agent, .. }
             | Error::Sizing { agent, .. }
+            | Error::Tools { agent, .. }
+            | Error::ToolTurns { agent, .. }
             | Error::Backend { agent, .. } => Some(agent),
             _ => None,
         }

@@ -16,11 +16,12 @@ mod schema;
 mod scored;
 pub mod size;
 pub mod stream;
+pub mod tools;
 pub mod tune;
 
 // What users write: agents, chains, the runtime and its errors.
 pub use agent::{Agent, Attempt, InputFormat, Shot};
-pub use agentkit_macros::agent;
+pub use agentkit_macros::{agent, tool};
 /// A backend is handed to [`Runtime::builder`]; models are registered as
 /// [`ModelSpec`]s (with [`Endpoint`]s where servers serve them). What a
 /// backend's author needs is in [`backend`].
@@ -59,6 +60,7 @@ pub mod __private {
     pub use crate::agent::{shots, shots_from_jsonl, validate_with, Validate};
     pub use crate::backend::OutputSchema;
     pub use crate::run::{check_agent, run_agent};
+    pub use crate::tools::{tool_result, ToolUse, Typed, TypedTool};
     pub use crate::{
         Agent, Dry, Error, InputFormat, Problem, Reasoning, Repetition, Runtime, Sampling, Shot,
         Step, Yields,
@@ -66,5 +68,6 @@ pub mod __private {
     pub use core::future::Future;
     pub use core::result::Result;
     pub use std::string::String;
+    pub use std::vec;
     pub use std::vec::Vec;
 }

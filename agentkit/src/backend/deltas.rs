@@ -31,10 +31,16 @@ pub enum Restart {
         /// What happened.
         reason: String,
     },
+    /// A tool-using agent's next turn starts, after its calls' results
+    /// (see [`tools`](crate::tools)).
+    Turn {
+        /// The turn that starts now, from 2.
+        turn: u32,
+    },
 }
 
 /// What a backend streams for one request: text, or a restart.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Delta {
     /// Text just written.
@@ -44,6 +50,14 @@ pub enum Delta {
     Reasoning(String),
     /// The text so far is dropped; the answer starts again.
     Restart(Restart),
+    /// A tool call of a tool-using agent ended; its outcome goes back to the
+    /// model in the next turn.
+    Tool {
+        /// The call as the model wrote it.
+        call: crate::tools::ToolCall,
+        /// Its result or error.
+        outcome: crate::tools::ToolOutcome,
+    },
 }
 
 /// Where a streaming backend sends the text of an answer as it is written
@@ -94,6 +108,20 @@ impl Deltas {
     /// Says that the text sent so far is dropped and the answer starts again.
     pub fn restart(&self, why: Restart) -> bool {
         self.tx.unbounded_send(Delta::Restart(why)).is_ok()
+    }
+
+    /// Sends how a tool call ended (the tool loop's, not a backend's).
+    pub(crate) fn tool_result(
+        &self,
+        call: &crate::tools::ToolCall,
+        outcome: &crate::tools::ToolOutcome,
+    ) -> bool {
+        self.tx
+            .unbounded_send(Delta::Tool {
+                call: call.clone(),
+                outcome: outcome.clone(),
+            })
+            .is_ok()
     }
 
     /// Whether nobody listens any more.

@@ -1,6 +1,6 @@
 //! Prompt rendering: instructions, a compact picture of the output schema, and the input.
 
-mod describe;
+pub(crate) mod describe;
 mod input;
 mod tuple;
 
@@ -25,6 +25,8 @@ pub enum Role {
     User,
     /// The model's answer (used for examples).
     Assistant,
+    /// The result of a tool the model called (see [`tools`](crate::tools)).
+    Tool,
 }
 
 impl Role {
@@ -34,6 +36,7 @@ impl Role {
             Role::System => "system",
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         }
     }
 }

@@ -12,6 +12,7 @@
 //! ([`Runtime::preflight`]), however the agent is wrapped.
 
 mod accept;
+pub(crate) use accept::accept;
 mod retry;
 mod vote;
 
@@ -60,6 +61,11 @@ async fn run<A: Agent>(
     let result = tracing::Instrument::instrument(
         async {
             runtime.preflight::<A>().await?;
+            if !A::tool_use().is_empty() {
+                let (output, _) =
+                    crate::tools::run_turns::<A>(runtime, &input, &span, deltas).await?;
+                return Ok(output);
+            }
             let prompt = Prompt::render::<A>(&input)?;
             tracing::debug!(prompt = %prompt, "rendered prompt");
             let (output, _) =
@@ -109,7 +115,7 @@ pub(crate) async fn problems<A: Agent>(runtime: &Runtime) -> Vec<Problem> {
         Ok(p) => p,
         Err(e) => return problem(e),
     };
-    let request = Request::new(
+    let mut request = Request::new(
         A::NAME,
         model,
         prompt,
@@ -117,6 +123,14 @@ pub(crate) async fn problems<A: Agent>(runtime: &Runtime) -> Vec<Problem> {
         A::SAMPLING,
     )
     .with_thought(A::thought());
+    if !A::tool_use().is_empty() {
+        // Its tools are listed (a source connects here) and every turn is
+        // decoded under the turn grammar, so that is what must compile.
+        match crate::tools::preflight_request::<A>(runtime, request).await {
+            Ok(r) => request = r,
+            Err(e) => return problem(e),
+        }
+    }
     match backend.check(&request).await {
         Ok(()) => Vec::new(),
         Err(e) => problem(e),

@@ -50,9 +50,23 @@ fn endpoint(e: &agentkit_manifest::Endpoint) -> crate::Endpoint {
 pub struct RuntimeBuilder {
     pub(super) backend: Option<Arc<dyn Backend>>,
     pub(super) entries: Vec<Entry>,
+    pub(super) sources: super::sources::Sources,
 }
 
 impl RuntimeBuilder {
+    /// Registers a source of tools (an MCP server, say) as `name`; agents
+    /// call its tools when they name it in `#[agent(tool_sources = ["name"])]`.
+    /// Its tools are listed once, at the first pre-flight that needs them.
+    pub fn tool_source(
+        mut self,
+        name: impl Into<String>,
+        source: impl crate::tools::ToolSource,
+    ) -> Self {
+        self.sources
+            .insert(name.into(), super::sources::Source::new(Arc::new(source)));
+        self
+    }
+
     /// Sets the backend that runs every agent.
     pub fn backend(mut self, backend: impl Backend) -> Self {
         self.backend = Some(Arc::new(backend));
@@ -210,6 +224,7 @@ impl RuntimeBuilder {
             models: Arc::new(models),
             checked: Arc::default(),
             usage: Arc::default(),
+            sources: Arc::new(self.sources),
         }
     }
 }

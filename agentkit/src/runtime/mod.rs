@@ -2,6 +2,7 @@
 //! the record of which agents passed pre-flight and what was spent.
 
 mod builder;
+mod sources;
 #[cfg(test)]
 mod tests;
 
@@ -26,6 +27,7 @@ pub struct Runtime {
     /// Agents (by type) whose pre-flight has passed on this runtime.
     checked: Arc<Mutex<HashSet<TypeId>>>,
     usage: Arc<Counters>,
+    sources: Arc<sources::Sources>,
 }
 
 #[derive(Default)]
@@ -36,6 +38,7 @@ struct Counters {
     generated_tokens: AtomicU64,
     reasoning_tokens: AtomicU64,
     cut_answers: AtomicU64,
+    tool_calls: AtomicU64,
 }
 
 /// Model calls and tokens spent on a runtime so far.
@@ -58,6 +61,8 @@ pub struct Usage {
     /// [`Sampling::close_at_budget`](crate::Sampling::close_at_budget)):
     /// valid, but shorter than the model would have written.
     pub cut_answers: u64,
+    /// Tool calls made by tool-using agents (each call of a turn counts).
+    pub tool_calls: u64,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -75,6 +80,7 @@ impl Runtime {
         RuntimeBuilder {
             backend: None,
             entries: Vec::new(),
+            sources: Default::default(),
         }
     }
 
@@ -109,6 +115,7 @@ impl Runtime {
             models: Arc::new(models),
             checked: Arc::default(),
             usage: Arc::default(),
+            sources: Arc::clone(&self.sources),
         })
     }
 
@@ -233,6 +240,7 @@ impl Runtime {
             generated_tokens: self.usage.generated_tokens.load(Ordering::Relaxed),
             reasoning_tokens: self.usage.reasoning_tokens.load(Ordering::Relaxed),
             cut_answers: self.usage.cut_answers.load(Ordering::Relaxed),
+            tool_calls: self.usage.tool_calls.load(Ordering::Relaxed),
         }
     }
 
@@ -254,6 +262,11 @@ impl Runtime {
         if completion.cut {
             self.usage.cut_answers.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts one tool call a tool-using agent made.
+    pub(crate) fn record_tool_call(&self) {
+        self.usage.tool_calls.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one backend call that reports no tokens (a scored call).

@@ -33,6 +33,7 @@ pub(super) fn agent_events<'a, A: Agent>(
         schema,
         pending: VecDeque::new(),
         ended: false,
+        turns: !A::tool_use().is_empty(),
     })
 }
 
@@ -50,6 +51,9 @@ struct AgentEvents<T, F> {
     schema: OutputSchema,
     pending: VecDeque<Result<Event<T>, Error>>,
     ended: bool,
+    /// A tool-using agent: each turn's text is `{"calls": ...}` or
+    /// `{"answer": ...}`, and partial values are read under `answer`.
+    turns: bool,
 }
 
 impl<T: DeserializeOwned, F> AgentEvents<T, F> {
@@ -58,7 +62,10 @@ impl<T: DeserializeOwned, F> AgentEvents<T, F> {
             Delta::Text(text) => {
                 self.text.push_str(&text);
                 self.pending.push_back(Ok(Event::Delta(text)));
-                let prefix = partial::read(&self.text);
+                let mut prefix = partial::read(&self.text);
+                if self.turns {
+                    answer_only(&mut prefix);
+                }
                 if let Some(value) = prefix.value {
                     if self.last.as_ref() != Some(&value) {
                         let filled = partial::fill(Some(&value), self.schema.model());
@@ -80,6 +87,9 @@ impl<T: DeserializeOwned, F> AgentEvents<T, F> {
                 }
             }
             Delta::Reasoning(text) => self.pending.push_back(Ok(Event::Reasoning(text))),
+            Delta::Tool { call, outcome } => {
+                self.pending.push_back(Ok(Event::Tool { call, outcome }));
+            }
             Delta::Restart(why) => {
                 self.text.clear();
                 self.last = None;
@@ -88,6 +98,17 @@ impl<T: DeserializeOwned, F> AgentEvents<T, F> {
             }
         }
     }
+}
+
+/// A tool-using agent's turn read so far, narrowed to its answer: the value
+/// under `answer` (none while the turn writes calls), and the elements of
+/// lists inside it, their paths taken from there.
+fn answer_only(prefix: &mut partial::Prefix) {
+    prefix.value = prefix.value.take().and_then(|v| v.get("answer").cloned());
+    prefix.elements = std::mem::take(&mut prefix.elements)
+        .into_iter()
+        .filter_map(|(path, index)| Some((path.strip_prefix("/answer")?.to_string(), index)))
+        .collect();
 }
 
 // The driver is boxed and nothing else is pinned in place.

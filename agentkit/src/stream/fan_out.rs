@@ -109,6 +109,7 @@ impl<T> FanOut<'_, T> {
             Event::Restart(why) => Progress::Restart(why),
             // A nested fan-out's item: reported as this item's progress.
             Event::Item { progress, .. } => progress,
+            Event::Tool { call, outcome } => Progress::Tool { call, outcome },
             Event::Done(output) => {
                 if let Some(out) = self.slots.get_mut(slot) {
                     *out = Some(output);

@@ -58,6 +58,16 @@ pub enum Event<T> {
         /// What happened.
         progress: Progress,
     },
+    /// A tool call of a tool-using agent ended: the call as the model wrote
+    /// it (its text came as deltas) and its outcome, which the model reads
+    /// in its next turn (after an [`Event::Restart`] with
+    /// [`Restart::Turn`]).
+    Tool {
+        /// The call.
+        call: crate::tools::ToolCall,
+        /// Its result or error.
+        outcome: crate::tools::ToolOutcome,
+    },
     /// The final output: parsed, checked by the agent's `validate`, voted on.
     Done(T),
 }
@@ -78,6 +88,13 @@ pub enum Progress {
     Element(Element),
     /// The item's text so far is dropped and its model starts again.
     Restart(Restart),
+    /// A tool call of the item's agent ended.
+    Tool {
+        /// The call.
+        call: crate::tools::ToolCall,
+        /// Its result or error.
+        outcome: crate::tools::ToolOutcome,
+    },
     /// The item is done.
     Done,
 }
@@ -96,6 +113,7 @@ impl<T> Event<T> {
             Event::Element(element) => Event::Element(element),
             Event::Restart(restart) => Event::Restart(restart),
             Event::Item { index, progress } => Event::Item { index, progress },
+            Event::Tool { call, outcome } => Event::Tool { call, outcome },
             Event::Done(output) => Event::Done(f(output)),
         }
     }

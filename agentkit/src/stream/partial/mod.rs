@@ -12,5 +12,5 @@
 mod prefix;
 mod shape;
 
-pub(crate) use prefix::read;
+pub(crate) use prefix::{read, Prefix};
 pub(crate) use shape::fill;

@@ -1,0 +1,123 @@
+//! Reading the values of attribute keys: strings, types, numbers, and the
+//! doc comment.
+
+use proc_macro2::TokenStream;
+use syn::{Expr, ExprLit, ExprUnary, Ident, ItemStruct, Lit, LitStr, Type, UnOp};
+
+use super::Number;
+use crate::errors::Errors;
+
+pub(super) fn string(key: &str, value: TokenStream, errors: &mut Errors) -> Option<LitStr> {
+    match syn::parse2::<LitStr>(value.clone()) {
+        Ok(s) => Some(s),
+        Err(_) => {
+            // A bare word (`model = screen`) most likely lacks its quotes.
+            let example = match syn::parse2::<Ident>(value.clone()) {
+                Ok(word) => format!("`{key} = \"{word}\"`"),
+                Err(_) => format!("`{key} = \"...\"`"),
+            };
+            errors.spanned(
+                value,
+                format!("`{key}` takes a string literal, e.g. {example}"),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn ty(key: &str, value: TokenStream, errors: &mut Errors) -> Option<Type> {
+    match syn::parse2::<Type>(value.clone()) {
+        Ok(t) => Some(t),
+        Err(_) => {
+            errors.spanned(
+                value,
+                format!("`{key}` takes a type, e.g. `{key} = MyStruct`"),
+            );
+            None
+        }
+    }
+}
+
+/// A literal, possibly negated, as `(negative, literal)`.
+fn literal(value: &TokenStream) -> Option<(bool, Lit)> {
+    match syn::parse2::<Expr>(value.clone()).ok()? {
+        Expr::Lit(ExprLit { lit, .. }) => Some((false, lit)),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => match *expr {
+            Expr::Lit(ExprLit { lit, .. }) => Some((true, lit)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+pub(super) fn float(key: &str, value: TokenStream, errors: &mut Errors) -> Option<Number<f64>> {
+    let parsed = match literal(&value) {
+        Some((neg, Lit::Float(f))) => f.base10_parse::<f64>().ok().map(|v| (neg, v)),
+        Some((neg, Lit::Int(i))) => i.base10_parse::<f64>().ok().map(|v| (neg, v)),
+        _ => None,
+    };
+    match parsed {
+        Some((neg, v)) => Some(Number {
+            value: if neg { -v } else { v },
+            tokens: value,
+        }),
+        None => {
+            errors.spanned(value, format!("`{key}` takes a number, e.g. `{key} = 0.5`"));
+            None
+        }
+    }
+}
+
+pub(super) fn integer(key: &str, value: TokenStream, errors: &mut Errors) -> Option<Number<u64>> {
+    match literal(&value) {
+        Some((false, Lit::Int(i))) => match i.base10_parse::<u64>() {
+            Ok(v) if v <= u64::from(u32::MAX) => Some(Number {
+                value: v,
+                tokens: value,
+            }),
+            _ => {
+                errors.spanned(value, format!("`{key}` must fit in a u32"));
+                None
+            }
+        },
+        Some((true, Lit::Int(_))) => {
+            errors.spanned(value, format!("`{key}` cannot be negative"));
+            None
+        }
+        _ => {
+            errors.spanned(
+                value,
+                format!("`{key}` takes a whole number, e.g. `{key} = 64`"),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn doc_comment(item: &ItemStruct) -> String {
+    doc_lines(&item.attrs)
+}
+
+/// The doc comment in `attrs`, joined into one trimmed string.
+pub fn doc_lines(attrs: &[syn::Attribute]) -> String {
+    let mut lines = Vec::new();
+    for attr in attrs {
+        if !attr.path().is_ident("doc") {
+            continue;
+        }
+        if let syn::Meta::NameValue(nv) = &attr.meta {
+            if let Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) = &nv.value
+            {
+                let text = s.value();
+                lines.push(text.strip_prefix(' ').unwrap_or(&text).to_string());
+            }
+        }
+    }
+    lines.join("\n").trim().to_string()
+}
