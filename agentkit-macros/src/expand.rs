@@ -306,7 +306,7 @@ fn tool_use(m: &AgentModel, private: &TokenStream) -> TokenStream {
         .tools
         .tools
         .iter()
-        .map(|path| quote_spanned!(path.span()=> #private::Typed::<#path>::shared()));
+        .map(|path| quote_spanned!(path.span()=> #private::shared_tool::<#path>()));
     let sources = &m.tools.sources;
     let mut bounds = TokenStream::new();
     if let Some(n) = &m.tools.max_turns {

@@ -60,7 +60,7 @@ pub mod __private {
     pub use crate::agent::{shots, shots_from_jsonl, validate_with, Validate};
     pub use crate::backend::OutputSchema;
     pub use crate::run::{check_agent, run_agent};
-    pub use crate::tools::{tool_result, ToolUse, Typed, TypedTool};
+    pub use crate::tools::{shared_tool, tool_result, ToolUse, TypedTool};
     pub use crate::{
         Agent, Dry, Error, InputFormat, Problem, Reasoning, Repetition, Runtime, Sampling, Shot,
         Step, Yields,

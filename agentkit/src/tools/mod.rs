@@ -99,6 +99,14 @@ pub fn tool_result<T, E: fmt::Display>(result: Result<T, E>) -> Result<T, String
     result.map_err(|e| e.to_string())
 }
 
+/// The tool `T` as a [`DynTool`]: what `#[agent(tools = [..])]` lists. A
+/// free function, so that naming something that is not a tool reports
+/// [`TypedTool`]'s own message.
+#[doc(hidden)]
+pub fn shared_tool<T: TypedTool>() -> Arc<dyn DynTool> {
+    Typed::<T>::shared()
+}
+
 /// A [`TypedTool`] as a [`DynTool`]: arguments parsed into `T::Args`, the
 /// result serialized. What `#[agent(tools = [..])]` lists.
 pub struct Typed<T> {

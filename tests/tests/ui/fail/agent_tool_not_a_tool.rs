@@ -1,0 +1,19 @@
+use agentkit::prelude::*;
+
+#[derive(Serialize, JsonSchema)]
+struct Question {
+    question: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Reply {
+    text: String,
+}
+
+struct NotATool;
+
+/// Answer the question.
+#[agent(model = "smollm2-135m", input = Question, output = Reply, tools = [NotATool])]
+struct Ask;
+
+fn main() {}
