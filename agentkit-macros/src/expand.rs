@@ -317,6 +317,10 @@ fn tool_use(m: &AgentModel, private: &TokenStream) -> TokenStream {
         let v = n.value as u32;
         bounds.extend(quote!(uses.parallel = #v;));
     }
+    if let Some(b) = &m.tools.require_call {
+        let v = b.value;
+        bounds.extend(quote!(uses.require_call = #v;));
+    }
     quote! {
         fn tool_use() -> #private::ToolUse {
             let mut uses = #private::ToolUse::none();

@@ -50,6 +50,6 @@ fn every_sampling_setting_is_a_key_read_as_its_kind() {
 fn the_keys_keep_their_order() {
     let keys: Vec<&str> = keys().collect();
     assert_eq!(keys[..4], ["model", "input", "output", "temperature"]);
-    assert_eq!(keys.last(), Some(&"parallel"));
-    assert_eq!(keys.len(), 30);
+    assert_eq!(keys.last(), Some(&"require_call"));
+    assert_eq!(keys.len(), 31);
 }

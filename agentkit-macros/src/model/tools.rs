@@ -10,7 +10,13 @@ use super::Number;
 use crate::errors::Errors;
 
 /// The keys this module reads.
-pub const KEYS: &[&str] = &["tools", "tool_sources", "max_turns", "parallel"];
+pub const KEYS: &[&str] = &[
+    "tools",
+    "tool_sources",
+    "max_turns",
+    "parallel",
+    "require_call",
+];
 
 /// What the attribute said about tools.
 #[derive(Default)]
@@ -23,6 +29,8 @@ pub struct ToolKeys {
     pub max_turns: Option<Number<u64>>,
     /// Calls one turn may make at once.
     pub parallel: Option<Number<u64>>,
+    /// Whether the first turn must call a tool.
+    pub require_call: Option<syn::LitBool>,
 }
 
 impl ToolKeys {
@@ -41,6 +49,13 @@ impl ToolKeys {
                 _ => errors.spanned(
                     value,
                     "`tool_sources` takes a list of names registered with `Runtime::builder().tool_source(..)`, e.g. `tool_sources = [\"files\"]`",
+                ),
+            },
+            "require_call" => match syn::parse2::<syn::LitBool>(value.clone()) {
+                Ok(b) => self.require_call = Some(b),
+                Err(_) => errors.spanned(
+                    value,
+                    "`require_call` takes `true` or `false`, e.g. `require_call = true`",
                 ),
             },
             "max_turns" | "parallel" => {

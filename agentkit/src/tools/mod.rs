@@ -185,6 +185,11 @@ pub struct ToolUse {
     /// Calls one turn may make at once, run concurrently (`parallel`,
     /// default 4; 1 for one call a turn).
     pub parallel: u32,
+    /// Whether the first turn must call a tool (`require_call = true`): its
+    /// grammar leaves the answer out, as OpenAI's `tool_choice: "required"`
+    /// does. Small models often answer at once from what they think they
+    /// know; this makes them look first.
+    pub require_call: bool,
 }
 
 impl ToolUse {
@@ -195,6 +200,7 @@ impl ToolUse {
             sources: Vec::new(),
             max_turns: 4,
             parallel: 4,
+            require_call: false,
         }
     }
 
@@ -214,6 +220,7 @@ impl fmt::Debug for ToolUse {
             .field("sources", &self.sources)
             .field("max_turns", &self.max_turns)
             .field("parallel", &self.parallel)
+            .field("require_call", &self.require_call)
             .finish()
     }
 }

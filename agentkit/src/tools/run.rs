@@ -64,7 +64,7 @@ pub(crate) async fn preflight_request<A: Agent>(
             m.content = system_message(A::INSTRUCTIONS, &tools, &output, uses.parallel);
         }
     }
-    request.schema = turn_schema(&tools, &output, uses.parallel);
+    request.schema = turn_schema(&tools, &output, uses.parallel, !uses.require_call);
     Ok(request)
 }
 
@@ -121,7 +121,10 @@ pub(crate) async fn run_turns<A: Agent>(
     let tools = gather::<A>(runtime).await?;
     let backend = runtime.backend()?;
     let model = runtime.resolve(A::NAME, A::MODEL)?;
-    let schema = turn_schema(&tools, &OutputSchema::of::<A::Output>(), uses.parallel);
+    let output = OutputSchema::of::<A::Output>();
+    let schema = turn_schema(&tools, &output, uses.parallel, true);
+    // The first turn's, where it must call.
+    let first = turn_schema(&tools, &output, uses.parallel, !uses.require_call);
     let input_json = crate::backend::input_json::<A>(input)?;
     let mut prompt = render::<A>(input, &tools, uses.parallel)?;
     let mut transcript = Transcript::default();
@@ -139,11 +142,12 @@ pub(crate) async fn run_turns<A: Agent>(
         );
         let mut sampling = A::SAMPLING;
         sampling.seed = sampling.seed.wrapping_add(turn - 1);
+        let shape = if turn == 1 { &first } else { &schema };
         let request = Request::new(
             A::NAME,
             model.clone(),
             prompt.clone(),
-            schema.clone(),
+            shape.clone(),
             sampling,
         )
         .with_thought(A::thought())

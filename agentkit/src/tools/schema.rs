@@ -12,12 +12,14 @@ use super::DynTool;
 use crate::backend::OutputSchema;
 use crate::Error;
 
-/// The schema of a turn: calls of `tools` (at most `parallel` at once) or
-/// the final `output`. Every part keeps its own definitions, renamed apart.
+/// The schema of a turn: calls of `tools` (at most `parallel` at once) or,
+/// where `answer` allows it (or there are no tools), the final `output`.
+/// Every part keeps its own definitions, renamed apart.
 pub fn turn_schema(
     tools: &[std::sync::Arc<dyn DynTool>],
     output: &OutputSchema,
     parallel: u32,
+    answer: bool,
 ) -> OutputSchema {
     let mut defs = Map::new();
     let calls: Vec<Value> = tools
@@ -36,7 +38,7 @@ pub fn turn_schema(
             })
         })
         .collect();
-    let answer = embed(output.full(), "answer_", &mut defs);
+    let answer_schema = embed(output.full(), "answer_", &mut defs);
     let mut alternatives = Vec::new();
     if !calls.is_empty() {
         alternatives.push(json!({
@@ -53,12 +55,14 @@ pub fn turn_schema(
             "additionalProperties": false,
         }));
     }
-    alternatives.push(json!({
-        "type": "object",
-        "properties": { "answer": answer },
-        "required": ["answer"],
-        "additionalProperties": false,
-    }));
+    if answer || alternatives.is_empty() {
+        alternatives.push(json!({
+            "type": "object",
+            "properties": { "answer": answer_schema },
+            "required": ["answer"],
+            "additionalProperties": false,
+        }));
+    }
     let mut root = json!({ "anyOf": alternatives });
     if !defs.is_empty() {
         root["$defs"] = Value::Object(defs);
