@@ -9,6 +9,7 @@ use agentkit_backends::llama::{Llama, LlamaConfig};
 pub mod forum;
 pub mod gist;
 pub mod progress;
+pub mod search;
 pub mod triage;
 
 /// Thread count: `AGENTKIT_THREADS`, else every available core.

@@ -17,6 +17,7 @@
 //! ([`RuntimeBuilder::tool_source`](crate::RuntimeBuilder::tool_source)) and
 //! named in `#[agent(tool_sources = ["files"])]`.
 
+mod function;
 mod prompt;
 mod run;
 mod schema;
@@ -36,6 +37,7 @@ use serde_json::Value;
 use crate::backend::OutputSchema;
 use crate::Error;
 
+pub use function::{function, function_with_timeout};
 pub use run::run_with_transcript;
 pub(crate) use run::{preflight_request, run_turns};
 pub use schema::{turn_schema, Turn};
