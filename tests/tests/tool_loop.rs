@@ -316,3 +316,58 @@ async fn a_tool_step_and_a_tool_function_share_the_name_tool() {
     let rt = runtime(&ScriptedBackend::new());
     assert_eq!(double.run(&rt, 21).await.unwrap(), 42);
 }
+
+#[tokio::test]
+async fn a_streamed_tool_agent_shows_each_turn_the_results_and_the_answer() {
+    use agentkit::stream::{Event, Restart, StreamExt};
+    let script = ScriptedBackend::new()
+        .chunk_size(6)
+        .reply::<Shop>(json!({"calls": [{"tool": "price_of", "args": {"product": "mouse"}}]}))
+        .reply::<Shop>(json!({"answer": {"text": "20 euros"}}));
+    let rt = runtime(&script);
+    let events: Vec<Event<Reply>> = Shop
+        .stream(&rt, question())
+        .map(|e| e.unwrap())
+        .collect()
+        .await;
+    // The first turn's text, as written, is the call.
+    let restart = events
+        .iter()
+        .position(|e| matches!(e, Event::Restart(Restart::Turn { turn: 2 })))
+        .expect("a restart for the second turn");
+    let first: String = events[..restart]
+        .iter()
+        .filter_map(|e| match e {
+            Event::Delta(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        first,
+        r#"{"calls":[{"tool":"price_of","args":{"product":"mouse"}}]}"#
+    );
+    // No partial answer while the turn writes calls.
+    assert!(!events[..restart]
+        .iter()
+        .any(|e| matches!(e, Event::Partial(_))));
+    // The call's result, before the next turn starts.
+    let tool = events[..restart].iter().find_map(|e| match e {
+        Event::Tool { call, outcome } => Some((call.tool.clone(), outcome.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        tool,
+        Some(("price_of".into(), ToolOutcome::Result(json!({"euros": 20}))))
+    );
+    // The answer's partial values are read under `answer`, in the output's shape.
+    let partials: Vec<&Reply> = events[restart..]
+        .iter()
+        .filter_map(|e| match e {
+            Event::Partial(p) => p.output.as_ref(),
+            _ => None,
+        })
+        .collect();
+    assert!(!partials.is_empty());
+    assert_eq!(partials.last().unwrap().text, "20 euros");
+    assert!(matches!(events.last(), Some(Event::Done(r)) if r.text == "20 euros"));
+}

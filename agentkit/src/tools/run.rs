@@ -83,8 +83,15 @@ pub async fn run_with_transcript<A: Agent>(
         return Ok((output, Transcript::default()));
     }
     runtime.preflight::<A>().await?;
-    let span = tracing::info_span!("agent", agent = A::NAME, model = A::MODEL);
-    run_turns::<A>(runtime, &input, &span, None).await
+    let span = tracing::info_span!(
+        "agent",
+        agent = A::NAME,
+        model = A::MODEL,
+        prompt_tokens = tracing::field::Empty,
+        generated_tokens = tracing::field::Empty,
+    );
+    tracing::Instrument::instrument(run_turns::<A>(runtime, &input, &span, None), span.clone())
+        .await
 }
 
 /// The prompt of a tool-using agent: the usual one with the tool list and
@@ -128,6 +135,7 @@ pub(crate) async fn run_turns<A: Agent>(
     let input_json = crate::backend::input_json::<A>(input)?;
     let mut prompt = render::<A>(input, &tools, uses.parallel)?;
     let mut transcript = Transcript::default();
+    let (mut prompt_tokens, mut generated_tokens) = (0, 0);
     for turn in 1..=uses.max_turns {
         if let (Some(deltas), true) = (deltas, turn > 1) {
             deltas.restart(Restart::Turn { turn });
@@ -163,6 +171,10 @@ pub(crate) async fn run_turns<A: Agent>(
         )
         .await?;
         runtime.record(&completion);
+        prompt_tokens += completion.prompt_tokens;
+        generated_tokens += completion.generated_tokens;
+        span.record("prompt_tokens", prompt_tokens);
+        span.record("generated_tokens", generated_tokens);
         turn_span.record("prompt_tokens", completion.prompt_tokens);
         turn_span.record("cached_prompt_tokens", completion.cached_prompt_tokens);
         tracing::debug!(parent: &turn_span, output = %completion.text, "turn output");

@@ -4,6 +4,8 @@
 //! its own and uses only part of this, hence the `allow`.
 #![allow(dead_code)]
 
+pub mod capture;
+
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
