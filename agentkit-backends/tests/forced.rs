@@ -225,3 +225,32 @@ async fn answers_closed_at_their_budget_are_typed_valid_and_marked_cut_in_50_of_
     assert!(report.title.len() <= 40);
     assert_eq!(runtime.usage().cut_answers, 1);
 }
+
+/// The same extraction with a budget below the shortest answer its type
+/// allows (six keys alone take more than 8 tokens).
+#[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 8, close_at_budget = true, input = Blurb, output = Project)]
+struct Starved;
+
+#[tokio::test]
+async fn a_budget_below_the_shortest_answer_is_refused_at_pre_flight() {
+    let (_, runtime) = backend(false);
+    let problems = runtime.check_agent(&Starved).await;
+    let text = problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(problems.len(), 1, "{text}");
+    assert!(text.contains("max_tokens is 8"), "{text}");
+    assert!(text.contains("raise max_tokens to at least"), "{text}");
+    assert!(
+        text.contains(r#"{"name":"""#),
+        "the shortest answer is shown: {text}"
+    );
+    let before = runtime.usage().calls;
+    let err = Starved.run(&runtime, blurb()).await.unwrap_err();
+    assert!(err.to_string().contains("max_tokens is 8"), "{err}");
+    assert_eq!(runtime.usage().calls, before, "no model call was made");
+    // The agent it was cut from passes.
+    assert!(runtime.check_agent(&Extract).await.is_empty());
+}

@@ -93,6 +93,7 @@ fn dry(request: &Request, model: &LlamaModel, prompt: &[LlamaToken]) -> Option<L
 /// part of the prompt plus `max_tokens` fits the context.
 pub(super) fn check(shared: &Shared, model: &LoadedModel, request: &Request) -> Result<(), Error> {
     model.matcher(request.agent, request.schema.grammar())?;
+    super::shortest::check_budget(model, request)?;
     if let (Some(_), Some(thought)) = (&request.sampling.reasoning, &request.thought) {
         model.matcher(request.agent, thought.grammar())?;
     }

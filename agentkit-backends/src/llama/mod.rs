@@ -32,6 +32,7 @@ mod pool;
 mod report;
 mod resident;
 mod score;
+mod shortest;
 mod think;
 mod think_first;
 
