@@ -201,3 +201,27 @@ async fn a_failed_calibration_is_measured_again_by_the_next_call() {
     assert!(s.value, "calibrated on the new measurement");
     assert_eq!(script.calls().len(), 5, "the lean was measured again");
 }
+
+// Scores tied to inputs: under concurrency each item gets its own answer,
+// whatever order the calls arrive in; the content-free inputs take the
+// queued scores.
+#[tokio::test(start_paused = true)]
+async fn scores_tied_to_inputs_answer_each_item_under_concurrency() {
+    let items: Vec<Thread> = (0..8).map(|i| thread_titled(&format!("t{i}"))).collect();
+    let mut script = ScriptedBackend::new();
+    for i in 0..8 {
+        let title = format!("t{i}");
+        // Even items lean true, odd ones false, well past the model's lean.
+        let p = if i % 2 == 0 { 0.9 } else { 0.05 };
+        script = script.scores_when::<Relevant>(move |t: &Thread| t.title == title, bool_scores(p));
+    }
+    for _ in content_free() {
+        script = script.scores::<Relevant>(bool_scores(0.5));
+    }
+    let runtime = runtime_for(&script);
+    let fan_out = each(scored(Relevant).calibrate(content_free())).concurrency(8);
+    let verdicts = fan_out.run(&runtime, items.clone()).await.unwrap();
+    let values: Vec<bool> = verdicts.iter().map(|s| s.value).collect();
+    assert_eq!(values, [true, false, true, false, true, false, true, false]);
+    assert_eq!(runtime.usage().calls, 10);
+}

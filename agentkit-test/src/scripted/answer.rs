@@ -13,19 +13,29 @@ use super::tied::{unmatched, Fits};
 use super::ScriptedBackend;
 
 impl ScriptedBackend {
-    /// The reply for `request`: the first unused tied reply that fits its
-    /// input, else the next queued one.
-    pub(super) fn take_reply(&self, request: &Request) -> Result<Vec<String>, Error> {
+    /// The index of the first unused tied reply (or, with `scores`, tied
+    /// scores) that fits `request`'s input, marked used; `None` when none
+    /// fits.
+    fn take_tied(&self, request: &Request, scores: bool) -> Result<Option<usize>, Error> {
         let agent = request.agent;
-        let candidates: Vec<(usize, Arc<Fits>)> = match self.lock().tied.get(agent) {
-            Some(tied) => tied
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.always || !r.used)
-                .map(|(i, r)| (i, Arc::clone(&r.fits)))
-                .collect(),
-            None => Vec::new(),
+        let candidates: Vec<(usize, Arc<Fits>)> = {
+            let script = self.lock();
+            let tied = if scores {
+                &script.tied_scores
+            } else {
+                &script.tied
+            };
+            match tied.get(agent) {
+                Some(tied) => tied
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.always || !r.used)
+                    .map(|(i, r)| (i, Arc::clone(&r.fits)))
+                    .collect(),
+                None => Vec::new(),
+            }
         };
+        // User code: run outside the lock.
         let mut fitting = Vec::new();
         for (i, fits) in candidates {
             if fits(request)? {
@@ -33,18 +43,35 @@ impl ScriptedBackend {
             }
         }
         let mut script = self.lock();
+        let tied = if scores {
+            &mut script.tied_scores
+        } else {
+            &mut script.tied
+        };
         // Another call may have used a once-reply since it was looked at;
         // replies are only ever appended, so the indices still hold.
-        if let Some(tied) = script.tied.get_mut(agent) {
+        if let Some(tied) = tied.get_mut(agent) {
             for i in fitting {
                 let Some(reply) = tied.get_mut(i) else {
                     continue;
                 };
                 if reply.always || !reply.used {
                     reply.used = true;
-                    return Ok(vec![reply.text.clone()]);
+                    return Ok(Some(i));
                 }
             }
+        }
+        Ok(None)
+    }
+
+    /// The reply for `request`: the first unused tied reply that fits its
+    /// input, else the next queued one.
+    pub(super) fn take_reply(&self, request: &Request) -> Result<Vec<String>, Error> {
+        let agent = request.agent;
+        let tied = self.take_tied(request, false)?;
+        let mut script = self.lock();
+        if let Some(text) = tied.and_then(|i| Some(script.tied.get(agent)?.get(i)?.text.clone())) {
+            return Ok(vec![text]);
         }
         if let Some(text) = script.replies.get_mut(agent).and_then(VecDeque::pop_front) {
             return Ok(text);
@@ -99,13 +126,18 @@ impl Backend for ScriptedBackend {
     /// overlap as they would on a real backend.
     async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
         YieldNow(false).await;
-        let mut script = self.lock();
         let agent = request.agent;
-        let scores = script
-            .scores
-            .get_mut(agent)
-            .and_then(VecDeque::pop_front)
-            .ok_or_else(|| no_scores(agent))?;
+        let tied = self.take_tied(&request, true)?;
+        let mut script = self.lock();
+        let tied = tied.and_then(|i| Some(script.tied_score_values.get(agent)?.get(i)?.clone()));
+        let scores = match tied {
+            Some(scores) => scores,
+            None => script
+                .scores
+                .get_mut(agent)
+                .and_then(VecDeque::pop_front)
+                .ok_or_else(|| no_scores(agent))?,
+        };
         script.calls.push(request);
         let shape_ok = scores.len() == choices.len()
             && scores

@@ -48,6 +48,10 @@ struct Script {
     /// Replies tied to inputs, per agent, in the order they were added.
     tied: HashMap<&'static str, Vec<TiedReply>>,
     scores: HashMap<&'static str, VecDeque<Vec<Vec<f64>>>>,
+    /// Scores tied to inputs, per agent: when each fits (its text unused)
+    /// and, at the same index, the log-probabilities.
+    tied_scores: HashMap<&'static str, Vec<TiedReply>>,
+    tied_score_values: HashMap<&'static str, Vec<Vec<Vec<f64>>>>,
     calls: Vec<Request>,
     /// Whether only models registered with the runtime resolve.
     registered_only: bool,
@@ -200,6 +204,40 @@ impl ScriptedBackend {
             .entry(A::NAME)
             .or_default()
             .push_back(log_probs);
+        self
+    }
+
+    /// Queues `log_probs` for one scored call of agent `A` whose input
+    /// satisfies `when`, in whatever order the calls arrive: scored agents
+    /// under `.each(..).concurrency(n)`. A call no tied scores fit takes the
+    /// next queued [`scores`](Self::scores) (a calibration's content-free
+    /// inputs, say). `when` sees the input as [`reply_when`](Self::reply_when)
+    /// does.
+    pub fn scores_when<A: Agent>(
+        self,
+        when: impl Fn(&A::Input) -> bool + Send + Sync + 'static,
+        log_probs: Vec<Vec<f64>>,
+    ) -> Self
+    where
+        A::Input: DeserializeOwned,
+    {
+        let mut script = self.lock();
+        script
+            .tied_scores
+            .entry(A::NAME)
+            .or_default()
+            .push(TiedReply {
+                fits: predicate::<A>(when, false),
+                text: String::new(),
+                always: false,
+                used: false,
+            });
+        script
+            .tied_score_values
+            .entry(A::NAME)
+            .or_default()
+            .push(log_probs);
+        drop(script);
         self
     }
 
