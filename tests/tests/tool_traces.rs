@@ -8,7 +8,6 @@ use agentkit::prelude::*;
 use agentkit_test::ScriptedBackend;
 use common::capture::{self, field};
 use serde_json::json;
-use tracing_subscriber::layer::SubscriberExt;
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 struct Question {
@@ -40,12 +39,6 @@ struct Backwards;
 
 #[test]
 fn each_turn_and_each_tool_call_gets_a_span() {
-    let capture = capture::Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
     let script = ScriptedBackend::new()
         .reply::<Backwards>(json!({"calls": [
             {"tool": "reverse", "args": {"word": "abc"}},
@@ -55,13 +48,9 @@ fn each_turn_and_each_tool_call_gets_a_span() {
     let q = Question {
         question: "abc backwards?".into(),
     };
-    let out = tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(Backwards.run(&agents, q))
-    })
-    .unwrap();
-    assert_eq!(out.text, "cba");
+    let (out, closed) = capture::run_captured(Backwards.run(&agents, q));
+    assert_eq!(out.unwrap().text, "cba");
 
-    let closed = capture.closed();
     let turns: Vec<_> = closed.iter().filter(|s| s.name == "turn").collect();
     assert_eq!(turns.len(), 2);
     assert_eq!(field(turns[0], "turn"), "1");

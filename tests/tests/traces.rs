@@ -17,7 +17,6 @@ use agentkit::tool;
 use agentkit_test::ScriptedBackend;
 use common::{thread, Headline, Summarise, Tag, Tags};
 use serde_json::json;
-use tracing_subscriber::layer::SubscriberExt;
 
 // `Title` here retries once on an empty headline, unlike `common`'s, so that
 // one span records a retry.
@@ -40,15 +39,6 @@ use capture::field;
 
 #[test]
 fn every_agent_step_gets_a_span_with_its_name_model_and_tokens() {
-    let capture = capture::Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    // A current-thread runtime polls everything on this thread, where the
-    // subscriber is the default.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-
     let summary = json!({ "text": "Someone asks how to quantise SmolLM2 for a Pi." });
     let tags = json!({ "tags": ["quantisation", "raspberry pi"] });
     let empty = json!({ "headline": "" });
@@ -66,13 +56,9 @@ fn every_agent_step_gets_a_span_with_its_name_model_and_tokens() {
             Ok::<_, Infallible>(h.headline.to_uppercase())
         }));
 
-    let out = tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(pipeline.run(&agents, thread()))
-    })
-    .unwrap();
-    assert_eq!(out, "QUANTISING SMALL MODELS FOR THE PI");
+    let (out, closed) = capture::run_captured(pipeline.run(&agents, thread()));
+    assert_eq!(out.unwrap(), "QUANTISING SMALL MODELS FOR THE PI");
 
-    let closed = capture.closed();
     let spans: Vec<&capture::ClosedSpan> = closed.iter().filter(|s| s.name == "agent").collect();
     let names: Vec<&str> = spans.iter().map(|s| field(s, "agent")).collect();
     assert_eq!(

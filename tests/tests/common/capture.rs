@@ -84,3 +84,18 @@ pub fn field<'a>(span: &'a ClosedSpan, field: &str) -> &'a str {
         .get(field)
         .unwrap_or_else(|| panic!("`{field}` was recorded on {span:?}"))
 }
+
+/// Runs `future` to its end on a current-thread runtime (which polls
+/// everything on this thread, where the capturing subscriber is the
+/// default), and returns its output with every span that closed meanwhile.
+pub fn run_captured<F: std::future::Future>(future: F) -> (F::Output, Vec<ClosedSpan>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let out = tracing::subscriber::with_default(subscriber, || runtime.block_on(future));
+    (out, capture.closed())
+}
