@@ -63,17 +63,13 @@ impl Endpoint {
                     cmd.env(k, v);
                 }
                 let transport = TokioChildProcess::new(cmd).map_err(|e| McpError::Spawn {
-                    server: server.clone(),
                     command: command.clone(),
                     reason: e,
                 })?;
                 ().serve(transport).await.map_err(handshake)?
             }
             Endpoint::Http { url, bearer } => {
-                let client = http_client().map_err(|reason| McpError::Client {
-                    server: server.clone(),
-                    reason,
-                })?;
+                let client = http_client().map_err(|reason| McpError::Client { reason })?;
                 let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
                 if let Some(token) = bearer {
                     config = config.auth_header(token.clone());
@@ -117,7 +113,6 @@ impl Connection {
             .list_all_tools()
             .await
             .map_err(|e| McpError::List {
-                server: self.server.clone(),
                 reason: e.to_string(),
             })
     }

@@ -158,7 +158,14 @@ impl McpServer {
 
     async fn list(&self) -> Result<Vec<Arc<dyn DynTool>>, McpError> {
         let connection = self.connection().await?;
-        let tools = connection.list_tools().await?;
+        let tools = match connection.list_tools().await {
+            Ok(tools) => tools,
+            Err(e) => {
+                // The session may be broken: the next listing starts anew.
+                *self.connection.lock().await = None;
+                return Err(e);
+            }
+        };
         Ok(tools
             .into_iter()
             .map(|t| {
@@ -203,14 +210,13 @@ impl ToolSource for McpServer {
 pub(crate) enum McpError {
     #[error("its command `{command}` could not be started: {reason}; check that it is installed and on PATH, or give its full path")]
     Spawn {
-        server: String,
         command: String,
         reason: std::io::Error,
     },
     #[error("the HTTP client for it could not be built: {reason}")]
-    Client { server: String, reason: String },
+    Client { reason: String },
     #[error("it did not complete the MCP handshake: {reason}; check that {server} is an MCP server (a stdio server writes nothing but MCP messages on stdout; an HTTP server's URL is its MCP endpoint, often ending in `/mcp`)")]
     Handshake { server: String, reason: String },
     #[error("it connected but did not list its tools: {reason}; see the server's own log")]
-    List { server: String, reason: String },
+    List { reason: String },
 }

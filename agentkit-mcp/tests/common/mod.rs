@@ -118,7 +118,10 @@ pub async fn tools_are_listed_with_their_schemas(server: &McpServer) {
     assert_eq!(schema["additionalProperties"], false);
     // schemars writes `format: int64`, which a grammar engine would refuse;
     // it comes as the bounds it implies.
-    assert!(schema["properties"]["a"].get("format").is_none(), "{schema}");
+    assert!(
+        schema["properties"]["a"].get("format").is_none(),
+        "{schema}"
+    );
     assert_eq!(schema["properties"]["a"]["maximum"], i64::MAX);
     let lookup = find(&tools, "lookup").schema().full();
     assert_eq!(lookup["properties"]["key"]["type"], "string");
