@@ -50,6 +50,8 @@
 //! before any model call. A stdio server's process is killed when the
 //! runtime (and so the last of its tools) is dropped.
 
+#![warn(missing_docs)]
+
 mod connect;
 mod schema;
 mod tool;
