@@ -12,11 +12,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 
 use agentkit::prelude::*;
-use agentkit::tools::ToolSource;
+use agentkit::tools::{run_with_transcript, ToolOutcome, ToolSource};
 use agentkit_mcp::McpServer;
 use agentkit_test::ScriptedBackend;
 use common::{question, Calculating};
 use rmcp::ServiceExt;
+use serde_json::{json, Value};
 
 fn calc() -> McpServer {
     let exe = std::env::current_exe().expect("the test binary's path");
@@ -92,15 +93,24 @@ fn ended(pid: &str) -> bool {
 }
 
 async fn dropping_the_runtime_ends_the_server_process() {
-    let server = calc();
-    let tools = server.tools().await.unwrap();
-    let pid_tool = tools.iter().find(|t| t.name() == "pid").unwrap();
-    let pid = pid_tool.call(serde_json::json!({})).await.unwrap();
-    let pid = pid.as_str().unwrap().to_string();
+    // The agent asks the server for its process id, through the runtime.
+    let script = ScriptedBackend::new()
+        .reply::<Calculating>(json!({"calls": [{"tool": "pid", "args": {}}]}))
+        .reply::<Calculating>(json!({"answer": {"text": "done"}}));
+    let rt = Runtime::builder()
+        .backend(script)
+        .tool_source("calc", calc())
+        .build();
+    let (_, transcript) = run_with_transcript(&Calculating, &rt, question())
+        .await
+        .unwrap();
+    let pid = match transcript.calls().next() {
+        Some((_, ToolOutcome::Result(Value::String(pid)))) => pid.clone(),
+        other => panic!("expected the server's pid, got {other:?}"),
+    };
     assert_ne!(pid, std::process::id().to_string());
-    assert!(!ended(&pid), "the server runs while its tools live");
-    drop(tools);
-    drop(server);
+    assert!(!ended(&pid), "the server runs while the runtime lives");
+    drop(rt);
     // The session closes on a background task; wait for the process to go
     // (a bound, not a measurement: it goes at once on any working machine).
     for _ in 0..200 {
@@ -109,7 +119,7 @@ async fn dropping_the_runtime_ends_the_server_process() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    panic!("the server process {pid} still runs after its source was dropped");
+    panic!("the server process {pid} still runs after the runtime was dropped");
 }
 
 type Test = fn() -> Pin<Box<dyn Future<Output = ()>>>;
