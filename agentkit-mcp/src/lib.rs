@@ -194,10 +194,14 @@ impl ToolSource for McpServer {
         let problem = match tokio::time::timeout(self.timeout, self.list()).await {
             Ok(Ok(tools)) => return Ok(tools),
             Ok(Err(e)) => e.to_string(),
-            Err(_) => format!(
+            Err(_) => {
+                // A session that hangs is not kept: the next listing starts anew.
+                *self.connection.lock().await = None;
+                format!(
                 "it did not connect and list its tools within {} ms; check that it starts and answers, or give it longer with `McpServer::timeout`",
-                self.timeout.as_millis()
-            ),
+                    self.timeout.as_millis()
+                )
+            }
         };
         Err(agentkit::Error::ToolSource {
             name: self.describe(),
