@@ -170,6 +170,17 @@ pub enum Error {
         problem: String,
     },
 
+    /// A [`ToolSource`](crate::tools::ToolSource) (an MCP server, say) could
+    /// not give its tools: it did not start, did not connect, or failed to
+    /// list them. Found at pre-flight, before any model call.
+    #[error("the tool source {name} cannot be used: {problem}")]
+    ToolSource {
+        /// The source, as its error names it (an MCP server's command or URL).
+        name: String,
+        /// What went wrong and how to fix it.
+        problem: String,
+    },
+
     /// A tool-using agent did not give its answer within its turns.
     #[error("agent `{agent}` gave no answer within {turns} turns (each turn called tools); raise `max_turns`, give it tools that answer in fewer calls, or try a bigger model. The turns:\n{transcript}")]
     ToolTurns {
@@ -315,6 +326,7 @@ impl Error {
             | Error::Tuning { .. }
             | Error::Sizing { .. }
             | Error::Tools { .. }
+            | Error::ToolSource { .. }
             | Error::Manifest { .. } => ErrorKind::Configuration,
             Error::Input { .. } | Error::ContextOverflow { .. } => ErrorKind::Input,
             Error::Parse { .. }

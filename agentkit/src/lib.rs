@@ -35,7 +35,7 @@ pub use preflight::{Problem, Report};
 pub use prompt::{describe_schema, render_input, Message, Prompt, Role};
 pub use runtime::{Runtime, RuntimeBuilder, Usage};
 pub use sampling::{Dry, Reasoning, Repetition, Sampling};
-pub use schema::{grammar_schema, output_schema, parse_output};
+pub use schema::{close_schema, grammar_schema, output_schema, parse_output};
 pub use scored::{scored, Scored, ScoredAgent};
 pub use stream::Streams;
 

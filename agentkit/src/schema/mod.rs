@@ -26,6 +26,25 @@ pub fn output_schema<T: JsonSchema>() -> Value {
     value
 }
 
+/// A JSON schema written elsewhere (an MCP tool's input schema, say) shaped
+/// the way [`output_schema`] shapes a generated one: every object that lists
+/// its properties takes no others (`"additionalProperties": false`, unless
+/// it says otherwise), and an integer `format` such as `int64` becomes the
+/// `minimum` and `maximum` it implies, since grammar engines reject formats
+/// they do not know.
+///
+/// ```
+/// use serde_json::json;
+/// let raw = json!({"type": "object", "properties": {"n": {"type": "integer", "format": "uint8"}}});
+/// let closed = agentkit::close_schema(raw);
+/// assert_eq!(closed["additionalProperties"], false);
+/// assert_eq!(closed["properties"]["n"], json!({"type": "integer", "minimum": 0, "maximum": 255}));
+/// ```
+pub fn close_schema(mut schema: Value) -> Value {
+    close_objects(&mut schema);
+    schema
+}
+
 fn close_objects(value: &mut Value) {
     match value {
         Value::Object(map) => {

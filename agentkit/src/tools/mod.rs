@@ -169,7 +169,8 @@ impl<T: TypedTool> DynTool for Typed<T> {
 #[async_trait::async_trait]
 pub trait ToolSource: Send + Sync + 'static {
     /// The tools on offer, connecting first where needed. Called at
-    /// pre-flight and kept by the runtime for its lifetime.
+    /// pre-flight and kept by the runtime for its lifetime. A source that
+    /// cannot give them fails with [`Error::ToolSource`].
     async fn tools(&self) -> Result<Vec<Arc<dyn DynTool>>, Error>;
 }
 
