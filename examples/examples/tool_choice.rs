@@ -93,7 +93,10 @@ async fn main() -> Result<(), Error> {
         Err(Error::ToolTurns { transcript, .. }) => (None, transcript),
         Err(e) => return Err(e),
     };
-    println!("model {model}, prefix reuse {}", if reuse { "on" } else { "off" });
+    println!(
+        "model {model}, prefix reuse {}",
+        if reuse { "on" } else { "off" }
+    );
     for (i, turn) in transcript.turns.iter().enumerate() {
         println!(
             "turn {}: {} prompt tokens, {} from the cache, {} evaluated",
@@ -109,7 +112,9 @@ async fn main() -> Result<(), Error> {
     }
     match reply {
         Some(r) => println!("answer: {}", r.text),
-        None => println!("no answer within 4 turns (a 135M model may loop; a bigger GGUF decides better)"),
+        None => println!(
+            "no answer within 4 turns (a 135M model may loop; a bigger GGUF decides better)"
+        ),
     }
     let usage = runtime.usage();
     println!(
