@@ -432,3 +432,17 @@ async fn set_fields_compile_and_a_repeat_is_dropped_by_the_set() {
         "{bag:?}"
     );
 }
+
+#[derive(Deserialize, JsonSchema, Debug)]
+#[allow(dead_code)]
+struct Wide {
+    signed: i64,
+    unsigned: u64,
+}
+
+// 64-bit integers compile to a grammar (their bounds once overflowed inside
+// llguidance) and come out as valid numbers.
+#[tokio::test]
+async fn sixty_four_bit_integers_compile_and_validate() {
+    every_output_validates::<Wide>(6).await;
+}

@@ -125,3 +125,40 @@ async fn a_port_nobody_serves_fails_with_a_typed_error_naming_the_url() {
         other => panic!("expected Error::ToolSource, got {other:?}"),
     }
 }
+
+/// Add two numbers with the calculator, then answer.
+#[agent(model = "smollm2-135m", temperature = 0.0, max_tokens = 64, input = common::Question,
+        output = common::Reply, tool_sources = ["calc"], max_turns = 1, parallel = 1,
+        require_call = true)]
+struct SmolCalc;
+
+// On the real default model: the server's input schemas compile into the
+// llama.cpp backend's turn grammar, SmolLM2 writes a call under it, and the
+// server runs it. One turn: the call is what is checked.
+#[tokio::test]
+async fn smollm2_calls_a_tool_of_the_server_under_its_schema() {
+    let llama = agentkit_backends::llama::Llama::new(
+        agentkit_backends::llama::LlamaConfig::default().threads(2),
+    )
+    .unwrap();
+    let runtime = Runtime::builder()
+        .backend(llama)
+        .tool_source("calc", McpServer::http(serve().await))
+        .build();
+    let transcript =
+        match agentkit::tools::run_with_transcript(&SmolCalc, &runtime, common::question()).await {
+            Err(Error::ToolTurns { transcript, .. }) => transcript,
+            other => panic!("one turn that must call: {other:?}"),
+        };
+    let (call, outcome) = transcript.calls().next().expect("a call");
+    assert!(
+        ["add", "lookup", "pid"].contains(&call.tool.as_str()),
+        "{call:?}"
+    );
+    // The server ran it: a result, or the server's own error about the
+    // arguments, never an argument the schema refused before the call.
+    if let agentkit::tools::ToolOutcome::Error(e) = outcome {
+        assert!(!e.contains("arguments are not valid"), "{e}");
+    }
+    assert_eq!(runtime.usage().tool_calls, 1);
+}

@@ -158,6 +158,13 @@ fn drop_relational_keywords(schema: &mut Value) {
     }
 }
 
+/// The bound written for 64-bit integers: the largest magnitude below 2^63
+/// that a bound read as an `f64` keeps exactly (a multiple of 2048). Grammar
+/// engines read bounds as `f64`: `i64::MIN` survives that, but llguidance
+/// then negates it and overflows (its compiler panics), and `i64::MAX`
+/// rounds up past the type.
+const LARGEST_BOUND: i64 = i64::MAX - 2047;
+
 /// The range of the integer formats schemars writes for Rust integer types.
 fn integer_bounds(format: &str) -> Option<(i64, i64)> {
     Some(match format {
@@ -167,8 +174,8 @@ fn integer_bounds(format: &str) -> Option<(i64, i64)> {
         "int16" => (i64::from(i16::MIN), i64::from(i16::MAX)),
         "uint32" | "uint" => (0, i64::from(u32::MAX)),
         "int32" | "int" => (i64::from(i32::MIN), i64::from(i32::MAX)),
-        "int64" => (i64::MIN, i64::MAX),
-        "uint64" => (0, i64::MAX),
+        "int64" => (-LARGEST_BOUND, LARGEST_BOUND),
+        "uint64" => (0, LARGEST_BOUND),
         _ => return None,
     })
 }
