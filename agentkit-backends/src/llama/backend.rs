@@ -1,7 +1,9 @@
 //! [`Llama`] as an [`agentkit::Backend`]: generation under the grammar,
 //! streaming, scored choices, pre-flight checks and the model report.
 
-use agentkit::backend::{Backend, Choice, Completion, Deltas, ModelReport, ModelSpec, Request};
+use agentkit::backend::{
+    Backend, Choice, Completion, Deltas, ModelReport, ModelSpec, Request, TokenCount,
+};
 use agentkit::Error;
 
 use super::decode::{self, Constraint};
@@ -60,6 +62,23 @@ impl Backend for Llama {
         run_blocking(request.agent, move || {
             let model = this.model(&request.model)?;
             decode::check(&this.shared, &model, &request)
+        })
+        .await
+    }
+
+    /// Counts exactly: the prompt through the model's chat template (and the
+    /// opened think block where the agent thinks), tokenized as a call
+    /// tokenizes it; the context is the one every call gets
+    /// ([`LlamaConfig::context_size`](super::LlamaConfig::context_size),
+    /// capped at what the model was trained on).
+    async fn count_tokens(&self, request: &Request) -> Result<TokenCount, Error> {
+        let this = self.clone();
+        let request = request.clone();
+        run_blocking(request.agent, move || {
+            let model = this.model(&request.model)?;
+            let prompt = model.prompt_tokens(&request)?.len();
+            let context = model.context_size(this.shared.config.context_size);
+            Ok(TokenCount::exact(prompt, Some(context)))
         })
         .await
     }

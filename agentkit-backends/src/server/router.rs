@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use agentkit::backend::{
-    Backend, BackendError, Choice, Completion, Deltas, ModelReport, ModelSpec, Request,
+    Backend, BackendError, Choice, Completion, Deltas, ModelReport, ModelSpec, Request, TokenCount,
 };
 use agentkit::Error;
 
@@ -117,6 +117,12 @@ impl Backend for Router {
     async fn check_scored(&self, request: &Request) -> Result<(), Error> {
         self.pick(&request.model, request.agent)?
             .check_scored(request)
+            .await
+    }
+
+    async fn count_tokens(&self, request: &Request) -> Result<TokenCount, Error> {
+        self.pick(&request.model, request.agent)?
+            .count_tokens(request)
             .await
     }
 
