@@ -115,7 +115,17 @@ pub enum Error {
     },
 
     /// The prompt and the token budget do not fit in the model's context.
-    #[error("agent `{agent}`: the prompt is {prompt_tokens} tokens and max_tokens is {max_tokens}, but the context of model `{model}` holds {context} tokens; shorten the input, lower `max_tokens`, or raise the context size")]
+    ///
+    /// Where the runtime measured it before the call, `fields` names the
+    /// input's largest fields and their tokens, and `shortest` is the
+    /// prompt with every field that has a fitting policy cut to nothing.
+    #[error(
+        "agent `{agent}`: the prompt is {prompt_tokens} tokens{} and max_tokens is {max_tokens}, \
+         but the context of model `{model}` holds {context} tokens{}; {}",
+        field_list(fields),
+        shortest.map(|s| format!(" (and still {s} tokens with every field that has a fitting policy cut to nothing)")).unwrap_or_default(),
+        overflow_advice(fields, shortest.is_some())
+    )]
     ContextOverflow {
         /// The agent being run.
         agent: String,
@@ -127,6 +137,25 @@ pub enum Error {
         max_tokens: u32,
         /// The context size of the model.
         context: usize,
+        /// The input's text and list fields, largest first, with the tokens
+        /// each takes in the prompt; empty where the backend found the
+        /// overflow (it does not know the fields).
+        fields: Vec<FieldTokens>,
+        /// The prompt's tokens with the fields that have a fitting policy
+        /// cut to nothing, where there are such fields: still too many.
+        shortest: Option<usize>,
+    },
+
+    /// A fitting policy (`x-agentkit-fit`) on the agent's input type is
+    /// not one, or sits on a field that cannot be shortened.
+    #[error(
+        "the input type of agent `{agent}`: {reason} (see the book's \"Long inputs\" chapter)"
+    )]
+    FitPolicy {
+        /// The agent whose input type declares it.
+        agent: String,
+        /// What is wrong and what to do.
+        reason: String,
     },
 
     /// Generation hit `max_tokens` before the output was complete.
@@ -255,6 +284,52 @@ fn manifest_place(path: &std::path::Path, line: usize, column: usize) -> String 
     }
 }
 
+/// One field of an input and the tokens it takes in a prompt, as
+/// [`Error::ContextOverflow`] names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FieldTokens {
+    /// The field's name as the input serializes it.
+    pub field: String,
+    /// Tokens the field's value takes in the prompt.
+    pub tokens: usize,
+    /// Whether the field has a fitting policy (and so was cut before the
+    /// prompt was found too long).
+    pub fitted: bool,
+}
+
+/// ` (field `body`: 19800 tokens, ...)`, or nothing.
+fn field_list(fields: &[FieldTokens]) -> String {
+    if fields.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = fields
+        .iter()
+        .take(3)
+        .map(|f| format!("field `{}`: {} tokens", f.field, f.tokens))
+        .collect();
+    format!(" ({})", named.join(", "))
+}
+
+/// What to do about an overflow: with the fields known and none of them
+/// shortened, declare a policy; with policies that were not enough, shorten
+/// the rest.
+fn overflow_advice(fields: &[FieldTokens], shortened: bool) -> String {
+    let fallback = "lower `max_tokens`, or raise the context size";
+    match fields.first() {
+        Some(_) if shortened => {
+            format!("shorten the fields that have no fitting policy, {fallback}")
+        }
+        Some(largest) => format!(
+            "shorten the input, let the runtime shorten `{}` with a fitting policy \
+             (`#[schemars(extend(\"x-agentkit-fit\" = \"head\"))]`, see the book's \"Long inputs\" \
+             chapter) or read it whole in pieces with `chunked(..)`, {fallback}",
+            largest.field
+        ),
+        None => format!("shorten the input, {fallback}"),
+    }
+}
+
 /// Whose fault a failure was, and so what to do about it: the answer of
 /// [`Error::kind`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -292,7 +367,8 @@ impl Error {
             | Error::Dataset { .. }
             | Error::Tuning { .. }
             | Error::Sizing { .. }
-            | Error::Manifest { .. } => ErrorKind::Configuration,
+            | Error::Manifest { .. }
+            | Error::FitPolicy { .. } => ErrorKind::Configuration,
             Error::Input { .. } | Error::ContextOverflow { .. } => ErrorKind::Input,
             Error::Parse { .. }
             | Error::SchemaMismatch { .. }
@@ -327,6 +403,7 @@ impl Error {
             | Error::Invalid { agent, .. }
             | Error::Rejected { agent, .. }
             | Error::Sizing { agent, .. }
+            | Error::FitPolicy { agent, .. }
             | Error::Backend { agent, .. } => Some(agent),
             _ => None,
         }
@@ -353,7 +430,16 @@ mod tests {
             prompt_tokens: 3000,
             max_tokens: 64,
             context: 2048,
+            fields: vec![FieldTokens {
+                field: "body".into(),
+                tokens: 2900,
+                fitted: false,
+            }],
+            shortest: None,
         };
+        let message = overflow.to_string();
+        assert!(message.contains("field `body`: 2900 tokens"), "{message}");
+        assert!(message.contains("x-agentkit-fit"), "{message}");
         assert_eq!(overflow.kind(), ErrorKind::Input);
         let tool = Error::Tool {
             tool: "fetch".into(),

@@ -7,6 +7,7 @@ pub mod backend;
 mod chain;
 mod error;
 pub mod eval;
+pub mod fit;
 mod preflight;
 mod prompt;
 mod run;
@@ -29,7 +30,7 @@ pub use chain::{
     both, each, tool, with_input, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool, When,
     WithInput, Yields,
 };
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, FieldTokens};
 pub use preflight::{Problem, Report};
 pub use prompt::{describe_schema, render_input, Message, Prompt, Role};
 pub use runtime::{Runtime, RuntimeBuilder, Usage};

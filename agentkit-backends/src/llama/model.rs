@@ -204,6 +204,8 @@ impl LoadedModel {
             prompt_tokens,
             max_tokens: u32::try_from(reserve).unwrap_or(u32::MAX),
             context: n_ctx,
+            fields: Vec::new(),
+            shortest: None,
         })
     }
 

@@ -60,7 +60,8 @@ async fn run<A: Agent>(
     let result = tracing::Instrument::instrument(
         async {
             runtime.preflight::<A>().await?;
-            let prompt = Prompt::render::<A>(&input)?;
+            let prompt =
+                crate::fit::fit::<A>(runtime, &input, Prompt::render::<A>(&input)?).await?;
             tracing::debug!(prompt = %prompt, "rendered prompt");
             let (output, _) =
                 vote::vote::<A>(runtime, &input, &prompt, A::SAMPLES, &span, deltas).await?;
@@ -79,12 +80,17 @@ async fn run<A: Agent>(
 /// Pre-flight for one agent: the problems that would stop it before it
 /// generates anything (none once it has passed on this runtime). What the
 /// `Step::check` that `#[agent]` generates calls.
+///
+/// Besides those, a warning ([`Problem::warning`]) where the agent's input
+/// could overflow its context (see [`crate::fit`]).
 pub async fn check_agent<A: Agent>(_agent: &A, runtime: &Runtime) -> Vec<Problem> {
-    match runtime.preflight::<A>().await {
+    let mut problems = match runtime.preflight::<A>().await {
         Ok(()) => Vec::new(),
         Err(Error::Preflight { report }) => report.problems,
         Err(other) => vec![Problem::from_error(A::NAME, other)],
-    }
+    };
+    problems.extend(crate::fit::overflow_risk::<A>());
+    problems
 }
 
 /// The checks behind [`check_agent`], uncached: the model resolves, the
@@ -94,6 +100,9 @@ pub(crate) async fn problems<A: Agent>(runtime: &Runtime) -> Vec<Problem> {
     let problem = |e: Error| vec![Problem::from_error(A::NAME, e)];
     if let Some(message) = A::SAMPLING.problem() {
         return vec![Problem::new(A::NAME, message)];
+    }
+    if let Err(e) = crate::fit::input_policies::<A>() {
+        return problem(e);
     }
     let backend = match runtime.backend() {
         Ok(b) => b,

@@ -177,14 +177,32 @@ impl Runtime {
 
     /// Checks `step` without running it: every model alias resolves, every
     /// output schema compiles, every prompt fits, for every step at once.
+    ///
+    /// Warnings ([`Problem::warning`](crate::Problem#structfield.warning):
+    /// agents whose input could overflow their context) do not fail the
+    /// check; they are logged, and [`Runtime::check_report`] lists them.
     pub async fn check<In, S: Step<In>>(&self, step: &S) -> Result<(), Error> {
-        let problems = step.check(self).await;
+        let (warnings, problems): (Vec<_>, Vec<_>) =
+            step.check(self).await.into_iter().partition(|p| p.warning);
+        for w in &warnings {
+            tracing::warn!(step = %w.step, "{}", w.message);
+        }
         if problems.is_empty() {
             Ok(())
         } else {
             Err(Error::Preflight {
                 report: Report { problems },
             })
+        }
+    }
+
+    /// Everything pre-flight finds in `step`, warnings included, without
+    /// failing: which agents cannot run, and which could overflow their
+    /// model's context on a long input (their input has text or lists with
+    /// no bound and no fitting policy; see the book's "Long inputs" chapter).
+    pub async fn check_report<In, S: Step<In>>(&self, step: &S) -> Report {
+        Report {
+            problems: step.check(self).await,
         }
     }
 

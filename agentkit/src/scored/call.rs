@@ -29,6 +29,7 @@ pub(super) async fn probabilities<A: Agent>(
         Some(shots) => Prompt::render_with::<A>(input, shots)?,
         None => Prompt::render::<A>(input)?,
     };
+    let prompt = crate::fit::fit::<A>(runtime, input, prompt).await?;
     let request = Request::new(
         A::NAME,
         runtime.resolve(A::NAME, A::MODEL)?,
