@@ -27,8 +27,8 @@ pub use agentkit_macros::agent;
 /// backend's author needs is in [`backend`].
 pub use backend::{Backend, Endpoint, ModelSpec};
 pub use chain::{
-    both, each, tool, with_input, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool, When,
-    WithInput, Yields,
+    both, chunked, each, tool, with_input, Both, Chunked, Each, Filter, Items, Map, Step, StepExt,
+    Then, Tool, When, WithInput, Yields, DEFAULT_OVERLAP,
 };
 pub use error::{Error, ErrorKind, FieldTokens};
 pub use preflight::{Problem, Report};

@@ -83,6 +83,23 @@ impl Backend for Llama {
         .await
     }
 
+    /// The model's own tokens of `text` (no special tokens), their bytes
+    /// added up; `None` where the pieces do not add up to `text` (a
+    /// tokenizer that normalises), so the runtime estimates instead.
+    async fn token_offsets(
+        &self,
+        spec: &ModelSpec,
+        text: &str,
+    ) -> Result<Option<Vec<usize>>, Error> {
+        let this = self.clone();
+        let (spec, text) = (spec.clone(), text.to_string());
+        run_blocking("", move || {
+            let model = this.model(&spec)?;
+            Ok(model.token_offsets(&text))
+        })
+        .await
+    }
+
     /// Loads the model (once, as a first call would) and reads its GGUF:
     /// architecture, parameters, quantization, contexts, vocabulary, chat
     /// template and why, special tokens, load time, weights and KV-cache

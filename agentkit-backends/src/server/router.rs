@@ -126,6 +126,14 @@ impl Backend for Router {
             .await
     }
 
+    async fn token_offsets(
+        &self,
+        model: &ModelSpec,
+        text: &str,
+    ) -> Result<Option<Vec<usize>>, Error> {
+        self.pick(model, "")?.token_offsets(model, text).await
+    }
+
     async fn report(&self, model: &ModelSpec) -> Result<Option<ModelReport>, Error> {
         self.pick(model, "")?.report(model).await
     }

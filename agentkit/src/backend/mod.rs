@@ -128,6 +128,23 @@ pub trait Backend: Send + Sync + 'static {
         Ok(TokenCount::estimate(request))
     }
 
+    /// Where the tokens of `text` start on `model`: ascending byte offsets
+    /// into `text`, the first 0, each on a character boundary, one per
+    /// token. What [`chunked`](crate::chunked) splits long text at, so its
+    /// pieces break between tokens.
+    ///
+    /// The default does not know (`None`), and the runtime then places a
+    /// boundary every [`BYTES_PER_TOKEN`] bytes, an estimate it checks with
+    /// [`count_tokens`](Backend::count_tokens).
+    async fn token_offsets(
+        &self,
+        model: &ModelSpec,
+        text: &str,
+    ) -> Result<Option<Vec<usize>>, Error> {
+        let _ = (model, text);
+        Ok(None)
+    }
+
     /// What the backend knows about `model` before any call (see
     /// [`ModelReport`]); an in-process backend loads the model to read it.
     /// The default knows nothing: `Ok(None)`.

@@ -25,7 +25,10 @@
 //!
 //! loses characters (text) or whole items (a list) from the side its
 //! [`Keep`] says, with a marker where something was cut, until the prompt
-//! fits. Fields are cut by the same share of their length. An input that
+//! fits. The longest fields are cut first, to one length (in characters; a
+//! list's items counted together), so a short title stays whole while a long
+//! body and its replies are cut; the length is the longest that fits, found
+//! with exact token counts. An input that
 //! does not fit even with those fields cut to nothing, or that has no policy
 //! to apply, fails with [`Error::ContextOverflow`] naming its largest fields
 //! and their sizes in tokens; nothing is cut silently.
@@ -34,6 +37,7 @@
 //! For text that should be read whole, [`chunked`](crate::chunked) splits it
 //! and runs the agent on every piece.
 
+mod pieces;
 mod policy;
 mod shorten;
 
@@ -41,12 +45,13 @@ use serde_json::Value;
 
 use crate::backend::{output_room, OutputSchema, Request, TokenCount};
 use crate::{Agent, Error, FieldTokens, Problem, Prompt, Runtime};
+pub(crate) use pieces::pieces;
 pub(crate) use policy::{policies, Policy};
 pub use policy::{Keep, FIT_KEYWORD};
 pub(crate) use shorten::shorten;
 
-/// How many times a share is tried before the input is cut to its floor.
-const ROUNDS: usize = 6;
+/// How many lengths are tried at most before the longest that fitted is kept.
+const ROUNDS: usize = 8;
 
 /// Counts prompts of one agent on its model.
 pub(crate) struct Counter<'a> {
@@ -104,11 +109,17 @@ pub(crate) async fn fit<A: Agent>(
     }
     let value = crate::backend::input_json::<A>(input)?;
     let policies = input_policies::<A>()?;
-    let shortened = |share: f64| prompt.with_input::<A>(apply(&value, &policies, share));
+    let shortened = |cap: usize| prompt.with_input::<A>(apply(&value, &policies, cap));
     let budget = context.saturating_sub(room);
-    let floor = match policies.iter().any(|p| value.get(&p.field).is_some()) {
-        true => counter.count(&shortened(0.0)).await?.prompt,
-        false => full.prompt,
+    let longest = policies
+        .iter()
+        .filter_map(|p| value.get(&p.field))
+        .map(length)
+        .max()
+        .unwrap_or(0);
+    let floor = match longest {
+        0 => full.prompt,
+        _ => counter.count(&shortened(0)).await?.prompt,
     };
     if floor > budget {
         let fields = field_tokens::<A>(&counter, &prompt, &value, full.prompt, &policies).await?;
@@ -122,26 +133,43 @@ pub(crate) async fn fit<A: Agent>(
             shortest: (floor < full.prompt).then_some(floor),
         });
     }
-    let mut share = (budget - floor) as f64 / (full.prompt - floor).max(1) as f64;
+    // The longest cap that fits, between one that fits (`lo`, at first
+    // nothing) and one that does not (`hi`, at first the whole input):
+    // guessed by the tokens' straight line between them, which is close,
+    // since tokens grow with the kept length.
+    let (mut lo, mut hi) = ((0, floor), (longest, full.prompt));
+    let mut best = shortened(0);
     for _ in 0..ROUNDS {
-        let candidate = shortened(share);
-        let tokens = counter.count(&candidate).await?.prompt;
-        if tokens <= budget {
-            tracing::info!(
-                agent = A::NAME,
-                from_tokens = full.prompt,
-                to_tokens = tokens,
-                context,
-                output_room = room,
-                "input shortened to fit the context"
-            );
-            return Ok(candidate);
+        let slope = (budget - lo.1) as f64 / (hi.1 - lo.1).max(1) as f64;
+        let cap = lo.0 + ((hi.0 - lo.0) as f64 * slope * 0.98) as usize;
+        if cap <= lo.0 || cap >= hi.0 {
+            break;
         }
-        // Tokens grow with the kept length about linearly: aim under.
-        share *= (budget - floor) as f64 / (tokens - floor).max(1) as f64 * 0.97;
+        let candidate = shortened(cap);
+        let tokens = counter.count(&candidate).await?.prompt;
+        if tokens > budget {
+            hi = (cap, tokens);
+            continue;
+        }
+        (lo, best) = ((cap, tokens), candidate);
+        if tokens * 100 >= budget * CLOSE_ENOUGH {
+            break;
+        }
     }
-    Ok(shortened(0.0))
+    tracing::info!(
+        agent = A::NAME,
+        from_tokens = full.prompt,
+        to_tokens = lo.1,
+        context,
+        output_room = room,
+        kept_chars = lo.0,
+        "input shortened to fit the context"
+    );
+    Ok(best)
 }
+
+/// The share of the budget (in percent) a shortened prompt may stop at.
+const CLOSE_ENOUGH: usize = 97;
 
 /// The fitting policies of `A`'s input type, or the configuration error a
 /// misdeclared one is.
@@ -152,15 +180,30 @@ pub(crate) fn input_policies<A: Agent>() -> Result<Vec<Policy>, Error> {
     })
 }
 
-/// `value` with every field that has a policy cut to `share` of its length.
-fn apply(value: &Value, policies: &[Policy], share: f64) -> Value {
+/// `value` with every field that has a policy cut to at most `cap`
+/// characters (a list: of its items together). Short fields keep all of
+/// theirs: the longest are cut first, to the same length.
+fn apply(value: &Value, policies: &[Policy], cap: usize) -> Value {
     let mut value = value.clone();
     for p in policies {
         if let Some(field) = value.get_mut(&p.field) {
-            *field = shorten(field, p.keep, share);
+            let len = length(field);
+            if len > cap {
+                *field = shorten(field, p.keep, cap as f64 / len as f64);
+            }
         }
     }
     value
+}
+
+/// A field's length as shortening counts it: characters of text, the
+/// serialized length of a list's items together, else nothing.
+fn length(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.chars().count(),
+        Value::Array(items) => items.iter().map(|v| v.to_string().len()).sum(),
+        _ => 0,
+    }
 }
 
 /// The tokens each text or list field of `value` takes in `prompt` (of
@@ -197,6 +240,11 @@ async fn field_tokens<A: Agent>(
     }
     out.sort_by(|a, b| b.tokens.cmp(&a.tokens));
     Ok(out)
+}
+
+/// Whether `A`'s input has a text field `field` (what `chunked` splits).
+pub(crate) fn has_text_field<A: Agent>(field: &str) -> bool {
+    policy::is_text(OutputSchema::of::<A::Input>().full(), field)
 }
 
 /// Pre-flight's warning for `A`: its input has text or lists without a

@@ -120,6 +120,13 @@ fn shape(schema: &Map<String, Value>) -> Option<&'static str> {
     }
 }
 
+/// Whether `schema` has a top-level text field `field`.
+pub(crate) fn is_text(schema: &Value, field: &str) -> bool {
+    properties(schema)
+        .iter()
+        .any(|p| p.name == field && shape(p.schema) == Some("text"))
+}
+
 /// The fitting policies declared on `schema`'s fields, or what is wrong
 /// with one: a word that is not a policy, or a policy on a field that is
 /// neither text nor a list.
