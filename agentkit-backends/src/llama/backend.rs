@@ -22,6 +22,10 @@ impl Backend for Llama {
         known_model(alias)
     }
 
+    fn system(&self, _model: &ModelSpec) -> Option<&'static str> {
+        Some("llama.cpp")
+    }
+
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
         self.run(request, Constraint::Schema, None).await
     }

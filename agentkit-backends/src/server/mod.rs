@@ -71,7 +71,7 @@ mod wire;
 
 use std::sync::Arc;
 
-use agentkit::backend::{Backend, Choice, Completion, Deltas, Request};
+use agentkit::backend::{Backend, Choice, Completion, Deltas, ModelSpec, Request};
 use agentkit::Error;
 
 pub use config::{Constraint, Selection, ServerConfig};
@@ -152,6 +152,11 @@ impl Backend for Server {
     async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
         errors::no_reasoning(&request, "scored choices on the server backend")?;
         self.scores(request, choices).await
+    }
+
+    /// `openai`: the servers speak the OpenAI-compatible API.
+    fn system(&self, _model: &ModelSpec) -> Option<&'static str> {
+        Some("openai")
     }
 
     async fn check(&self, request: &Request) -> Result<(), Error> {

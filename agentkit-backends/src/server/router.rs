@@ -108,6 +108,10 @@ impl Backend for Router {
         self.local.as_ref()?.model(alias)
     }
 
+    fn system(&self, model: &ModelSpec) -> Option<&'static str> {
+        self.pick(model, "").ok()?.system(model)
+    }
+
     async fn check(&self, request: &Request) -> Result<(), Error> {
         self.pick(&request.model, request.agent)?
             .check(request)

@@ -113,6 +113,14 @@ pub trait Backend: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Who runs `model`, as OpenTelemetry's `gen_ai.system` attribute names
+    /// it on the agent's span (`llama.cpp`, `openai` for an
+    /// OpenAI-compatible server); `None` (the default) leaves it out.
+    fn system(&self, model: &ModelSpec) -> Option<&'static str> {
+        let _ = model;
+        None
+    }
+
     /// How many tokens `request`'s prompt takes on its model (through the
     /// chat template, as [`generate`](Backend::generate) would send it) and
     /// how many cells one call on the model may use: what the runtime fits

@@ -47,15 +47,7 @@ async fn run<A: Agent>(
     input: A::Input,
     deltas: Option<&Deltas>,
 ) -> Result<A::Output, Error> {
-    let span = tracing::info_span!(
-        "agent",
-        agent = A::NAME,
-        model = A::MODEL,
-        prompt_tokens = tracing::field::Empty,
-        generated_tokens = tracing::field::Empty,
-        elapsed_ms = tracing::field::Empty,
-        retries = tracing::field::Empty,
-    );
+    let span = crate::genai::agent_span::<A>("generate");
     let started = std::time::Instant::now();
     let result = tracing::Instrument::instrument(
         async {
@@ -63,6 +55,7 @@ async fn run<A: Agent>(
             let prompt =
                 crate::fit::fit::<A>(runtime, &input, Prompt::render::<A>(&input)?).await?;
             tracing::debug!(prompt = %prompt, "rendered prompt");
+            crate::genai::record_prompt(&span, &prompt);
             let (output, _) =
                 vote::vote::<A>(runtime, &input, &prompt, A::SAMPLES, &span, deltas).await?;
             Ok(output)
@@ -72,6 +65,7 @@ async fn run<A: Agent>(
     .await;
     span.record("elapsed_ms", started.elapsed().as_millis() as u64);
     if let Err(e) = &result {
+        crate::genai::record_error(&span, e);
         tracing::warn!(parent: &span, error = %e, "agent failed");
     }
     result
