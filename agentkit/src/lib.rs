@@ -8,6 +8,9 @@ mod chain;
 mod error;
 pub mod eval;
 pub mod fit;
+mod genai;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod preflight;
 mod prompt;
 mod run;
