@@ -92,7 +92,7 @@ fn runtime() -> (Runtime, Recording) {
     };
     let runtime = Runtime::builder()
         .backend(recording.clone())
-        .manifest(&forum::manifest_path())
+        .manifest(forum::manifest_path())
         .unwrap()
         .build();
     (runtime, recording)

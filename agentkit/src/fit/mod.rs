@@ -238,7 +238,7 @@ async fn field_tokens<A: Agent>(
             fitted: policies.iter().any(|p| &p.field == name),
         });
     }
-    out.sort_by(|a, b| b.tokens.cmp(&a.tokens));
+    out.sort_by_key(|f| std::cmp::Reverse(f.tokens));
     Ok(out)
 }
 

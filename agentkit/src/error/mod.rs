@@ -1,6 +1,11 @@
 //! The one error type of agentkit.
 
+mod overflow;
+
 use std::path::PathBuf;
+
+pub use overflow::FieldTokens;
+use overflow::{field_list, overflow_advice};
 
 /// Everything that can go wrong while running an agent or a chain.
 ///
@@ -284,52 +289,6 @@ fn manifest_place(path: &std::path::Path, line: usize, column: usize) -> String 
     }
 }
 
-/// One field of an input and the tokens it takes in a prompt, as
-/// [`Error::ContextOverflow`] names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct FieldTokens {
-    /// The field's name as the input serializes it.
-    pub field: String,
-    /// Tokens the field's value takes in the prompt.
-    pub tokens: usize,
-    /// Whether the field has a fitting policy (and so was cut before the
-    /// prompt was found too long).
-    pub fitted: bool,
-}
-
-/// ` (field `body`: 19800 tokens, ...)`, or nothing.
-fn field_list(fields: &[FieldTokens]) -> String {
-    if fields.is_empty() {
-        return String::new();
-    }
-    let named: Vec<String> = fields
-        .iter()
-        .take(3)
-        .map(|f| format!("field `{}`: {} tokens", f.field, f.tokens))
-        .collect();
-    format!(" ({})", named.join(", "))
-}
-
-/// What to do about an overflow: with the fields known and none of them
-/// shortened, declare a policy; with policies that were not enough, shorten
-/// the rest.
-fn overflow_advice(fields: &[FieldTokens], shortened: bool) -> String {
-    let fallback = "lower `max_tokens`, or raise the context size";
-    match fields.first() {
-        Some(_) if shortened => {
-            format!("shorten the fields that have no fitting policy, {fallback}")
-        }
-        Some(largest) => format!(
-            "shorten the input, let the runtime shorten `{}` with a fitting policy \
-             (`#[schemars(extend(\"x-agentkit-fit\" = \"head\"))]`, see the book's \"Long inputs\" \
-             chapter) or read it whole in pieces with `chunked(..)`, {fallback}",
-            largest.field
-        ),
-        None => format!("shorten the input, {fallback}"),
-    }
-}
-
 /// Whose fault a failure was, and so what to do about it: the answer of
 /// [`Error::kind`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -411,42 +370,4 @@ impl Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kinds_say_whose_fault_it_was() {
-        assert_eq!(Error::NoBackend.kind(), ErrorKind::Configuration);
-        let truncated = Error::Truncated {
-            agent: "Draft".into(),
-            max_tokens: 8,
-            partial: "{".into(),
-        };
-        assert_eq!(truncated.kind(), ErrorKind::ModelOutput);
-        assert_eq!(truncated.agent(), Some("Draft"));
-        let overflow = Error::ContextOverflow {
-            agent: "Draft".into(),
-            model: "m".into(),
-            prompt_tokens: 3000,
-            max_tokens: 64,
-            context: 2048,
-            fields: vec![FieldTokens {
-                field: "body".into(),
-                tokens: 2900,
-                fitted: false,
-            }],
-            shortest: None,
-        };
-        let message = overflow.to_string();
-        assert!(message.contains("field `body`: 2900 tokens"), "{message}");
-        assert!(message.contains("x-agentkit-fit"), "{message}");
-        assert_eq!(overflow.kind(), ErrorKind::Input);
-        let tool = Error::Tool {
-            tool: "fetch".into(),
-            source: "refused".into(),
-        };
-        assert_eq!(tool.kind(), ErrorKind::Tool);
-        assert!(std::error::Error::source(&tool).is_some());
-        assert_eq!(tool.agent(), None);
-    }
-}
+mod tests;
