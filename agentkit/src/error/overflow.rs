@@ -2,7 +2,7 @@
 //! input's fields and says what to do.
 
 /// One field of an input and the tokens it takes in a prompt, as
-/// [`Error::ContextOverflow`] names it.
+/// [`Error::ContextOverflow`](super::Error::ContextOverflow) names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FieldTokens {
