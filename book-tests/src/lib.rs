@@ -34,6 +34,9 @@ pub mod chains {}
 #[doc = include_str!("../../book/src/streaming.md")]
 pub mod streaming {}
 
+#[doc = include_str!("../../book/src/long-inputs.md")]
+pub mod long_inputs {}
+
 #[doc = include_str!("../../book/src/models.md")]
 pub mod models {}
 
