@@ -123,12 +123,13 @@ pub enum Error {
     ///
     /// Where the runtime measured it before the call, `fields` names the
     /// input's largest fields and their tokens, and `shortest` is the
-    /// prompt with every field that has a fitting policy cut to nothing.
+    /// prompt with the fields it may shorten (a fitting policy) or split
+    /// ([`chunked`](crate::chunked)) cut to nothing.
     #[error(
         "agent `{agent}`: the prompt is {prompt_tokens} tokens{} and max_tokens is {max_tokens}, \
          but the context of model `{model}` holds {context} tokens{}; {}",
         field_list(fields),
-        shortest.map(|s| format!(" (and still {s} tokens with every field that has a fitting policy cut to nothing)")).unwrap_or_default(),
+        shortest.map(|s| format!(" (and still {s} tokens with the fields the runtime may shorten or split cut to nothing)")).unwrap_or_default(),
         overflow_advice(fields, shortest.is_some())
     )]
     ContextOverflow {
@@ -146,8 +147,8 @@ pub enum Error {
         /// each takes in the prompt; empty where the backend found the
         /// overflow (it does not know the fields).
         fields: Vec<FieldTokens>,
-        /// The prompt's tokens with the fields that have a fitting policy
-        /// cut to nothing, where there are such fields: still too many.
+        /// The prompt's tokens with the fields the runtime may shorten or
+        /// split cut to nothing, where there are such fields: still too many.
         shortest: Option<usize>,
     },
 

@@ -123,15 +123,8 @@ pub(crate) async fn fit<A: Agent>(
     };
     if floor > budget {
         let fields = field_tokens::<A>(&counter, &prompt, &value, full.prompt, &policies).await?;
-        return Err(Error::ContextOverflow {
-            agent: A::NAME.to_string(),
-            model: A::MODEL.to_string(),
-            prompt_tokens: full.prompt,
-            max_tokens: u32::try_from(room).unwrap_or(u32::MAX),
-            context,
-            fields,
-            shortest: (floor < full.prompt).then_some(floor),
-        });
+        let shortest = (floor < full.prompt).then_some(floor);
+        return Err(overflow::<A>(full.prompt, room, context, fields, shortest));
     }
     // The longest cap that fits, between one that fits (`lo`, at first
     // nothing) and one that does not (`hi`, at first the whole input):
@@ -170,6 +163,27 @@ pub(crate) async fn fit<A: Agent>(
 
 /// The share of the budget (in percent) a shortened prompt may stop at.
 const CLOSE_ENOUGH: usize = 97;
+
+/// `A`'s prompt of `prompt` tokens does not fit `context` with `room` for
+/// the answer: the input's error, naming `fields` and the `shortest` prompt
+/// the runtime could make.
+pub(crate) fn overflow<A: Agent>(
+    prompt: usize,
+    room: usize,
+    context: usize,
+    fields: Vec<FieldTokens>,
+    shortest: Option<usize>,
+) -> Error {
+    Error::ContextOverflow {
+        agent: A::NAME.to_string(),
+        model: A::MODEL.to_string(),
+        prompt_tokens: prompt,
+        max_tokens: u32::try_from(room).unwrap_or(u32::MAX),
+        context,
+        fields,
+        shortest,
+    }
+}
 
 /// The fitting policies of `A`'s input type, or the configuration error a
 /// misdeclared one is.

@@ -54,15 +54,13 @@ where
         .await?
         .prompt;
     if base >= budget {
-        return Err(Error::ContextOverflow {
-            agent: A::NAME.to_string(),
-            model: A::MODEL.to_string(),
-            prompt_tokens: whole.prompt,
-            max_tokens: u32::try_from(room).unwrap_or(u32::MAX),
+        return Err(super::overflow::<A>(
+            whole.prompt,
+            room,
             context,
-            fields: Vec::new(),
-            shortest: Some(base),
-        });
+            Vec::new(),
+            Some(base),
+        ));
     }
     let model = runtime.resolve(A::NAME, A::MODEL)?;
     let offsets = match runtime.backend()?.token_offsets(&model, text).await? {
@@ -98,15 +96,14 @@ where
         let excess = worst - budget;
         size = size.saturating_sub(excess + size / 20).max(1);
     }
-    Err(Error::ContextOverflow {
-        agent: A::NAME.to_string(),
-        model: A::MODEL.to_string(),
-        prompt_tokens: whole.prompt,
-        max_tokens: u32::try_from(room).unwrap_or(u32::MAX),
+    // Pieces of one token still do not fit: only the rest of the input is left.
+    Err(super::overflow::<A>(
+        whole.prompt,
+        room,
         context,
-        fields: Vec::new(),
-        shortest: Some(base),
-    })
+        Vec::new(),
+        Some(base),
+    ))
 }
 
 /// The input a JSON value stands for (it was serialized from one).
