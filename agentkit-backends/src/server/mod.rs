@@ -52,6 +52,7 @@
 mod attempt;
 mod caps;
 mod config;
+mod count;
 mod dispatch;
 mod endpoints;
 mod errors;
@@ -71,7 +72,7 @@ mod wire;
 
 use std::sync::Arc;
 
-use agentkit::backend::{Backend, Choice, Completion, Deltas, ModelSpec, Request};
+use agentkit::backend::{Backend, Choice, Completion, Deltas, ModelSpec, Request, TokenCount};
 use agentkit::Error;
 
 pub use config::{Constraint, Selection, ServerConfig};
@@ -157,6 +158,13 @@ impl Backend for Server {
     /// `openai`: the servers speak the OpenAI-compatible API.
     fn system(&self, _model: &ModelSpec) -> Option<&'static str> {
         Some("openai")
+    }
+
+    /// Exact on llama-server (its `/apply-template` and `/tokenize`, with
+    /// its slots' context from `/props`); estimated on other servers, which
+    /// have no tokenize endpoint, and then nothing is fitted.
+    async fn count_tokens(&self, request: &Request) -> Result<TokenCount, Error> {
+        self.count(request).await
     }
 
     async fn check(&self, request: &Request) -> Result<(), Error> {
