@@ -25,6 +25,9 @@ pub struct Runtime {
     models: Arc<BTreeMap<String, ModelSpec>>,
     /// Agents (by type) whose pre-flight has passed on this runtime.
     checked: Arc<Mutex<HashSet<TypeId>>>,
+    /// Pre-flight warnings already logged (step and message), so a chain
+    /// run many times warns once.
+    warned: Arc<Mutex<HashSet<(String, String)>>>,
     usage: Arc<Counters>,
 }
 
@@ -108,6 +111,7 @@ impl Runtime {
             backend: self.backend.clone(),
             models: Arc::new(models),
             checked: Arc::default(),
+            warned: Arc::default(),
             usage: Arc::default(),
         })
     }
@@ -180,13 +184,18 @@ impl Runtime {
     ///
     /// Warnings ([`Problem::warning`](crate::Problem#structfield.warning):
     /// agents whose input could overflow their context) do not fail the
-    /// check; they are logged, and [`Runtime::check_report`] lists them.
+    /// check; each is logged once per runtime, and [`Runtime::check_report`]
+    /// lists them.
     pub async fn check<In, S: Step<In>>(&self, step: &S) -> Result<(), Error> {
         let (warnings, problems): (Vec<_>, Vec<_>) =
             step.check(self).await.into_iter().partition(|p| p.warning);
-        for w in &warnings {
-            tracing::warn!(step = %w.step, "{}", w.message);
+        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        for w in warnings {
+            if warned.insert((w.step.clone(), w.message.clone())) {
+                tracing::warn!(step = %w.step, "{}", w.message);
+            }
         }
+        drop(warned);
         if problems.is_empty() {
             Ok(())
         } else {
