@@ -2,7 +2,7 @@
 //! llama-server, Ollama, vLLM and others.
 //!
 //! [`Server`] implements [`agentkit::Backend`] for models whose
-//! [`ModelSpec`](agentkit::ModelSpec) has endpoints (an `agentkit.toml` entry
+//! [`ModelSpec`] has endpoints (an `agentkit.toml` entry
 //! `alias = { endpoints = [...] }`). Per request it
 //!
 //! - picks an endpoint (least busy, or round robin) and, on connection

@@ -2,7 +2,7 @@
 //!
 //! Before every call the runtime counts the prompt's tokens on the agent's
 //! model ([`Backend::count_tokens`](crate::Backend::count_tokens)) and keeps
-//! room for the answer ([`output_room`](crate::backend::output_room)). A
+//! room for the answer ([`output_room`]). A
 //! prompt that does not fit is shortened where the input type allows it: a
 //! field of text or a list that declares a fitting policy,
 //!
