@@ -7,6 +7,10 @@ pub mod backend;
 mod chain;
 mod error;
 pub mod eval;
+pub mod fit;
+mod genai;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod preflight;
 mod prompt;
 mod run;
@@ -27,10 +31,10 @@ pub use agentkit_macros::{agent, tool};
 /// backend's author needs is in [`backend`].
 pub use backend::{Backend, Endpoint, ModelSpec};
 pub use chain::{
-    both, each, tool, with_input, Both, Each, Filter, Items, Map, Step, StepExt, Then, Tool, When,
-    WithInput, Yields,
+    both, chunked, each, tool, with_input, Both, Chunked, Each, Filter, Items, Map, Step, StepExt,
+    Then, Tool, When, WithInput, Yields, DEFAULT_OVERLAP,
 };
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, FieldTokens};
 pub use preflight::{Problem, Report};
 pub use prompt::{describe_schema, render_input, Message, Prompt, Role};
 pub use runtime::{Runtime, RuntimeBuilder, Usage};

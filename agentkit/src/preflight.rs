@@ -19,6 +19,11 @@ pub struct Problem {
     /// The error the problem was found as, where it was one: its
     /// [`kind`](Error::kind) and its `source()` chain stay available.
     pub error: Option<Arc<Error>>,
+    /// A warning rather than a problem: the step can run, but may fail on
+    /// some inputs (an input that could overflow its context, say).
+    /// [`Runtime::check`](crate::Runtime::check) logs warnings and fails on
+    /// the others only.
+    pub warning: bool,
 }
 
 impl Problem {
@@ -28,6 +33,15 @@ impl Problem {
             step: step.into(),
             message: message.into(),
             error: None,
+            warning: false,
+        }
+    }
+
+    /// A warning for `step`, described by `message` (see [`Problem::warning`](Problem#structfield.warning)).
+    pub fn warning(step: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            warning: true,
+            ..Problem::new(step, message)
         }
     }
 
@@ -37,6 +51,7 @@ impl Problem {
             step: step.into(),
             message: error.to_string(),
             error: Some(Arc::new(error)),
+            warning: false,
         }
     }
 
@@ -59,7 +74,8 @@ impl Eq for Problem {}
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "step `{}`: {}", self.step, self.message)
+        let warning = if self.warning { "warning: " } else { "" };
+        write!(f, "{warning}step `{}`: {}", self.step, self.message)
     }
 }
 

@@ -37,6 +37,9 @@ pub mod streaming {}
 #[doc = include_str!("../../book/src/tools.md")]
 pub mod tools {}
 
+#[doc = include_str!("../../book/src/long-inputs.md")]
+pub mod long_inputs {}
+
 #[doc = include_str!("../../book/src/models.md")]
 pub mod models {}
 

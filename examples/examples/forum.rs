@@ -22,7 +22,7 @@
 //! them.
 //!
 //! ```text
-//! cargo run -p agentkit-examples --example forum -- [--json] [--split dev|test|all] [--limit N]
+//! cargo run -p agentkit-examples --example forum -- [--json] [--split dev|test|all] [--limit N] [--pad N]
 //! cargo run -p agentkit-examples --example forum -- --input examples/data/my_threads.jsonl
 //! cargo run -p agentkit-examples --example forum -- --manifest examples/agentkit.server.toml
 //! cargo run -p agentkit-examples --example forum -- --manifest examples/agentkit.sized.toml --tuned examples/tuned/sized
@@ -67,6 +67,12 @@ struct Args {
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
 
+    /// Pad every thread to N times its length (body and replies repeated N
+    /// times): a long-input run, where the fitting policies of `Thread`
+    /// shorten each prompt to its agent's context.
+    #[arg(long, value_name = "N")]
+    pad: Option<usize>,
+
     /// Print every thread's outcome (and labels) as JSON instead of the report.
     #[arg(long)]
     json: bool,
@@ -107,6 +113,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     if let Some(n) = args.limit {
         entries.truncate(n);
+    }
+    if let Some(times) = args.pad {
+        for e in &mut entries {
+            e.thread = e.thread.padded(times);
+        }
     }
     if let Some(dir) = &args.tuned {
         forum::set_tuned_dir(dir.clone());

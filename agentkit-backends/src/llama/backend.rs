@@ -1,7 +1,9 @@
 //! [`Llama`] as an [`agentkit::Backend`]: generation under the grammar,
 //! streaming, scored choices, pre-flight checks and the model report.
 
-use agentkit::backend::{Backend, Choice, Completion, Deltas, ModelReport, ModelSpec, Request};
+use agentkit::backend::{
+    Backend, Choice, Completion, Deltas, ModelReport, ModelSpec, Request, TokenCount,
+};
 use agentkit::Error;
 
 use super::decode::{self, Constraint};
@@ -18,6 +20,10 @@ impl Backend for Llama {
     /// [`KNOWN_MODELS`] are known without registration.
     fn model(&self, alias: &str) -> Option<ModelSpec> {
         known_model(alias)
+    }
+
+    fn system(&self, _model: &ModelSpec) -> Option<&'static str> {
+        Some("llama.cpp")
     }
 
     async fn generate(&self, request: Request) -> Result<Completion, Error> {
@@ -60,6 +66,40 @@ impl Backend for Llama {
         run_blocking(request.agent, move || {
             let model = this.model(&request.model)?;
             decode::check(&this.shared, &model, &request)
+        })
+        .await
+    }
+
+    /// Counts exactly: the prompt through the model's chat template (and the
+    /// opened think block where the agent thinks), tokenized as a call
+    /// tokenizes it; the context is the one every call gets
+    /// ([`LlamaConfig::context_size`](super::LlamaConfig::context_size),
+    /// capped at what the model was trained on).
+    async fn count_tokens(&self, request: &Request) -> Result<TokenCount, Error> {
+        let this = self.clone();
+        let request = request.clone();
+        run_blocking(request.agent, move || {
+            let model = this.model(&request.model)?;
+            let prompt = model.prompt_tokens(&request)?.len();
+            let context = model.context_size(this.shared.config.context_size);
+            Ok(TokenCount::exact(prompt, Some(context)))
+        })
+        .await
+    }
+
+    /// The model's own tokens of `text` (no special tokens), their bytes
+    /// added up; `None` where the pieces do not add up to `text` (a
+    /// tokenizer that normalises), so the runtime estimates instead.
+    async fn token_offsets(
+        &self,
+        spec: &ModelSpec,
+        text: &str,
+    ) -> Result<Option<Vec<usize>>, Error> {
+        let this = self.clone();
+        let (spec, text) = (spec.clone(), text.to_string());
+        run_blocking("", move || {
+            let model = this.model(&spec)?;
+            Ok(model.token_offsets(&text))
         })
         .await
     }

@@ -185,6 +185,22 @@ impl LoadedModel {
         self.model.vocab().tokenize(text.as_bytes(), false, false)
     }
 
+    /// Where the tokens of `text` start, as byte offsets (see
+    /// `Backend::token_offsets`); `None` where the pieces do not add up to
+    /// `text`. A boundary inside a character (a byte-level vocabulary splits
+    /// some) is left out: the piece breaks at the next one.
+    pub(super) fn token_offsets(&self, text: &str) -> Option<Vec<usize>> {
+        let vocab = self.model.vocab();
+        let mut offsets = Vec::new();
+        let mut at = 0;
+        for token in self.tokenize(text) {
+            offsets.push(at);
+            at += vocab.token_to_piece(token, false, None).len();
+        }
+        offsets.retain(|&o| text.is_char_boundary(o));
+        (at == text.len()).then_some(offsets)
+    }
+
     /// Whether a prompt of `prompt_tokens` plus the `reserve` tokens a task
     /// may add fits a context of `n_ctx`; else the input's error, naming the
     /// sizes.
@@ -204,6 +220,8 @@ impl LoadedModel {
             prompt_tokens,
             max_tokens: u32::try_from(reserve).unwrap_or(u32::MAX),
             context: n_ctx,
+            fields: Vec::new(),
+            shortest: None,
         })
     }
 

@@ -23,14 +23,10 @@ pub(super) fn opens_block(prompt: &str, reasoning: &Reasoning) -> bool {
 }
 
 /// The tokens a request may generate at most: its answer's `max_tokens`,
-/// plus its think block's budget and close tag where it thinks.
+/// plus its think block's budget and close tag where it thinks (the same
+/// room the runtime keeps free when it fits an input).
 pub(super) fn reserve(request: &agentkit::backend::Request) -> usize {
-    let answer = request.sampling.max_tokens as usize;
-    match &request.sampling.reasoning {
-        // The close tag and its line break: a few tokens, counted generously.
-        Some(r) => answer + r.budget as usize + r.close.len() + 1,
-        None => answer,
-    }
+    agentkit::backend::output_room(&request.sampling)
 }
 
 /// One think block being written.

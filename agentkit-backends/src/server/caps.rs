@@ -12,6 +12,9 @@ pub(super) struct Caps {
     /// llama.cpp's server: a GBNF `grammar` field, pre-sampling token
     /// log-probabilities, and its sampling extensions (`top_k`, `min_p`, ...).
     pub llama_cpp: bool,
+    /// The context of one of its slots (llama-server's `/props`), where it
+    /// says.
+    pub n_ctx: Option<usize>,
 }
 
 /// Why a probe found nothing out.
@@ -39,11 +42,21 @@ pub(super) async fn probe(
     endpoint: &Endpoint,
 ) -> Result<Caps, ProbeError> {
     match http::get(client, endpoint, "/props").await {
-        Ok(props) => Ok(Caps {
-            llama_cpp: props.get("default_generation_settings").is_some(),
-        }),
+        Ok(props) => {
+            let settings = props.get("default_generation_settings");
+            Ok(Caps {
+                llama_cpp: settings.is_some(),
+                n_ctx: settings
+                    .and_then(|s| s.get("n_ctx"))
+                    .and_then(serde_json::Value::as_u64)
+                    .and_then(|n| usize::try_from(n).ok()),
+            })
+        }
         // Reached but no such path: a server of another kind.
-        Err(GetError::Status(_)) => Ok(Caps { llama_cpp: false }),
+        Err(GetError::Status(_)) => Ok(Caps {
+            llama_cpp: false,
+            n_ctx: None,
+        }),
         Err(GetError::Failed(problem)) => Err(ProbeError::Failed(problem)),
         Err(GetError::Configuration(e)) => Err(ProbeError::Configuration(e)),
     }

@@ -1,5 +1,6 @@
 //! The HTTP plumbing every exchange with an endpoint shares: its API key,
-//! and the short JSON GET that probes and pre-flight ask with.
+//! and the short JSON GET (and POST) that probes, pre-flight and token
+//! counts ask with.
 
 use std::time::Duration;
 
@@ -51,9 +52,34 @@ pub(super) async fn get(
     endpoint: &Endpoint,
     path: &str,
 ) -> Result<Value, GetError> {
-    let request = client
-        .get(format!("{}{path}", endpoint.url))
-        .timeout(endpoint.timeout.min(Duration::from_secs(10)));
+    json_of(
+        client.get(format!("{}{path}", endpoint.url)),
+        endpoint,
+        path,
+    )
+    .await
+}
+
+/// A POST of `body` to `path` (llama-server's `/tokenize`, say), with the
+/// endpoint's key and a short timeout, as JSON.
+pub(super) async fn post(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    path: &str,
+    body: &Value,
+) -> Result<Value, GetError> {
+    let request = client.post(format!("{}{path}", endpoint.url)).json(body);
+    json_of(request, endpoint, path).await
+}
+
+/// The JSON answer to `request` (to `path`), sent with the endpoint's key
+/// and a short timeout.
+async fn json_of(
+    request: reqwest::RequestBuilder,
+    endpoint: &Endpoint,
+    path: &str,
+) -> Result<Value, GetError> {
+    let request = request.timeout(endpoint.timeout.min(Duration::from_secs(10)));
     let response = authorised(request, endpoint)
         .map_err(GetError::Configuration)?
         .send()

@@ -2,7 +2,7 @@
 //! llama-server, Ollama, vLLM and others.
 //!
 //! [`Server`] implements [`agentkit::Backend`] for models whose
-//! [`ModelSpec`](agentkit::ModelSpec) has endpoints (an `agentkit.toml` entry
+//! [`ModelSpec`] has endpoints (an `agentkit.toml` entry
 //! `alias = { endpoints = [...] }`). Per request it
 //!
 //! - picks an endpoint (least busy, or round robin) and, on connection
@@ -52,6 +52,7 @@
 mod attempt;
 mod caps;
 mod config;
+mod count;
 mod dispatch;
 mod endpoints;
 mod errors;
@@ -71,7 +72,7 @@ mod wire;
 
 use std::sync::Arc;
 
-use agentkit::backend::{Backend, Choice, Completion, Deltas, Request};
+use agentkit::backend::{Backend, Choice, Completion, Deltas, ModelSpec, Request, TokenCount};
 use agentkit::Error;
 
 pub use config::{Constraint, Selection, ServerConfig};
@@ -152,6 +153,18 @@ impl Backend for Server {
     async fn choose(&self, request: Request, choices: Vec<Choice>) -> Result<Vec<Vec<f64>>, Error> {
         errors::no_reasoning(&request, "scored choices on the server backend")?;
         self.scores(request, choices).await
+    }
+
+    /// `openai`: the servers speak the OpenAI-compatible API.
+    fn system(&self, _model: &ModelSpec) -> Option<&'static str> {
+        Some("openai")
+    }
+
+    /// Exact on llama-server (its `/apply-template` and `/tokenize`, with
+    /// its slots' context from `/props`); estimated on other servers, which
+    /// have no tokenize endpoint, and then nothing is fitted.
+    async fn count_tokens(&self, request: &Request) -> Result<TokenCount, Error> {
+        self.count(request).await
     }
 
     async fn check(&self, request: &Request) -> Result<(), Error> {

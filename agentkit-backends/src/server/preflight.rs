@@ -64,7 +64,10 @@ impl Server {
         let endpoints = errors::served(request)?;
         for endpoint in endpoints {
             let state = self.inner.endpoints.state(endpoint);
-            if let Ok(Caps { llama_cpp: true }) = state.caps(&self.inner.client, endpoint).await {
+            if let Ok(Caps {
+                llama_cpp: true, ..
+            }) = state.caps(&self.inner.client, endpoint).await
+            {
                 return Ok(());
             }
         }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use agentkit::backend::{
-    Backend, BackendError, Choice, Completion, Deltas, ModelReport, ModelSpec, Request,
+    Backend, BackendError, Choice, Completion, Deltas, ModelReport, ModelSpec, Request, TokenCount,
 };
 use agentkit::Error;
 
@@ -108,6 +108,10 @@ impl Backend for Router {
         self.local.as_ref()?.model(alias)
     }
 
+    fn system(&self, model: &ModelSpec) -> Option<&'static str> {
+        self.pick(model, "").ok()?.system(model)
+    }
+
     async fn check(&self, request: &Request) -> Result<(), Error> {
         self.pick(&request.model, request.agent)?
             .check(request)
@@ -118,6 +122,20 @@ impl Backend for Router {
         self.pick(&request.model, request.agent)?
             .check_scored(request)
             .await
+    }
+
+    async fn count_tokens(&self, request: &Request) -> Result<TokenCount, Error> {
+        self.pick(&request.model, request.agent)?
+            .count_tokens(request)
+            .await
+    }
+
+    async fn token_offsets(
+        &self,
+        model: &ModelSpec,
+        text: &str,
+    ) -> Result<Option<Vec<usize>>, Error> {
+        self.pick(model, "")?.token_offsets(model, text).await
     }
 
     async fn report(&self, model: &ModelSpec) -> Result<Option<ModelReport>, Error> {

@@ -14,6 +14,7 @@
 
 mod close;
 mod completion;
+mod count;
 mod deltas;
 mod error;
 mod model;
@@ -25,6 +26,7 @@ mod request;
 pub use crate::schema::model::{Node, Schema, SchemaModel, Type, MAX_REF_DEPTH};
 pub use close::closing;
 pub use completion::Completion;
+pub use count::{output_room, Counted, TokenCount, BYTES_PER_TOKEN};
 pub use deltas::{Delta, DeltaReceiver, Deltas, Restart};
 pub use error::BackendError;
 pub use model::{Endpoint, ModelKey, ModelSource, ModelSpec};
@@ -109,6 +111,46 @@ pub trait Backend: Send + Sync + 'static {
     async fn check(&self, request: &Request) -> Result<(), Error> {
         let _ = request;
         Ok(())
+    }
+
+    /// Who runs `model`, as OpenTelemetry's `gen_ai.system` attribute names
+    /// it on the agent's span (`llama.cpp`, `openai` for an
+    /// OpenAI-compatible server); `None` (the default) leaves it out.
+    fn system(&self, model: &ModelSpec) -> Option<&'static str> {
+        let _ = model;
+        None
+    }
+
+    /// How many tokens `request`'s prompt takes on its model (through the
+    /// chat template, as [`generate`](Backend::generate) would send it) and
+    /// how many cells one call on the model may use: what the runtime fits
+    /// an agent's input to before the call (see the book's "Long inputs"
+    /// chapter).
+    ///
+    /// The default estimates the prompt from its length
+    /// ([`TokenCount::estimate`]) and does not know the context, so the
+    /// runtime fits nothing and a prompt that is too long fails in the
+    /// backend. A backend with a tokenizer counts exactly and names the
+    /// context.
+    async fn count_tokens(&self, request: &Request) -> Result<TokenCount, Error> {
+        Ok(TokenCount::estimate(request))
+    }
+
+    /// Where the tokens of `text` start on `model`: ascending byte offsets
+    /// into `text`, the first 0, each on a character boundary, one per
+    /// token. What [`chunked`](crate::chunked) splits long text at, so its
+    /// pieces break between tokens.
+    ///
+    /// The default does not know (`None`), and the runtime then places a
+    /// boundary every [`BYTES_PER_TOKEN`] bytes, an estimate it checks with
+    /// [`count_tokens`](Backend::count_tokens).
+    async fn token_offsets(
+        &self,
+        model: &ModelSpec,
+        text: &str,
+    ) -> Result<Option<Vec<usize>>, Error> {
+        let _ = (model, text);
+        Ok(None)
     }
 
     /// What the backend knows about `model` before any call (see

@@ -5,6 +5,7 @@
 //! names the step and the type it was handed.
 
 mod both;
+mod chunk;
 mod fan_out;
 mod filter;
 mod then;
@@ -18,6 +19,7 @@ use crate::preflight::Problem;
 use crate::{Error, Runtime};
 
 pub use both::{both, with_input, Both, WithInput};
+pub use chunk::{chunked, Chunked, DEFAULT_OVERLAP};
 pub use fan_out::{each, Each};
 pub use filter::Filter;
 pub use then::{Map, Then};

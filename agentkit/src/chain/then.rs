@@ -34,9 +34,12 @@ where
     Next: Step<First::Output>,
 {
     async fn run(&self, runtime: &Runtime, input: In) -> Result<Self::Output, Error> {
-        preflight(self, runtime).await?;
-        let middle = self.first.run(runtime, input).await?;
-        self.next.run(runtime, middle).await
+        let chain = async {
+            preflight(self, runtime).await?;
+            let middle = self.first.run(runtime, input).await?;
+            self.next.run(runtime, middle).await
+        };
+        tracing::Instrument::instrument(chain, crate::genai::chain_span()).await
     }
 
     // A filter at the end of the chain numbers its items as they were.
@@ -45,9 +48,12 @@ where
         runtime: &Runtime,
         input: In,
     ) -> Result<(Self::Output, Option<Vec<usize>>), Error> {
-        preflight(self, runtime).await?;
-        let middle = self.first.run(runtime, input).await?;
-        self.next.run_numbered(runtime, middle).await
+        let chain = async {
+            preflight(self, runtime).await?;
+            let middle = self.first.run(runtime, input).await?;
+            self.next.run_numbered(runtime, middle).await
+        };
+        tracing::Instrument::instrument(chain, crate::genai::chain_span()).await
     }
 
     async fn check(&self, runtime: &Runtime) -> Vec<Problem> {

@@ -41,6 +41,7 @@ impl Error {
             | Error::Sizing { .. }
             | Error::Tools { .. }
             | Error::ToolSource { .. }
+            | Error::FitPolicy { .. }
             | Error::Manifest { .. } => ErrorKind::Configuration,
             Error::Input { .. } | Error::ContextOverflow { .. } => ErrorKind::Input,
             Error::Parse { .. }
@@ -79,40 +80,9 @@ impl Error {
             | Error::Sizing { agent, .. }
             | Error::Tools { agent, .. }
             | Error::ToolTurns { agent, .. }
+            | Error::FitPolicy { agent, .. }
             | Error::Backend { agent, .. } => Some(agent),
             _ => None,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kinds_say_whose_fault_it_was() {
-        assert_eq!(Error::NoBackend.kind(), ErrorKind::Configuration);
-        let truncated = Error::Truncated {
-            agent: "Draft".into(),
-            max_tokens: 8,
-            partial: "{".into(),
-        };
-        assert_eq!(truncated.kind(), ErrorKind::ModelOutput);
-        assert_eq!(truncated.agent(), Some("Draft"));
-        let overflow = Error::ContextOverflow {
-            agent: "Draft".into(),
-            model: "m".into(),
-            prompt_tokens: 3000,
-            max_tokens: 64,
-            context: 2048,
-        };
-        assert_eq!(overflow.kind(), ErrorKind::Input);
-        let tool = Error::Tool {
-            tool: "fetch".into(),
-            source: "refused".into(),
-        };
-        assert_eq!(tool.kind(), ErrorKind::Tool);
-        assert!(std::error::Error::source(&tool).is_some());
-        assert_eq!(tool.agent(), None);
     }
 }

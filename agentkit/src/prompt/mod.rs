@@ -92,6 +92,16 @@ impl Prompt {
         Ok(prompt)
     }
 
+    /// This prompt with its input (the last message) rendered from `value`
+    /// instead: what fitting an input to the context renders.
+    pub(crate) fn with_input<A: Agent>(&self, value: Value) -> Prompt {
+        let mut prompt = self.clone();
+        if let Some(last) = prompt.messages.last_mut() {
+            last.content = render_input(&input_value::<A>(value), A::INPUT_FORMAT);
+        }
+        prompt
+    }
+
     /// Everything before the input: the system message and the few-shot
     /// examples as earlier turns. Pre-flight checks measure it against the
     /// context, and fail on examples that do not load.

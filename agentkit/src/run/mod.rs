@@ -48,15 +48,7 @@ async fn run<A: Agent>(
     input: A::Input,
     deltas: Option<&Deltas>,
 ) -> Result<A::Output, Error> {
-    let span = tracing::info_span!(
-        "agent",
-        agent = A::NAME,
-        model = A::MODEL,
-        prompt_tokens = tracing::field::Empty,
-        generated_tokens = tracing::field::Empty,
-        elapsed_ms = tracing::field::Empty,
-        retries = tracing::field::Empty,
-    );
+    let span = crate::genai::agent_span::<A>("generate");
     let started = std::time::Instant::now();
     let result = tracing::Instrument::instrument(
         async {
@@ -66,8 +58,10 @@ async fn run<A: Agent>(
                     crate::tools::run_turns::<A>(runtime, &input, &span, deltas).await?;
                 return Ok(output);
             }
-            let prompt = Prompt::render::<A>(&input)?;
+            let prompt =
+                crate::fit::fit::<A>(runtime, &input, Prompt::render::<A>(&input)?).await?;
             tracing::debug!(prompt = %prompt, "rendered prompt");
+            crate::genai::record_prompt(&span, &prompt);
             let (output, _) =
                 vote::vote::<A>(runtime, &input, &prompt, A::SAMPLES, &span, deltas).await?;
             Ok(output)
@@ -77,6 +71,7 @@ async fn run<A: Agent>(
     .await;
     span.record("elapsed_ms", started.elapsed().as_millis() as u64);
     if let Err(e) = &result {
+        crate::genai::record_error(&span, e);
         tracing::warn!(parent: &span, error = %e, "agent failed");
     }
     result
@@ -85,12 +80,17 @@ async fn run<A: Agent>(
 /// Pre-flight for one agent: the problems that would stop it before it
 /// generates anything (none once it has passed on this runtime). What the
 /// `Step::check` that `#[agent]` generates calls.
+///
+/// Besides those, a warning ([`Problem::warning`]) where the agent's input
+/// could overflow its context (see [`crate::fit`]).
 pub async fn check_agent<A: Agent>(_agent: &A, runtime: &Runtime) -> Vec<Problem> {
-    match runtime.preflight::<A>().await {
+    let mut problems = match runtime.preflight::<A>().await {
         Ok(()) => Vec::new(),
         Err(Error::Preflight { report }) => report.problems,
         Err(other) => vec![Problem::from_error(A::NAME, other)],
-    }
+    };
+    problems.extend(crate::fit::overflow_risk::<A>());
+    problems
 }
 
 /// The checks behind [`check_agent`], uncached: the model resolves, the
@@ -100,6 +100,9 @@ pub(crate) async fn problems<A: Agent>(runtime: &Runtime) -> Vec<Problem> {
     let problem = |e: Error| vec![Problem::from_error(A::NAME, e)];
     if let Some(message) = A::SAMPLING.problem() {
         return vec![Problem::new(A::NAME, message)];
+    }
+    if let Err(e) = crate::fit::input_policies::<A>() {
+        return problem(e);
     }
     let backend = match runtime.backend() {
         Ok(b) => b,

@@ -223,6 +223,7 @@ impl RuntimeBuilder {
             backend: self.backend,
             models: Arc::new(models),
             checked: Arc::default(),
+            warned: Arc::default(),
             usage: Arc::default(),
             sources: Arc::new(self.sources),
         }

@@ -26,6 +26,9 @@ pub struct Runtime {
     models: Arc<BTreeMap<String, ModelSpec>>,
     /// Agents (by type) whose pre-flight has passed on this runtime.
     checked: Arc<Mutex<HashSet<TypeId>>>,
+    /// Pre-flight warnings already logged (step and message), so a chain
+    /// run many times warns once.
+    warned: Arc<Mutex<HashSet<(String, String)>>>,
     usage: Arc<Counters>,
     sources: Arc<sources::Sources>,
 }
@@ -114,6 +117,7 @@ impl Runtime {
             backend: self.backend.clone(),
             models: Arc::new(models),
             checked: Arc::default(),
+            warned: Arc::default(),
             usage: Arc::default(),
             sources: Arc::clone(&self.sources),
         })
@@ -184,14 +188,37 @@ impl Runtime {
 
     /// Checks `step` without running it: every model alias resolves, every
     /// output schema compiles, every prompt fits, for every step at once.
+    ///
+    /// Warnings ([`Problem::warning`](crate::Problem#structfield.warning):
+    /// agents whose input could overflow their context) do not fail the
+    /// check; each is logged once per runtime, and [`Runtime::check_report`]
+    /// lists them.
     pub async fn check<In, S: Step<In>>(&self, step: &S) -> Result<(), Error> {
-        let problems = step.check(self).await;
+        let (warnings, problems): (Vec<_>, Vec<_>) =
+            step.check(self).await.into_iter().partition(|p| p.warning);
+        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        for w in warnings {
+            if warned.insert((w.step.clone(), w.message.clone())) {
+                tracing::warn!(step = %w.step, "{}", w.message);
+            }
+        }
+        drop(warned);
         if problems.is_empty() {
             Ok(())
         } else {
             Err(Error::Preflight {
                 report: Report { problems },
             })
+        }
+    }
+
+    /// Everything pre-flight finds in `step`, warnings included, without
+    /// failing: which agents cannot run, and which could overflow their
+    /// model's context on a long input (their input has text or lists with
+    /// no bound and no fitting policy; see the book's "Long inputs" chapter).
+    pub async fn check_report<In, S: Step<In>>(&self, step: &S) -> Report {
+        Report {
+            problems: step.check(self).await,
         }
     }
 

@@ -24,11 +24,12 @@ pub(super) async fn probabilities<A: Agent>(
     shots: Option<&[Shot]>,
     input: &A::Input,
 ) -> Result<Vec<Vec<f64>>, Error> {
-    let span = tracing::info_span!("agent", agent = A::NAME, model = A::MODEL, mode = "scored");
+    let span = crate::genai::agent_span::<A>("scored");
     let prompt = match shots {
         Some(shots) => Prompt::render_with::<A>(input, shots)?,
         None => Prompt::render::<A>(input)?,
     };
+    let prompt = crate::fit::fit::<A>(runtime, input, prompt).await?;
     let request = Request::new(
         A::NAME,
         runtime.resolve(A::NAME, A::MODEL)?,
@@ -53,9 +54,16 @@ pub(super) async fn probabilities<A: Agent>(
         })
         .collect();
     let backend = runtime.backend()?;
+    crate::genai::record_system(&span, backend, &request.model);
+    crate::genai::record_prompt(&span, &request.prompt);
     // Before the call: a backend without log-probabilities for this model says so.
     backend.check_scored(&request).await?;
-    let scores = tracing::Instrument::instrument(backend.choose(request, choices), span).await?;
+    let scores =
+        tracing::Instrument::instrument(backend.choose(request, choices), span.clone()).await;
+    if let Err(e) = &scores {
+        crate::genai::record_error(&span, e);
+    }
+    let scores = scores?;
     runtime.record_call();
     Ok(scores.iter().map(|l| normalise(l)).collect())
 }

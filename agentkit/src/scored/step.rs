@@ -62,7 +62,7 @@ impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
 
     async fn check(&self, runtime: &Runtime) -> Vec<crate::Problem> {
         let problems = crate::run::check_agent(&self.agent, runtime).await;
-        if !problems.is_empty() {
+        if problems.iter().any(|p| !p.warning) {
             return problems;
         }
         // Scoring needs log-probabilities, which not every backend has.
@@ -77,7 +77,7 @@ impl<A: Agent> Step<A::Input> for ScoredAgent<A> {
             runtime.backend()?.check_scored(&request).await
         };
         match scorable.await {
-            Ok(()) => Vec::new(),
+            Ok(()) => problems,
             Err(e) => vec![crate::Problem::from_error(A::NAME, e)],
         }
     }

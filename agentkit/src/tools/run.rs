@@ -133,7 +133,10 @@ pub(crate) async fn run_turns<A: Agent>(
     // The first turn's, where it must call.
     let first = turn_schema(&tools, &output, uses.parallel, !uses.require_call);
     let input_json = crate::backend::input_json::<A>(input)?;
-    let mut prompt = render::<A>(input, &tools, uses.parallel)?;
+    // The input's fitting policies apply to the first turn's prompt; later
+    // turns add the calls and their results to it.
+    let mut prompt =
+        crate::fit::fit::<A>(runtime, input, render::<A>(input, &tools, uses.parallel)?).await?;
     let mut transcript = Transcript::default();
     let (mut prompt_tokens, mut generated_tokens) = (0, 0);
     for turn in 1..=uses.max_turns {

@@ -17,16 +17,27 @@ pub enum Topic {
 }
 
 /// A forum thread as every agent of the pipeline reads it.
+///
+/// Every field says how it is shortened when a thread is too long for an
+/// agent's context (see the book's "Long inputs" chapter): the longest
+/// fields are cut first, so a long body and many replies lose their middle
+/// and end while the title stays whole.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Thread {
     /// Where it was posted.
+    #[schemars(extend("x-agentkit-fit" = "head"))]
     pub community: String,
     /// Its title.
+    #[schemars(extend("x-agentkit-fit" = "head"))]
     pub title: String,
-    /// The opening post.
+    /// The opening post: its start says what it asks.
+    #[schemars(extend("x-agentkit-fit" = "head"))]
     pub body: String,
     /// Replies so far. A reply by the original poster carries
-    /// [`POSTER_MARK`], as forums mark the poster's own comments.
+    /// [`POSTER_MARK`], as forums mark the poster's own comments. The first
+    /// replies and the latest (where the poster says whether it is solved)
+    /// are kept, the middle dropped.
+    #[schemars(extend("x-agentkit-fit" = "ends"))]
     pub replies: Vec<String>,
 }
 
@@ -35,6 +46,20 @@ pub struct Thread {
 pub const POSTER_MARK: &str = "(OP)";
 
 impl Thread {
+    /// This thread `times` times as long: its body repeated `times` times
+    /// (paragraphs apart) and its replies repeated `times` times in order.
+    /// A long thread for the long-input tests and the padded benchmark
+    /// (`--example forum -- --pad 10`).
+    pub fn padded(&self, times: usize) -> Thread {
+        let times = times.max(1);
+        Thread {
+            community: self.community.clone(),
+            title: self.title.clone(),
+            body: vec![self.body.as_str(); times].join("\n\n"),
+            replies: (0..times).flat_map(|_| self.replies.clone()).collect(),
+        }
+    }
+
     /// What the original poster wrote back after the replies, for `Solved`:
     /// `None` when the poster has not replied (then nothing can say the
     /// problem is solved).

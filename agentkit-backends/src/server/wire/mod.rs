@@ -113,6 +113,12 @@ pub(super) fn streamed(body: &mut Value, usage: bool) {
 /// The messages of `request`, and its model's chat-template variables
 /// (`chat_template_kwargs`, which llama-server with `--jinja`, vLLM and
 /// SGLang pass to the template; servers that do not know it ignore it).
+/// The body llama-server's `/apply-template` renders: the messages and the
+/// template's arguments, as a chat request sends them.
+pub(super) fn template(request: &Request) -> Value {
+    Value::Object(base(request))
+}
+
 fn base(request: &Request) -> Map<String, Value> {
     let messages: Vec<Value> = request
         .prompt

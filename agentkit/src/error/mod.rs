@@ -1,6 +1,11 @@
 //! The one error type of agentkit.
 
+mod overflow;
+
 use std::path::PathBuf;
+
+pub use overflow::FieldTokens;
+use overflow::{field_list, overflow_advice};
 
 /// Everything that can go wrong while running an agent or a chain.
 ///
@@ -115,7 +120,18 @@ pub enum Error {
     },
 
     /// The prompt and the token budget do not fit in the model's context.
-    #[error("agent `{agent}`: the prompt is {prompt_tokens} tokens and max_tokens is {max_tokens}, but the context of model `{model}` holds {context} tokens; shorten the input, lower `max_tokens`, or raise the context size")]
+    ///
+    /// Where the runtime measured it before the call, `fields` names the
+    /// input's largest fields and their tokens, and `shortest` is the
+    /// prompt with the fields it may shorten (a fitting policy) or split
+    /// ([`chunked`](crate::chunked)) cut to nothing.
+    #[error(
+        "agent `{agent}`: the prompt is {prompt_tokens} tokens{} and max_tokens is {max_tokens}, \
+         but the context of model `{model}` holds {context} tokens{}; {}",
+        field_list(fields),
+        shortest.map(|s| format!(" (and still {s} tokens with the fields the runtime may shorten or split cut to nothing)")).unwrap_or_default(),
+        overflow_advice(fields, shortest.is_some())
+    )]
     ContextOverflow {
         /// The agent being run.
         agent: String,
@@ -127,6 +143,25 @@ pub enum Error {
         max_tokens: u32,
         /// The context size of the model.
         context: usize,
+        /// The input's text and list fields, largest first, with the tokens
+        /// each takes in the prompt; empty where the backend found the
+        /// overflow (it does not know the fields).
+        fields: Vec<FieldTokens>,
+        /// The prompt's tokens with the fields the runtime may shorten or
+        /// split cut to nothing, where there are such fields: still too many.
+        shortest: Option<usize>,
+    },
+
+    /// A fitting policy (`x-agentkit-fit`) on the agent's input type is
+    /// not one, or sits on a field that cannot be shortened.
+    #[error(
+        "the input type of agent `{agent}`: {reason} (see the book's \"Long inputs\" chapter)"
+    )]
+    FitPolicy {
+        /// The agent whose input type declares it.
+        agent: String,
+        /// What is wrong and what to do.
+        reason: String,
     },
 
     /// Generation hit `max_tokens` before the output was complete.
@@ -290,3 +325,6 @@ fn manifest_place(path: &std::path::Path, line: usize, column: usize) -> String 
 
 mod kind;
 pub use kind::ErrorKind;
+
+#[cfg(test)]
+mod tests;
