@@ -115,6 +115,36 @@ pub(crate) fn agent_span<A: Agent>(mode: &'static str) -> Span {
     span
 }
 
+/// The name of a tool an `execute_tool` span runs.
+pub(crate) const TOOL_NAME: &str = "gen_ai.tool.name";
+
+/// The span of one tool call of a tool-using agent (an `execute_tool`
+/// operation), under its turn's span.
+pub(crate) fn tool_span(parent: &Span, tool: &str) -> Span {
+    tracing::info_span!(
+        parent: parent,
+        "tool_call",
+        tool,
+        elapsed_ms = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        { OTEL_NAME } = format!("execute_tool {tool}"),
+        { OPERATION_NAME } = "execute_tool",
+        { TOOL_NAME } = tool,
+        { ERROR_TYPE } = tracing::field::Empty,
+        { OTEL_STATUS_CODE } = tracing::field::Empty,
+    )
+}
+
+/// How a tool call ended, on its span: `error.type` `ToolError` when the
+/// tool (or its arguments, or its timeout) failed.
+pub(crate) fn record_tool_outcome(span: &Span, failed: bool) {
+    span.record("outcome", if failed { "error" } else { "ok" });
+    if failed {
+        span.record(ERROR_TYPE, "ToolError");
+        span.record(OTEL_STATUS_CODE, "ERROR");
+    }
+}
+
 /// The request's sampling settings on `span`.
 fn record_sampling(span: &Span, sampling: &Sampling) {
     span.record(REQUEST_TEMPERATURE, f64::from(sampling.temperature));

@@ -63,7 +63,12 @@ fn each_turn_and_each_tool_call_gets_a_span() {
     assert_eq!(outcomes, [("reverse", "ok"), ("reverse", "error")]);
     for c in &calls {
         field(c, "elapsed_ms").parse::<u64>().unwrap();
+        // The GenAI semantic conventions' names for a tool call.
+        assert_eq!(field(c, "gen_ai.operation.name"), "execute_tool");
+        assert_eq!(field(c, "gen_ai.tool.name"), "reverse");
     }
+    assert_eq!(field(calls[1], "error.type"), "ToolError");
+    assert!(!calls[0].fields.contains_key("error.type"));
     let agent = closed.iter().find(|s| s.name == "agent").unwrap();
     assert_eq!(field(agent, "agent"), "Backwards");
     let generated: usize = field(agent, "generated_tokens").parse().unwrap();

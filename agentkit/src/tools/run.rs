@@ -83,15 +83,14 @@ pub async fn run_with_transcript<A: Agent>(
         return Ok((output, Transcript::default()));
     }
     runtime.preflight::<A>().await?;
-    let span = tracing::info_span!(
-        "agent",
-        agent = A::NAME,
-        model = A::MODEL,
-        prompt_tokens = tracing::field::Empty,
-        generated_tokens = tracing::field::Empty,
-    );
-    tracing::Instrument::instrument(run_turns::<A>(runtime, &input, &span, None), span.clone())
-        .await
+    let span = crate::genai::agent_span::<A>("generate");
+    let result =
+        tracing::Instrument::instrument(run_turns::<A>(runtime, &input, &span, None), span.clone())
+            .await;
+    if let Err(e) = &result {
+        crate::genai::record_error(&span, e);
+    }
+    result
 }
 
 /// The prompt of a tool-using agent: the usual one with the tool list and
@@ -128,6 +127,7 @@ pub(crate) async fn run_turns<A: Agent>(
     let tools = gather::<A>(runtime).await?;
     let backend = runtime.backend()?;
     let model = runtime.resolve(A::NAME, A::MODEL)?;
+    crate::genai::record_system(span, backend, &model);
     let output = OutputSchema::of::<A::Output>();
     let schema = turn_schema(&tools, &output, uses.parallel, true);
     // The first turn's, where it must call.
@@ -139,6 +139,7 @@ pub(crate) async fn run_turns<A: Agent>(
         crate::fit::fit::<A>(runtime, input, render::<A>(input, &tools, uses.parallel)?).await?;
     let mut transcript = Transcript::default();
     let (mut prompt_tokens, mut generated_tokens) = (0, 0);
+    let (mut cached_tokens, mut reasoning_tokens) = (0, 0);
     for turn in 1..=uses.max_turns {
         if let (Some(deltas), true) = (deltas, turn > 1) {
             deltas.restart(Restart::Turn { turn });
@@ -178,6 +179,15 @@ pub(crate) async fn run_turns<A: Agent>(
         generated_tokens += completion.generated_tokens;
         span.record("prompt_tokens", prompt_tokens);
         span.record("generated_tokens", generated_tokens);
+        cached_tokens += completion.cached_prompt_tokens;
+        reasoning_tokens += completion.reasoning_tokens;
+        crate::genai::record_usage(
+            span,
+            prompt_tokens,
+            cached_tokens,
+            generated_tokens,
+            reasoning_tokens,
+        );
         turn_span.record("prompt_tokens", completion.prompt_tokens);
         turn_span.record("cached_prompt_tokens", completion.cached_prompt_tokens);
         tracing::debug!(parent: &turn_span, output = %completion.text, "turn output");
@@ -257,18 +267,12 @@ async fn run_call(
     call: &ToolCall,
     turn: &tracing::Span,
 ) -> ToolOutcome {
-    let span = tracing::info_span!(
-        parent: turn,
-        "tool_call",
-        tool = %call.tool,
-        elapsed_ms = tracing::field::Empty,
-        outcome = tracing::field::Empty,
-    );
+    let span = crate::genai::tool_span(turn, &call.tool);
     let started = Instant::now();
     let outcome = tracing::Instrument::instrument(call_checked(tools, call), span.clone()).await;
     runtime.record_tool_call();
     span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-    span.record("outcome", if outcome.is_error() { "error" } else { "ok" });
+    crate::genai::record_tool_outcome(&span, outcome.is_error());
     outcome
 }
 
