@@ -6,11 +6,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use agentkit::backend::{Backend, Choice, Completion};
+use agentkit::backend::{Backend, Choice, Completion, Delta, Deltas};
 use agentkit::{Error, Sampling};
 use agentkit_backends::llama::{Llama, LlamaConfig};
 use common::fixture_request;
 use futures_util::future::join_all;
+use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -172,26 +173,29 @@ async fn a_short_request_joins_a_running_long_one_and_leaves_first() {
     assert!(jsonschema::is_valid(mixed(3).schema.full(), &value));
 }
 
-// Two worker threads: the long request's task records its end as soon as
-// its answer arrives, not when a single-threaded test runtime next polls it
-// (under a loaded CI machine that came after the short one's end).
+// The control for the test above: the same two requests, one slot. Which
+// finished first is not read off the clock (a loaded machine may poll the
+// long request's task after the short one's end): both stream into one
+// channel, which the engine writes in the order it decodes, so with one slot
+// the long answer's text comes whole before the short one's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_one_slot_the_short_request_waits_its_turn() {
-    // The control for the test above: the same two requests, one slot.
     let llama = backend(LlamaConfig::default().parallel(1));
     warm(&llama).await;
+    let (deltas, mut rx) = Deltas::channel();
     let long = tokio::spawn({
-        let llama = llama.clone();
-        async move {
-            llama.generate(essay()).await.unwrap();
-            Instant::now()
-        }
+        let (llama, deltas) = (llama.clone(), deltas.clone());
+        async move { llama.generate_streaming(essay(), deltas).await.unwrap() }
     });
     started(&llama).await;
     tokio::time::sleep(Duration::from_millis(30)).await;
-    llama.generate(mixed(3)).await.unwrap();
-    let short_done = Instant::now();
-    assert!(long.await.unwrap() < short_done);
+    let short = llama.generate_streaming(mixed(3), deltas).await.unwrap();
+    let long = long.await.unwrap();
+    let mut written = String::new();
+    while let Some(Delta::Text(text)) = rx.next().await {
+        written.push_str(&text);
+    }
+    assert_eq!(written, format!("{}{}", long.text, short.text));
 }
 
 #[tokio::test]
