@@ -234,7 +234,13 @@ struct Starved;
 #[tokio::test]
 async fn a_budget_below_the_shortest_answer_is_refused_at_pre_flight() {
     let (_, runtime) = backend(false);
-    let problems = runtime.check_agent(&Starved).await;
+    // Warnings (its unbounded input) aside: what stops it.
+    let problems: Vec<_> = runtime
+        .check_agent(&Starved)
+        .await
+        .into_iter()
+        .filter(|p| !p.warning)
+        .collect();
     let text = problems
         .iter()
         .map(ToString::to_string)
@@ -252,5 +258,9 @@ async fn a_budget_below_the_shortest_answer_is_refused_at_pre_flight() {
     assert!(err.to_string().contains("max_tokens is 8"), "{err}");
     assert_eq!(runtime.usage().calls, before, "no model call was made");
     // The agent it was cut from passes.
-    assert!(runtime.check_agent(&Extract).await.is_empty());
+    assert!(runtime
+        .check_agent(&Extract)
+        .await
+        .iter()
+        .all(|p| p.warning));
 }
