@@ -205,6 +205,8 @@ fn numeric_bounds<'a>(node: &'a Node, integer: bool) -> String {
                 Value::from(i64::MIN),
                 Value::from(i64::MAX),
                 Value::from(u64::MAX),
+                Value::from(-crate::schema::LARGEST_BOUND),
+                Value::from(crate::schema::LARGEST_BOUND),
             ]
             .contains(&Value::Number(v.clone()))
     };

@@ -163,7 +163,7 @@ fn drop_relational_keywords(schema: &mut Value) {
 /// engines read bounds as `f64`: `i64::MIN` survives that, but llguidance
 /// then negates it and overflows (its compiler panics), and `i64::MAX`
 /// rounds up past the type.
-const LARGEST_BOUND: i64 = i64::MAX - 2047;
+pub(crate) const LARGEST_BOUND: i64 = i64::MAX - 2047;
 
 /// The range of the integer formats schemars writes for Rust integer types.
 fn integer_bounds(format: &str) -> Option<(i64, i64)> {
