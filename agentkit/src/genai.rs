@@ -164,6 +164,36 @@ pub(crate) fn record_system(span: &Span, backend: &dyn Backend, model: &ModelSpe
     }
 }
 
+/// Token counts summed over one agent run's calls (its retries, samples or
+/// turns), recorded on the agent's span as they grow.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    prompt: usize,
+    cached: usize,
+    generated: usize,
+    reasoning: usize,
+}
+
+impl Tally {
+    /// Adds `completion`'s tokens and records the sums on `span`: the
+    /// `prompt_tokens` and `generated_tokens` fields and the GenAI usage.
+    pub(crate) fn add(&mut self, span: &Span, completion: &crate::backend::Completion) {
+        self.prompt += completion.prompt_tokens;
+        self.cached += completion.cached_prompt_tokens;
+        self.generated += completion.generated_tokens;
+        self.reasoning += completion.reasoning_tokens;
+        span.record("prompt_tokens", self.prompt);
+        span.record("generated_tokens", self.generated);
+        record_usage(
+            span,
+            self.prompt,
+            self.cached,
+            self.generated,
+            self.reasoning,
+        );
+    }
+}
+
 /// Token counts so far on `span`: prompt, of it cached, answer, think block.
 pub(crate) fn record_usage(
     span: &Span,

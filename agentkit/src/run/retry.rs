@@ -22,8 +22,7 @@ pub(crate) async fn answer<A: Agent>(
     let input_json = crate::backend::input_json::<A>(input)?;
     let mut tried: Vec<Attempt> = Vec::new();
     crate::genai::record_system(span, backend, &model);
-    let (mut prompt_tokens, mut generated_tokens) = (0, 0);
-    let (mut cached_tokens, mut reasoning_tokens) = (0, 0);
+    let mut tally = crate::genai::Tally::default();
     loop {
         let mut sampling = A::SAMPLING;
         sampling.seed = sampling
@@ -44,20 +43,8 @@ pub(crate) async fn answer<A: Agent>(
             None => backend.generate(request).await?,
         };
         runtime.record(&completion);
-        prompt_tokens += completion.prompt_tokens;
-        generated_tokens += completion.generated_tokens;
-        span.record("prompt_tokens", prompt_tokens);
-        span.record("generated_tokens", generated_tokens);
+        tally.add(span, &completion);
         span.record("retries", tried.len());
-        cached_tokens += completion.cached_prompt_tokens;
-        reasoning_tokens += completion.reasoning_tokens;
-        crate::genai::record_usage(
-            span,
-            prompt_tokens,
-            cached_tokens,
-            generated_tokens,
-            reasoning_tokens,
-        );
         crate::genai::record_finish(span, completion.cut);
         crate::genai::record_output(span, &completion.text);
         if let Some(reasoning) = &completion.reasoning {

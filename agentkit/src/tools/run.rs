@@ -138,8 +138,7 @@ pub(crate) async fn run_turns<A: Agent>(
     let mut prompt =
         crate::fit::fit::<A>(runtime, input, render::<A>(input, &tools, uses.parallel)?).await?;
     let mut transcript = Transcript::default();
-    let (mut prompt_tokens, mut generated_tokens) = (0, 0);
-    let (mut cached_tokens, mut reasoning_tokens) = (0, 0);
+    let mut tally = crate::genai::Tally::default();
     for turn in 1..=uses.max_turns {
         if let (Some(deltas), true) = (deltas, turn > 1) {
             deltas.restart(Restart::Turn { turn });
@@ -175,19 +174,7 @@ pub(crate) async fn run_turns<A: Agent>(
         )
         .await?;
         runtime.record(&completion);
-        prompt_tokens += completion.prompt_tokens;
-        generated_tokens += completion.generated_tokens;
-        span.record("prompt_tokens", prompt_tokens);
-        span.record("generated_tokens", generated_tokens);
-        cached_tokens += completion.cached_prompt_tokens;
-        reasoning_tokens += completion.reasoning_tokens;
-        crate::genai::record_usage(
-            span,
-            prompt_tokens,
-            cached_tokens,
-            generated_tokens,
-            reasoning_tokens,
-        );
+        tally.add(span, &completion);
         turn_span.record("prompt_tokens", completion.prompt_tokens);
         turn_span.record("cached_prompt_tokens", completion.cached_prompt_tokens);
         tracing::debug!(parent: &turn_span, output = %completion.text, "turn output");
