@@ -25,7 +25,6 @@ mod transcript;
 
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,7 +50,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// the model reads, the JSON schema of its arguments (which becomes the
 /// call's grammar) and an async call on JSON.
 ///
-/// Rust tools get this from `#[tool]` (through [`Typed`]); an MCP client
+/// Rust tools get this from `#[tool]` (through [`function`]); an MCP client
 /// implements it for each tool its server lists.
 #[async_trait::async_trait]
 pub trait DynTool: Send + Sync + 'static {
@@ -101,65 +100,13 @@ pub fn tool_result<T, E: fmt::Display>(result: Result<T, E>) -> Result<T, String
     result.map_err(|e| e.to_string())
 }
 
-/// The tool `T` as a [`DynTool`]: what `#[agent(tools = [..])]` lists. A
-/// free function, so that naming something that is not a tool reports
-/// [`TypedTool`]'s own message.
+/// The tool `T` as a [`DynTool`]: what `#[agent(tools = [..])]` lists,
+/// built as [`function`] builds a closure's (arguments parsed into
+/// `T::Args`, the result serialized). A free function, so that naming
+/// something that is not a tool reports [`TypedTool`]'s own message.
 #[doc(hidden)]
 pub fn shared_tool<T: TypedTool>() -> Arc<dyn DynTool> {
-    Typed::<T>::shared()
-}
-
-/// A [`TypedTool`] as a [`DynTool`]: arguments parsed into `T::Args`, the
-/// result serialized. What `#[agent(tools = [..])]` lists.
-pub struct Typed<T> {
-    schema: OutputSchema,
-    _tool: PhantomData<fn() -> T>,
-}
-
-impl<T: TypedTool> Typed<T> {
-    /// The tool `T`, shared.
-    pub fn shared() -> Arc<dyn DynTool> {
-        Arc::new(Typed::<T> {
-            schema: OutputSchema::of::<T::Args>(),
-            _tool: PhantomData,
-        })
-    }
-}
-
-impl<T> fmt::Debug for Typed<T>
-where
-    T: TypedTool,
-{
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Typed").field("name", &T::NAME).finish()
-    }
-}
-
-#[async_trait::async_trait]
-impl<T: TypedTool> DynTool for Typed<T> {
-    fn name(&self) -> &str {
-        T::NAME
-    }
-    fn description(&self) -> &str {
-        T::DESCRIPTION
-    }
-    fn schema(&self) -> &OutputSchema {
-        &self.schema
-    }
-    fn timeout(&self) -> Duration {
-        T::TIMEOUT
-    }
-    async fn call(&self, args: Value) -> Result<Value, String> {
-        let args: T::Args = serde_json::from_value(args)
-            .map_err(|e| format!("the arguments do not fit `{}`: {e}", T::NAME))?;
-        let output = T::call(args).await?;
-        serde_json::to_value(output).map_err(|e| {
-            format!(
-                "the result of `{}` could not be written as JSON: {e}",
-                T::NAME
-            )
-        })
-    }
+    function_with_timeout(T::NAME, T::DESCRIPTION, T::TIMEOUT, T::call)
 }
 
 /// Where tools come from at run time (an MCP server, say), registered on the
