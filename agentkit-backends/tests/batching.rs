@@ -311,6 +311,42 @@ async fn scored_choices_ride_in_the_same_batches_with_the_same_scores() {
     }
 }
 
+// Scoring feeds of several sequences share passes (other matrix shapes than
+// alone): the log probabilities may differ in the last bits only.
+#[tokio::test]
+async fn concurrent_scored_choices_share_passes_and_score_as_they_do_alone() {
+    let choices = vec![
+        Choice {
+            lead: "{\"ok\":".into(),
+            options: vec!["true".into(), "false".into()],
+        },
+        Choice {
+            lead: ",\"colour\":".into(),
+            options: vec!["\"red\"".into(), "\"dark green\"".into(), "\"\"".into()],
+        },
+    ];
+    let requests: Vec<_> = (0..6).map(mixed).collect();
+    let sequential = backend(LlamaConfig::default().batching(false));
+    let mut alone = Vec::new();
+    for r in &requests {
+        alone.push(sequential.choose(r.clone(), choices.clone()).await.unwrap());
+    }
+    let llama = backend(LlamaConfig::default().parallel(6));
+    let together = join_all(
+        requests
+            .iter()
+            .map(|r| llama.choose(r.clone(), choices.clone())),
+    )
+    .await;
+    for (a, t) in alone.iter().zip(together) {
+        let t = t.unwrap();
+        assert_eq!(a.len(), t.len());
+        for (x, y) in a.iter().flatten().zip(t.iter().flatten()) {
+            assert!((x - y).abs() < 1e-3, "{a:?} vs {t:?}");
+        }
+    }
+}
+
 /// Requests with one long shared system prompt and inputs of their own,
 /// greedy, so a copied prefix that lost or garbled a cell shows in the output.
 fn shared_prefix(i: usize) -> agentkit::backend::Request {

@@ -21,7 +21,6 @@
 //! `cargo run --release -p agentkit-examples --example batching`
 
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agentkit::backend::{Backend, Completion, Request};
@@ -29,10 +28,9 @@ use agentkit::prelude::*;
 use agentkit_backends::llama::{Llama, LlamaConfig};
 use agentkit_examples::forum::{self, Split, Thread};
 use agentkit_examples::gist::Summarise;
+use agentkit_examples::steps::Steps;
 use clap::Parser;
 use futures_util::future::join_all;
-use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::prelude::*;
 
 /// Batched decoding against one call at a time and separate contexts in
 /// parallel, on SmolLM2-135M (AGENTKIT_THREADS threads, 2 when unset).
@@ -125,43 +123,6 @@ struct Measured {
     steps: Vec<(usize, usize, f64)>,
 }
 
-/// Records the engine's `batch step` events (one per `llama_decode`), so a
-/// run can say where its time went.
-#[derive(Clone, Default)]
-struct Steps(Arc<Mutex<Vec<(usize, usize, f64)>>>);
-
-impl<S: tracing::Subscriber> Layer<S> for Steps {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        #[derive(Default)]
-        struct Fields(Option<u64>, Option<u64>, Option<f64>);
-        impl tracing::field::Visit for Fields {
-            fn record_i64(&mut self, f: &tracing::field::Field, v: i64) {
-                self.record_u64(f, u64::try_from(v).unwrap_or(0));
-            }
-            fn record_u64(&mut self, f: &tracing::field::Field, v: u64) {
-                match f.name() {
-                    "tokens" => self.0 = Some(v),
-                    "sequences" => self.1 = Some(v),
-                    _ => {}
-                }
-            }
-            fn record_f64(&mut self, f: &tracing::field::Field, v: f64) {
-                if f.name() == "decode_ms" {
-                    self.2 = Some(v);
-                }
-            }
-            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
-        }
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        if let Fields(Some(t), Some(s), Some(ms)) = fields {
-            if let Ok(mut steps) = self.0.lock() {
-                steps.push((t as usize, s as usize, ms));
-            }
-        }
-    }
-}
-
 /// A run's passes over the weights, split into prompt feeds (more tokens
 /// than sequences) and decode steps (one token per sequence).
 #[derive(Default)]
@@ -251,10 +212,7 @@ async fn measure(
         .iter()
         .map(|t| Request::for_agent::<Summarise>(&runtime, t))
         .collect::<Result<_, _>>()?;
-    let steps = Steps::default();
-    let _ = tracing_subscriber::registry()
-        .with(steps.clone())
-        .try_init();
+    let steps = Steps::install();
     let started = Instant::now();
     let timed = |request: Request| {
         let llama = llama.clone();
@@ -274,7 +232,7 @@ async fn measure(
         _ => join_all(requests.into_iter().map(timed)).await,
     };
     let seconds = started.elapsed().as_secs_f64();
-    let steps = steps.0.lock().map(|s| s.clone()).unwrap_or_default();
+    let steps = steps.taken();
     let mut measured = Measured {
         seconds,
         generated: 0,

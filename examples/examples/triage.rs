@@ -3,13 +3,14 @@
 //! only, one chain per ticket run `--concurrency N` at a time (default 8), the
 //! drafts streamed as they are written, then a table of every ticket.
 //!
-//! `cargo run -p agentkit-examples --example triage [-- --concurrency 1]`
+//! `cargo run -p agentkit-examples --example triage [-- --concurrency 1] [--passes]`
 
 use std::io::Write;
 use std::time::Instant;
 
 use agentkit::stream::{Event, Progress, StreamExt};
 use agentkit::Streams;
+use agentkit_examples::steps::Steps;
 use agentkit_examples::triage::{self, Triaged};
 use clap::Parser;
 
@@ -20,11 +21,16 @@ struct Args {
     /// How many tickets run at a time.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
+    /// Also print the engine's passes over the weights: how many, and the
+    /// time in prompt and scoring feeds against decode steps.
+    #[arg(long)]
+    passes: bool,
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    let steps = args.passes.then(Steps::install);
     let runtime = agentkit_examples::forum::runtime()?;
     let tickets = triage::tickets();
     let pipeline = triage::triage(args.concurrency);
@@ -75,5 +81,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         wall.as_secs_f64(),
         usage.calls
     );
+    if let Some(steps) = steps {
+        println!("{}", steps.summary());
+    }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod forum;
 pub mod gist;
 pub mod progress;
 pub mod search;
+pub mod steps;
 pub mod triage;
 
 /// Thread count: `AGENTKIT_THREADS`, else every available core.

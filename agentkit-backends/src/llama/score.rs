@@ -205,4 +205,8 @@ impl Task for Score {
     fn is_abandoned(&self) -> bool {
         self.answer.is_closed()
     }
+
+    fn shares_passes(&self) -> bool {
+        true
+    }
 }

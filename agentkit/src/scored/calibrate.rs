@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use futures_util::future::join_all;
+
 use super::call::probabilities;
 use super::plan::Field;
 use super::{Calibration, ScoredAgent};
@@ -45,7 +47,8 @@ impl<A: Agent> ScoredAgent<A> {
     }
 }
 
-/// The mean probabilities of every answer over `inputs`: one scored call each.
+/// The mean probabilities of every answer over `inputs`: one scored call
+/// each, made together (a batching backend scores them in shared passes).
 async fn mean_probabilities<A: Agent>(
     runtime: &Runtime,
     fields: &[Field],
@@ -54,8 +57,11 @@ async fn mean_probabilities<A: Agent>(
     inputs: &[A::Input],
 ) -> Result<Vec<Vec<f64>>, Error> {
     let mut sum: Vec<Vec<f64>> = fields.iter().map(|f| vec![0.0; f.options.len()]).collect();
-    for input in inputs {
-        let probs = probabilities::<A>(runtime, fields, schema, shots, input).await?;
+    let calls = inputs
+        .iter()
+        .map(|input| probabilities::<A>(runtime, fields, schema, shots, input));
+    for probs in join_all(calls).await {
+        let probs = probs?;
         for (total, field) in sum.iter_mut().zip(&probs) {
             for (t, p) in total.iter_mut().zip(field) {
                 *t += p;

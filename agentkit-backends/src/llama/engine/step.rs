@@ -179,7 +179,8 @@ impl Engine {
 
     /// With a stream per sequence: either every one-token feed (decode
     /// steps) or the first longer one (a prompt chunk or a scoring feed)
-    /// alone, taking turns. llama.cpp splits a batch over several streams
+    /// alone, taking turns; a scoring feed takes every other scoring feed
+    /// with it (see [`Task::shares_passes`](super::task::Task::shares_passes)). llama.cpp splits a batch over several streams
     /// into equal shares per sequence, which would cut a prompt riding with
     /// decode steps into a one-token piece and the rest, pieces it never has
     /// in a context of its own, and greedy outputs then flipped (7 of 8
@@ -194,14 +195,31 @@ impl Engine {
         let Some(&first) = longer.first() else {
             return singles;
         };
+        let longer = if self.shares_passes(first.2) {
+            longer
+                .into_iter()
+                .filter(|&(_, _, slot)| self.shares_passes(slot))
+                .collect()
+        } else {
+            vec![first]
+        };
         if singles.is_empty() {
-            return vec![first];
+            return longer;
         }
         self.longer_turn = !self.longer_turn;
         if self.longer_turn {
-            vec![first]
+            longer
         } else {
             singles
+        }
+    }
+
+    /// Whether `slot` is past its prompt and runs a task whose feeds may
+    /// share a pass.
+    fn shares_passes(&self, slot: usize) -> bool {
+        match &self.slots[slot] {
+            Slot::Busy(seq) => seq.job.task.shares_passes(),
+            _ => false,
         }
     }
 

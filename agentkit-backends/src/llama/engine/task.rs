@@ -24,6 +24,16 @@ pub(in crate::llama) trait Task: Send {
 
     /// Whether the caller stopped waiting for the answer.
     fn is_abandoned(&self) -> bool;
+
+    /// Whether this task's feeds after its prompt may share a pass with other
+    /// sequences' feeds when each sequence has a KV stream of its own. A
+    /// shared pass evaluates the same tokens with other matrix shapes, which
+    /// can round differently in the last bits: harmless for log
+    /// probabilities compared between options, not for a greedy output that
+    /// must equal a run alone. So only tasks that read probabilities say yes.
+    fn shares_passes(&self) -> bool {
+        false
+    }
 }
 
 /// What a task wants after it has seen the logits it asked for.

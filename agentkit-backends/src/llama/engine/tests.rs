@@ -53,9 +53,11 @@ struct Report {
     rows: Vec<usize>,
 }
 
-/// A task that feeds `steps` tokens one at a time, then is done.
+/// A task that feeds `steps` times `width` tokens, then is done.
 struct Steps {
     steps: usize,
+    width: usize,
+    shares: bool,
     rows: Vec<usize>,
     out: Arc<Mutex<Option<Report>>>,
     abandoned: Arc<AtomicBool>,
@@ -70,9 +72,13 @@ impl Task for Steps {
         self.steps -= 1;
         Next::Feed {
             rewind_to: None,
-            tokens: vec![LlamaToken(100 + self.steps as i32)],
+            tokens: vec![LlamaToken(100 + self.steps as i32); self.width],
             all_logits: false,
         }
+    }
+
+    fn shares_passes(&self) -> bool {
+        self.shares
     }
 
     fn finish(self: Box<Self>, result: Result<(), Error>, stats: Stats) {
@@ -91,10 +97,23 @@ impl Task for Steps {
 /// A job with `prompt` that generates `steps` tokens (reserving as many),
 /// and where its report will be.
 fn job(prompt: &[i32], steps: usize) -> (Job, Arc<Mutex<Option<Report>>>, Arc<AtomicBool>) {
+    wide_job(prompt, steps, 1, false)
+}
+
+/// A job that feeds `width` tokens per step, which may share a pass with
+/// other sequences' feeds if `shares`.
+fn wide_job(
+    prompt: &[i32],
+    steps: usize,
+    width: usize,
+    shares: bool,
+) -> (Job, Arc<Mutex<Option<Report>>>, Arc<AtomicBool>) {
     let out = Arc::new(Mutex::new(None));
     let abandoned = Arc::new(AtomicBool::new(false));
     let task = Steps {
         steps,
+        width,
+        shares,
         rows: Vec::new(),
         out: Arc::clone(&out),
         abandoned: Arc::clone(&abandoned),
@@ -103,7 +122,7 @@ fn job(prompt: &[i32], steps: usize) -> (Job, Arc<Mutex<Option<Report>>>, Arc<At
     let job = Job {
         agent: "Probe",
         prompt: prompt.iter().map(|t| LlamaToken(*t)).collect(),
-        reserve: steps,
+        reserve: steps * width,
         task: Box::new(task),
         cancelled: Arc::new(AtomicBool::new(false)),
         running: Running::new(&counter),
@@ -136,6 +155,31 @@ fn a_job_that_can_never_fit_is_answered_with_a_configuration_error() {
     let err = report.result.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
     assert!(err.to_string().contains("kv_size"), "{err}");
+}
+
+#[test]
+fn with_streams_feeds_of_tasks_that_share_passes_go_together_and_others_alone() {
+    // Four sequences, each a 20-token prompt of its own and then three feeds
+    // of three tokens.
+    let passes = |shares: bool| {
+        let mut engine = engine(4, 2048, false);
+        let outs: Vec<_> = (0..4)
+            .map(|i| {
+                let (j, out, _) = wide_job(&prompt(20, 10 + i), 3, 3, shares);
+                assert!(engine.admit(j).is_ok());
+                out
+            })
+            .collect();
+        let passes = run_to_idle(&mut engine);
+        for out in outs {
+            assert!(out.lock().unwrap().take().unwrap().result.is_ok());
+        }
+        passes
+    };
+    // Each prompt and each feed alone: 4 + 4 * 3 passes.
+    assert_eq!(passes(false), 16);
+    // The four prompts in one pass, then each round of feeds in one.
+    assert_eq!(passes(true), 4);
 }
 
 #[test]
