@@ -107,14 +107,14 @@ impl Engine {
         prompt: &[LlamaToken],
     ) -> Option<(usize, Start)> {
         let takeover = source.filter(|(i, _)| matches!(self.slots[*i], Slot::Cached { .. }));
-        let free = self.slots.iter().position(|s| matches!(s, Slot::Free));
+        let free = self.free_slot();
         if let (None, Some((s, n))) = (free, takeover) {
             return Some((s, Start::Held(self.take_over(s, n))));
         }
         let slot = match free {
             Some(f) => f,
             None => {
-                let s = self.oldest_cached(source.map(|(s, _)| s))?;
+                let s = self.cached_to_evict(source.map(|(s, _)| s))?;
                 self.clear(s);
                 s
             }

@@ -113,6 +113,52 @@ impl Engine {
         })
     }
 
+    /// Whether a sequence runs in a slot next to `slot`. With a stream per
+    /// sequence, llama.cpp evaluates a pass in runs of adjacent streams, one
+    /// piece per run: decode steps of sequences in adjacent slots cost one
+    /// piece, scattered ones a piece each (two 1-token steps in slots 0 and 3
+    /// took 24 ms, one alone 12 ms). With one shared cache it does not matter.
+    fn beside_busy(&self, slot: usize) -> bool {
+        !self.config.unified
+            && [slot.checked_sub(1), slot.checked_add(1)]
+                .into_iter()
+                .flatten()
+                .any(|i| matches!(self.slots.get(i), Some(Slot::Busy(_))))
+    }
+
+    /// A free slot for a new sequence: one beside a running sequence if any,
+    /// else the first.
+    pub(super) fn free_slot(&self) -> Option<usize> {
+        let free = (0..self.slots.len()).filter(|&i| matches!(self.slots[i], Slot::Free));
+        free.clone()
+            .find(|&i| self.beside_busy(i))
+            .or_else(|| free.min())
+    }
+
+    /// The cached slot (other than `except`) to empty for a new sequence: the
+    /// least recently used of those beside a running sequence whose prompt
+    /// prefix another slot also holds (so no reuse is lost), else the least
+    /// recently used of all.
+    pub(super) fn cached_to_evict(&self, except: Option<usize>) -> Option<usize> {
+        let cached = |i: usize| match &self.slots[i] {
+            Slot::Cached { used, tokens, .. } if Some(i) != except => Some((i, *used, tokens)),
+            _ => None,
+        };
+        let held_elsewhere = |i: usize, tokens: &[LlamaToken]| {
+            (0..self.slots.len()).filter(|&j| j != i).any(|j| {
+                self.slots[j]
+                    .known()
+                    .is_some_and(|k| 2 * common_prefix(k, tokens) >= tokens.len())
+            })
+        };
+        (0..self.slots.len())
+            .filter_map(cached)
+            .filter(|&(i, _, tokens)| self.beside_busy(i) && held_elsewhere(i, tokens))
+            .min_by_key(|&(_, used, _)| used)
+            .map(|(i, _, _)| i)
+            .or_else(|| self.oldest_cached(except))
+    }
+
     /// The least recently used cached slot other than `except`.
     pub(super) fn oldest_cached(&self, except: Option<usize>) -> Option<usize> {
         self.slots

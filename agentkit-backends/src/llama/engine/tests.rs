@@ -183,6 +183,50 @@ fn with_streams_feeds_of_tasks_that_share_passes_go_together_and_others_alone() 
 }
 
 #[test]
+fn with_streams_a_new_sequence_goes_beside_a_running_one() {
+    let mut engine = engine(4, 2048, false);
+    // Four sequences share an instruction prefix.
+    let shared = prompt(20, 30);
+    for (i, steps) in [2, 4, 1, 3].into_iter().enumerate() {
+        let mut p = shared.clone();
+        p.extend([200 + i as i32; 4]);
+        let (j, _, _) = job(&p, steps);
+        assert!(engine.admit(j).is_ok());
+    }
+    run_to_idle(&mut engine);
+    assert!(engine
+        .slots
+        .iter()
+        .all(|s| matches!(s, Slot::Cached { .. })));
+    let used: Vec<u64> = engine
+        .slots
+        .iter()
+        .filter_map(|s| match s {
+            Slot::Cached { used, .. } => Some(*used),
+            _ => None,
+        })
+        .collect();
+    // The three that waited for the prefix started later: the order of
+    // finishing is slot 0, 2, 1, 3.
+    assert!(
+        used[0] < used[2] && used[2] < used[1] && used[1] < used[3],
+        "{used:?}"
+    );
+    // Two unrelated requests: the first empties the least recently used slot
+    // (0); the second goes beside it (1) rather than into the least recently
+    // used of the rest (2), since other slots hold the prefix slot 1 held.
+    let (e, _, _) = job(&prompt(24, 90), 3);
+    let (f, _, _) = job(&prompt(24, 91), 3);
+    assert!(engine.admit(e).is_ok());
+    assert!(engine.admit(f).is_ok());
+    let busy: Vec<usize> = (0..4)
+        .filter(|&i| matches!(engine.slots[i], Slot::Busy(_)))
+        .collect();
+    assert_eq!(busy, [0, 1]);
+    run_to_idle(&mut engine);
+}
+
+#[test]
 fn a_job_waits_while_every_slot_runs_and_gets_one_when_a_slot_frees() {
     let mut engine = engine(1, 512, true);
     let (first, first_out, _) = job(&prompt(20, 1), 3);
