@@ -291,8 +291,10 @@ async fn versus(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let n = items.len();
     let mut rows = Vec::new();
+    // A fresh server for each constraint: a server that has seen the
+    // prompts serves them from its prompt cache (the second row once
+    // evaluated 594 prompt tokens where the first evaluated 5336).
     {
-        let server = LlamaServer::start(binary, model, "smollm2", 8).await?;
         for (name, constraint) in [
             (
                 "llama-server --parallel 8, response_format json_schema",
@@ -303,6 +305,7 @@ async fn versus(
                 Constraint::Auto,
             ),
         ] {
+            let server = LlamaServer::start(binary, model, "smollm2", 8).await?;
             let backend = Server::new(ServerConfig::default().constraint(constraint));
             let runtime = Runtime::builder()
                 .backend(Router::served_only().with_server(backend.clone()))
@@ -319,11 +322,20 @@ async fn versus(
             rows.push((name, all_at_once(&backend, requests).await));
         }
     }
-    for (name, ff) in [
-        ("agentkit in-process, batched, fast-forward on", true),
-        ("agentkit in-process, batched, fast-forward off", false),
+    for (name, ff, fa) in [
+        ("agentkit in-process, batched, fast-forward on", true, false),
+        ("agentkit in-process, batched, fast-forward off", false, false),
+        (
+            "agentkit in-process, batched, fast-forward on, flash attention on",
+            true,
+            true,
+        ),
     ] {
-        let llama = Llama::new(LlamaConfig::default().threads(2).fast_forward(ff))?;
+        let config = LlamaConfig::default()
+            .threads(2)
+            .fast_forward(ff)
+            .flash_attention(fa);
+        let llama = Llama::new(config)?;
         let runtime = Runtime::builder().backend(llama.clone()).build();
         let requests = items
             .iter()
