@@ -43,6 +43,12 @@ struct Args {
     /// Send the requests one at a time instead of all at once.
     #[arg(long)]
     one_at_a_time: bool,
+
+    /// Also measure fast-forward with one KV cache shared by all sequences
+    /// (`LlamaConfig::unified_kv(true)`), where a forced run rides in the
+    /// same pass as the other sequences' decode steps.
+    #[arg(long)]
+    unified: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Debug, clap::ValueEnum)]
@@ -210,12 +216,17 @@ fn valid(job: Job, text: &str) -> bool {
 
 /// One run of `job` on a fresh backend, all requests at once (or one at a
 /// time).
-async fn run(job: Job, fast_forward: bool, one_at_a_time: bool) -> Result<Run, Error> {
+async fn run(
+    job: Job,
+    (fast_forward, unified): (bool, bool),
+    one_at_a_time: bool,
+) -> Result<Run, Error> {
     let threads = agentkit_examples::threads().unwrap_or(2);
     let llama = Llama::new(
         LlamaConfig::default()
             .threads(threads)
-            .fast_forward(fast_forward),
+            .fast_forward(fast_forward)
+            .unified_kv(unified),
     )?;
     // `Draft` names the flagship's `draft` alias.
     let runtime = Runtime::builder()
@@ -279,19 +290,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("| job ({how}) | answers | fast-forward | decode steps / answer | forced share | tokens / answer | job time | speed-up | same output as off | valid | fields right |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for job in args.jobs {
-        let mut best: [Option<Run>; 2] = [None, None];
+        // (fast-forward, one shared KV cache) of each row.
+        let mut ways = vec![("off", (false, false)), ("on", (true, false))];
+        if args.unified {
+            ways.push(("on, unified", (true, true)));
+        }
+        let mut best: Vec<Option<Run>> = ways.iter().map(|_| None).collect();
         for _round in 0..2 {
-            for (i, ff) in [false, true].into_iter().enumerate() {
-                let r = run(job, ff, args.one_at_a_time).await?;
+            for (i, (_, way)) in ways.iter().enumerate() {
+                let r = run(job, *way, args.one_at_a_time).await?;
                 if best[i].as_ref().is_none_or(|b| r.seconds < b.seconds) {
                     best[i] = Some(r);
                 }
             }
         }
-        let [Some(off), Some(on)] = best else {
+        let Some(Some(off)) = best.first() else {
             continue;
         };
-        for (name, r) in [("off", &off), ("on", &on)] {
+        let Some(Some(on)) = best.get(1) else {
+            continue;
+        };
+        for ((name, _), r) in ways.iter().zip(&best) {
+            let Some(r) = r else {
+                continue;
+            };
             let n = r.texts.len().max(1) as f64;
             let same = r
                 .texts

@@ -324,7 +324,11 @@ async fn versus(
     }
     for (name, ff, fa) in [
         ("agentkit in-process, batched, fast-forward on", true, false),
-        ("agentkit in-process, batched, fast-forward off", false, false),
+        (
+            "agentkit in-process, batched, fast-forward off",
+            false,
+            false,
+        ),
         (
             "agentkit in-process, batched, fast-forward on, flash attention on",
             true,
