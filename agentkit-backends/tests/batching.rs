@@ -6,23 +6,15 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use agentkit::backend::{Backend, Choice, Completion, Delta, Deltas};
+use agentkit::backend::{Backend, Completion, Delta, Deltas};
 use agentkit::{Error, Sampling};
 use agentkit_backends::llama::{Llama, LlamaConfig};
 use common::fixture_request;
+use common::mixed::mixed;
 use futures_util::future::join_all;
 use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
-
-#[derive(Deserialize, JsonSchema)]
-#[allow(dead_code)]
-struct Flat {
-    #[schemars(length(max = 12))]
-    name: String,
-    count: u8,
-    ok: bool,
-}
 
 #[derive(Deserialize, JsonSchema)]
 struct Essay {
@@ -32,26 +24,6 @@ struct Essay {
 
 fn backend(config: LlamaConfig) -> Llama {
     Llama::new(config.threads(1)).unwrap()
-}
-
-/// The i-th of a mix of requests: two schemas, two agents, greedy and
-/// seeded sampling, inputs of different lengths.
-fn mixed(i: usize) -> agentkit::backend::Request {
-    let (schema, agent) = if i.is_multiple_of(2) {
-        (agentkit::output_schema::<Flat>(), "Flat")
-    } else {
-        (agentkit::output_schema::<Vec<bool>>(), "Bools")
-    };
-    let sampling = if i.is_multiple_of(3) {
-        Sampling::DEFAULT.with_temperature(0.0)
-    } else {
-        Sampling::DEFAULT.with_temperature(0.8).with_seed(i as u32)
-    }
-    .with_max_tokens(120);
-    let mut request = fixture_request(schema, sampling);
-    request.agent = agent;
-    request.prompt.messages[1].content = format!("{{\"question\": \"{}\"}}", "why ".repeat(i));
-    request
 }
 
 async fn one_at_a_time(llama: &Llama, requests: &[agentkit::backend::Request]) -> Vec<String> {
@@ -280,70 +252,6 @@ async fn concurrent_calls_share_the_prompt_prefix_evaluated_once() {
             c.cached_prompt_tokens,
             c.prompt_tokens
         );
-    }
-}
-
-#[tokio::test]
-async fn scored_choices_ride_in_the_same_batches_with_the_same_scores() {
-    let choices = vec![
-        Choice {
-            lead: "{\"ok\":".into(),
-            options: vec!["true".into(), "false".into()],
-        },
-        Choice {
-            lead: ",\"colour\":".into(),
-            options: vec!["\"red\"".into(), "\"dark green\"".into(), "\"\"".into()],
-        },
-    ];
-    let request = mixed(0);
-    let alone = backend(LlamaConfig::default().batching(false))
-        .choose(request.clone(), choices.clone())
-        .await
-        .unwrap();
-    let llama = backend(LlamaConfig::default().parallel(4));
-    let generations = join_all((1..4).map(|i| llama.generate(mixed(i))));
-    let (scores, texts) = tokio::join!(llama.choose(request, choices), generations);
-    let scores = scores.unwrap();
-    assert!(texts.iter().all(Result::is_ok));
-    assert_eq!(scores.len(), 2);
-    for (a, b) in alone.iter().flatten().zip(scores.iter().flatten()) {
-        assert!((a - b).abs() < 1e-3, "{alone:?} vs {scores:?}");
-    }
-}
-
-// Scoring feeds of several sequences share passes (other matrix shapes than
-// alone): the log probabilities may differ in the last bits only.
-#[tokio::test]
-async fn concurrent_scored_choices_share_passes_and_score_as_they_do_alone() {
-    let choices = vec![
-        Choice {
-            lead: "{\"ok\":".into(),
-            options: vec!["true".into(), "false".into()],
-        },
-        Choice {
-            lead: ",\"colour\":".into(),
-            options: vec!["\"red\"".into(), "\"dark green\"".into(), "\"\"".into()],
-        },
-    ];
-    let requests: Vec<_> = (0..6).map(mixed).collect();
-    let sequential = backend(LlamaConfig::default().batching(false));
-    let mut alone = Vec::new();
-    for r in &requests {
-        alone.push(sequential.choose(r.clone(), choices.clone()).await.unwrap());
-    }
-    let llama = backend(LlamaConfig::default().parallel(6));
-    let together = join_all(
-        requests
-            .iter()
-            .map(|r| llama.choose(r.clone(), choices.clone())),
-    )
-    .await;
-    for (a, t) in alone.iter().zip(together) {
-        let t = t.unwrap();
-        assert_eq!(a.len(), t.len());
-        for (x, y) in a.iter().flatten().zip(t.iter().flatten()) {
-            assert!((x - y).abs() < 1e-3, "{a:?} vs {t:?}");
-        }
     }
 }
 

@@ -10,6 +10,8 @@ use agentkit::{Message, Prompt, Role, Sampling};
 use agentkit_backends::llama::{Llama, LlamaConfig};
 use agentkit_test::fixture;
 
+pub mod mixed;
+
 /// A fresh directory for this test process.
 pub fn scratch_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
