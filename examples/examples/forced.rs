@@ -14,9 +14,12 @@
 //! loaded. Prints per job and setting: decode steps per answer, the forced
 //! share of the generated tokens, the whole-job time (the better of two
 //! rounds), and how many outputs equal the run without fast-forward.
+//! `--unified` adds fast-forward with one shared KV cache as a third setting;
+//! `--passes` prints each setting's passes over the weights.
 //!
 //! `cargo run --release -p agentkit-examples --example forced [-- --jobs extract]`
 
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use agentkit::backend::{Backend, Completion, Request};
@@ -24,6 +27,7 @@ use agentkit::prelude::*;
 use agentkit_backends::llama::{Llama, LlamaConfig};
 use agentkit_examples::forum::{self, Draft, Split};
 use agentkit_examples::gist::{Gist, Summarise};
+use agentkit_examples::steps::{self, Steps};
 use clap::Parser;
 use futures_util::future::join_all;
 
@@ -49,7 +53,15 @@ struct Args {
     /// same pass as the other sequences' decode steps.
     #[arg(long)]
     unified: bool,
+
+    /// Also print each row's passes over the weights: prompt and forced-run
+    /// feeds against decode steps, with their time inside llama.cpp.
+    #[arg(long)]
+    passes: bool,
 }
+
+/// The engine's passes of the run in progress.
+static STEPS: LazyLock<Steps> = LazyLock::new(Steps::install);
 
 #[derive(Clone, Copy, PartialEq, Debug, clap::ValueEnum)]
 enum Job {
@@ -179,6 +191,8 @@ struct Run {
     forced: usize,
     generated: usize,
     valid: usize,
+    /// The engine's passes during the job, summed up.
+    passes: String,
 }
 
 /// The job's requests on `runtime`.
@@ -237,6 +251,7 @@ async fn run(
     if let Some(first) = requests.first() {
         llama.preload(&first.model).await?;
     }
+    STEPS.take();
     let started = Instant::now();
     let results: Vec<Result<Completion, Error>> = if one_at_a_time {
         let mut out = Vec::new();
@@ -249,6 +264,7 @@ async fn run(
     };
     let seconds = started.elapsed().as_secs_f64();
     let mut out = Run {
+        passes: steps::summarize(&STEPS.take()),
         seconds,
         texts: Vec::new(),
         steps: 0,
@@ -345,6 +361,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 r.valid,
                 r.texts.len()
             );
+        }
+        if args.passes {
+            for ((name, _), r) in ways.iter().zip(&best) {
+                if let Some(r) = r {
+                    println!("  passes, fast-forward {name}: {}", r.passes);
+                }
+            }
         }
         let differing = off.texts.iter().zip(&on.texts).enumerate();
         for (i, (a, b)) in differing.filter(|(_, (a, b))| a != b).take(3) {

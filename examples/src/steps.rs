@@ -27,27 +27,40 @@ impl Steps {
         self.0.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// One line: passes, and how many tokens and seconds went to passes of
-    /// one token per sequence (decode steps) and to longer feeds (prompts,
-    /// scoring).
+    /// [`summarize`] of every pass so far.
     pub fn summary(&self) -> String {
-        let (mut feeds, mut feed_tokens, mut feed_ms) = (0, 0, 0.0);
-        let (mut steps, mut step_tokens, mut step_ms) = (0, 0, 0.0);
-        for (tokens, sequences, ms) in self.taken() {
-            if tokens > sequences {
-                (feeds, feed_tokens, feed_ms) = (feeds + 1, feed_tokens + tokens, feed_ms + ms);
-            } else {
-                (steps, step_tokens, step_ms) = (steps + 1, step_tokens + tokens, step_ms + ms);
-            }
-        }
-        format!(
-            "{} passes: {feeds} feeds of {feed_tokens} tokens in {:.2} s, {steps} decode steps of \
-             {step_tokens} tokens in {:.2} s",
-            feeds + steps,
-            feed_ms / 1e3,
-            step_ms / 1e3
-        )
+        summarize(&self.taken())
     }
+
+    /// Every pass so far, forgotten here: the next call starts afresh.
+    pub fn take(&self) -> Vec<(usize, usize, f64)> {
+        self.0
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+}
+
+/// One line about `passes`: how many, and how many tokens and seconds went
+/// to passes of one token per sequence (decode steps) and to longer feeds
+/// (prompts, scoring, forced runs).
+pub fn summarize(passes: &[(usize, usize, f64)]) -> String {
+    let (mut feeds, mut feed_tokens, mut feed_ms) = (0, 0, 0.0);
+    let (mut steps, mut step_tokens, mut step_ms) = (0, 0, 0.0);
+    for &(tokens, sequences, ms) in passes {
+        if tokens > sequences {
+            (feeds, feed_tokens, feed_ms) = (feeds + 1, feed_tokens + tokens, feed_ms + ms);
+        } else {
+            (steps, step_tokens, step_ms) = (steps + 1, step_tokens + tokens, step_ms + ms);
+        }
+    }
+    format!(
+        "{} passes: {feeds} feeds of {feed_tokens} tokens in {:.2} s, {steps} decode steps of \
+         {step_tokens} tokens in {:.2} s",
+        feeds + steps,
+        feed_ms / 1e3,
+        step_ms / 1e3
+    )
 }
 
 impl<S: tracing::Subscriber> Layer<S> for Steps {
