@@ -46,29 +46,36 @@ async fn scored_choices_ride_in_the_same_batches_with_the_same_scores() {
     }
 }
 
-// Scoring feeds of several sequences share passes (other matrix shapes than
-// alone): the log probabilities may differ in the last bits only.
+// Scoring feeds of one length from several sequences share passes (other
+// matrix shapes than alone): the log probabilities differ from the same
+// calls one at a time on an engine of their own in the last digits only (up
+// to 2.3e-6 here).
 #[tokio::test]
 async fn concurrent_scored_choices_share_passes_and_score_as_they_do_alone() {
     let choices = choices();
     let requests: Vec<_> = (0..6).map(mixed).collect();
-    let sequential = backend(LlamaConfig::default().batching(false));
+    let one_at_a_time = backend(LlamaConfig::default().parallel(6));
     let mut alone = Vec::new();
     for r in &requests {
-        alone.push(sequential.choose(r.clone(), choices.clone()).await.unwrap());
+        alone.push(
+            one_at_a_time
+                .choose(r.clone(), choices.clone())
+                .await
+                .unwrap(),
+        );
     }
-    let llama = backend(LlamaConfig::default().parallel(6));
+    let engine = backend(LlamaConfig::default().parallel(6));
     let together = join_all(
         requests
             .iter()
-            .map(|r| llama.choose(r.clone(), choices.clone())),
+            .map(|r| engine.choose(r.clone(), choices.clone())),
     )
     .await;
     for (a, t) in alone.iter().zip(together) {
         let t = t.unwrap();
         assert_eq!(a.len(), t.len());
         for (x, y) in a.iter().flatten().zip(t.iter().flatten()) {
-            assert!((x - y).abs() < 1e-3, "{a:?} vs {t:?}");
+            assert!((x - y).abs() < 1e-4, "{a:?} vs {t:?}");
         }
     }
 }

@@ -179,26 +179,41 @@ impl Engine {
 
     /// With a stream per sequence: either every one-token feed (decode
     /// steps) or the first longer one (a prompt chunk or a scoring feed)
-    /// alone, taking turns; a scoring feed takes every other scoring feed
-    /// with it (see [`Task::shares_passes`](super::task::Task::shares_passes)). llama.cpp splits a batch over several streams
+    /// alone, taking turns. llama.cpp splits a batch over several streams
     /// into equal shares per sequence, which would cut a prompt riding with
     /// decode steps into a one-token piece and the rest, pieces it never has
     /// in a context of its own, and greedy outputs then flipped (7 of 8
     /// identical instead of 8 in the batching benchmark); alone, a longer
     /// feed is evaluated in the same pieces as in a context of its own.
+    ///
+    /// A feed of a task that shares passes (see
+    /// [`Task::shares_passes`](super::task::Task::shares_passes)) takes every
+    /// other such feed of the same length with it, each still whole (with
+    /// unequal lengths a one-token piece appeared, and the flagship's scored
+    /// answers then differed from run to run). Those feeds wait while a
+    /// prompt is pending, so that calls arriving together reach their
+    /// options together and line up.
     fn one_kind(&mut self, order: Vec<(bool, u64, usize)>) -> Vec<(bool, u64, usize)> {
         let single = |&(_, _, slot): &(bool, u64, usize)| match &self.slots[slot] {
             Slot::Busy(seq) => seq.feed.len() == 1,
             _ => false,
         };
         let (singles, longer): (Vec<_>, Vec<_>) = order.into_iter().partition(single);
-        let Some(&first) = longer.first() else {
+        let sharing =
+            |&(pending, _, slot): &(bool, u64, usize)| !pending && self.shares_passes(slot);
+        let Some(first) = longer
+            .iter()
+            .find(|f| !sharing(f))
+            .or_else(|| longer.first())
+            .copied()
+        else {
             return singles;
         };
         let longer = if self.shares_passes(first.2) {
+            let len = self.feed_len(first.2);
             longer
                 .into_iter()
-                .filter(|&(_, _, slot)| self.shares_passes(slot))
+                .filter(|&(_, _, slot)| self.shares_passes(slot) && self.feed_len(slot) == len)
                 .collect()
         } else {
             vec![first]
@@ -214,8 +229,15 @@ impl Engine {
         }
     }
 
-    /// Whether `slot` is past its prompt and runs a task whose feeds may
-    /// share a pass.
+    /// How many tokens `slot` has to feed.
+    fn feed_len(&self, slot: usize) -> usize {
+        match &self.slots[slot] {
+            Slot::Busy(seq) => seq.feed.len(),
+            _ => 0,
+        }
+    }
+
+    /// Whether `slot` runs a task whose feeds may share a pass.
     fn shares_passes(&self, slot: usize) -> bool {
         match &self.slots[slot] {
             Slot::Busy(seq) => seq.job.task.shares_passes(),
