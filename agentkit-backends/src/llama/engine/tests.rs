@@ -159,13 +159,13 @@ fn a_job_that_can_never_fit_is_answered_with_a_configuration_error() {
 
 #[test]
 fn with_streams_feeds_of_tasks_that_share_passes_go_together_and_others_alone() {
-    // Four sequences, each a 20-token prompt of its own and then three feeds
-    // of three tokens.
-    let passes = |shares: bool| {
+    // Four sequences, each a prompt of its own (`lengths`) and then three
+    // feeds of three tokens.
+    let passes = |shares: bool, lengths: [usize; 4]| {
         let mut engine = engine(4, 2048, false);
         let outs: Vec<_> = (0..4)
             .map(|i| {
-                let (j, out, _) = wide_job(&prompt(20, 10 + i), 3, 3, shares);
+                let (j, out, _) = wide_job(&prompt(lengths[i], 10 + i as i32), 3, 3, shares);
                 assert!(engine.admit(j).is_ok());
                 out
             })
@@ -177,9 +177,12 @@ fn with_streams_feeds_of_tasks_that_share_passes_go_together_and_others_alone() 
         passes
     };
     // Each prompt and each feed alone: 4 + 4 * 3 passes.
-    assert_eq!(passes(false), 16);
+    assert_eq!(passes(false, [20; 4]), 16);
     // The four prompts in one pass, then each round of feeds in one.
-    assert_eq!(passes(true), 4);
+    assert_eq!(passes(true, [20; 4]), 4);
+    // Prompts of different lengths each alone (a feed is never cut); the
+    // feeds wait for them, then go together.
+    assert_eq!(passes(true, [20, 21, 22, 23]), 4 + 3);
 }
 
 #[test]
