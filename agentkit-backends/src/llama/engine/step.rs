@@ -194,10 +194,7 @@ impl Engine {
     /// prompt is pending, so that calls arriving together reach their
     /// options together and line up.
     fn one_kind(&mut self, order: Vec<(bool, u64, usize)>) -> Vec<(bool, u64, usize)> {
-        let single = |&(_, _, slot): &(bool, u64, usize)| match &self.slots[slot] {
-            Slot::Busy(seq) => seq.feed.len() == 1,
-            _ => false,
-        };
+        let single = |&(_, _, slot): &(bool, u64, usize)| self.feed_len(slot) == 1;
         let (singles, longer): (Vec<_>, Vec<_>) = order.into_iter().partition(single);
         let sharing =
             |&(pending, _, slot): &(bool, u64, usize)| !pending && self.shares_passes(slot);
