@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A one-shot run gains nothing from incremental data, which on a clean run
+# is several GB beside the build itself; a run out of disk dies in a linker.
+export CARGO_INCREMENTAL=0
+scripts/disk-check.sh
+
 scripts/setup.sh --book
 scripts/fetch-model.sh
 # A real llama-server for the server backend's tests, built once into the

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Says, before a long build, whether the disk under the target dir has room
+# for the whole suite, so that a run that later dies in a linker with "No
+# space left on device" was announced at its start with the fix.
+# Warns only: a target dir that already holds a build needs far less.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Peak use of a clean `scripts/test.sh` run (target dir, the model, the
+# llama-server build), measured on 2026-12-06: see BENCHMARKS.md, "CI".
+need_gb=${AGENTKIT_DISK_NEED_GB:-12}
+
+target=${CARGO_TARGET_DIR:-target}
+probe=$target
+while [ ! -e "$probe" ]; do
+  probe=$(dirname "$probe")
+done
+free_kb=$(df -Pk "$probe" | awk 'NR == 2 { print $4 }')
+free_gb=$((free_kb / 1024 / 1024))
+echo "[disk] ${free_gb} GB free under $target (a clean run needs about ${need_gb} GB)" >&2
+if [ "$free_gb" -lt "$need_gb" ]; then
+  if [ -d "$target/debug" ]; then
+    echo "[disk] warning: less than a clean run needs; $target already holds a build, so this may still fit" >&2
+  else
+    echo "[disk] warning: a clean run will likely stop with 'No space left on device';" >&2
+    echo "[disk]   free space there, or point CARGO_TARGET_DIR at a disk with ${need_gb} GB free" >&2
+  fi
+fi
