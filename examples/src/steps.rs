@@ -54,13 +54,56 @@ pub fn summarize(passes: &[(usize, usize, f64)]) -> String {
             (steps, step_tokens, step_ms) = (steps + 1, step_tokens + tokens, step_ms + ms);
         }
     }
+    let fit = match pass_cost(passes) {
+        Some((fixed, per_token)) => {
+            format!("; a pass costs about {fixed:.1} ms + {per_token:.2} ms a token")
+        }
+        None => String::new(),
+    };
     format!(
         "{} passes: {feeds} feeds of {feed_tokens} tokens in {:.2} s, {steps} decode steps of \
-         {step_tokens} tokens in {:.2} s",
+         {step_tokens} tokens in {:.2} s{fit}",
         feeds + steps,
         feed_ms / 1e3,
         step_ms / 1e3
     )
+}
+
+/// The least-squares line through `passes`' times against their token
+/// counts: (milliseconds a pass costs whatever it holds, milliseconds each
+/// token adds). `None` with fewer than two distinct token counts.
+pub fn pass_cost(passes: &[(usize, usize, f64)]) -> Option<(f64, f64)> {
+    let n = passes.len() as f64;
+    let mean_t = passes.iter().map(|p| p.0 as f64).sum::<f64>() / n;
+    let mean_ms = passes.iter().map(|p| p.2).sum::<f64>() / n;
+    let (mut cov, mut var) = (0.0, 0.0);
+    for &(tokens, _, ms) in passes {
+        let dt = tokens as f64 - mean_t;
+        cov += dt * (ms - mean_ms);
+        var += dt * dt;
+    }
+    if var <= 0.0 {
+        return None;
+    }
+    let per_token = cov / var;
+    Some((mean_ms - per_token * mean_t, per_token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pass_cost_is_the_line_through_the_passes() {
+        // 20 ms a pass and 3 ms a token, exactly.
+        let passes = [(1, 1, 23.0), (8, 8, 44.0), (64, 1, 212.0)];
+        let (fixed, per_token) = pass_cost(&passes).expect("three token counts");
+        assert!((fixed - 20.0).abs() < 1e-9, "{fixed}");
+        assert!((per_token - 3.0).abs() < 1e-9, "{per_token}");
+        assert_eq!(pass_cost(&[(4, 4, 10.0), (4, 4, 12.0)]), None);
+        assert_eq!(pass_cost(&[]), None);
+        assert!(summarize(&passes).ends_with("about 20.0 ms + 3.00 ms a token"));
+    }
 }
 
 impl<S: tracing::Subscriber> Layer<S> for Steps {
