@@ -53,3 +53,30 @@ fn the_keys_keep_their_order() {
     assert_eq!(keys.last(), Some(&"require_call"));
     assert_eq!(keys.len(), 31);
 }
+
+#[test]
+fn the_instructions_stop_at_the_doc_comments_first_heading() {
+    let item: syn::ItemStruct = syn::parse_quote!(
+        /// Write a short reply.
+        ///
+        /// ```text
+        /// # not a heading inside a code block
+        /// ```
+        /// Keep #hashtags and #1 as they are.
+        ///
+        /// # Notes
+        ///
+        /// For the code's readers: `repeat_penalty` stops loops.
+        struct A;
+    );
+    assert_eq!(
+        doc_comment(&item),
+        "Write a short reply.\n\n```text\n# not a heading inside a code block\n```\nKeep #hashtags and #1 as they are."
+    );
+    let only_notes: syn::ItemStruct = syn::parse_quote!(
+        /// # Notes
+        /// Nothing before the heading.
+        struct B;
+    );
+    assert_eq!(doc_comment(&only_notes), "");
+}

@@ -102,8 +102,34 @@ pub(super) fn doc_comment(item: &ItemStruct) -> String {
     doc_lines(&item.attrs)
 }
 
-/// The doc comment in `attrs`, joined into one trimmed string.
+/// What the model reads of the doc comment in `attrs`: its text up to the
+/// first Markdown heading (`# Notes`, `# Errors`, ...) outside a code block,
+/// trimmed. The sections under headings are rustdoc's only, so notes for
+/// the code's readers never reach the prompt.
 pub fn doc_lines(attrs: &[syn::Attribute]) -> String {
+    let text = all_doc_lines(attrs);
+    let mut kept = Vec::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        let start = line.trim_start();
+        if start.starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced && is_heading(start) {
+            break;
+        }
+        kept.push(line);
+    }
+    kept.join("\n").trim().to_string()
+}
+
+/// A Markdown ATX heading: one to six `#` and a space (or nothing).
+fn is_heading(line: &str) -> bool {
+    let hashes = line.chars().take_while(|c| *c == '#').count();
+    (1..=6).contains(&hashes) && line[hashes..].chars().next().is_none_or(|c| c == ' ')
+}
+
+/// The whole doc comment in `attrs`, joined into one trimmed string.
+fn all_doc_lines(attrs: &[syn::Attribute]) -> String {
     let mut lines = Vec::new();
     for attr in attrs {
         if !attr.path().is_ident("doc") {

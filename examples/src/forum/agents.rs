@@ -87,7 +87,10 @@ pub struct ClassifyFine;
 /// Write a short, friendly reply to this forum thread that helps the poster
 /// with their question about running language models locally. Be concrete.
 ///
-/// `repeat_penalty` stops the loops SmolLM2 falls into under a length bound
+/// # Notes
+///
+/// (Under this heading for the code's readers only: the model reads the doc
+/// comment up to its first heading.) `repeat_penalty` stops the loops SmolLM2 falls into under a length bound
 /// ("128GB RAM, 128GB RAM, ..."); DRY (`dry_multiplier`) keeps it from
 /// copying runs of the thread into the reply: see `--example repetition`.
 /// `max_tokens` leaves room for [`REPLY_CHARS`] characters even at a token
@@ -111,6 +114,8 @@ pub struct Draft;
 /// even if it is short or its facts are wrong. A refusal, a restatement of
 /// the post, a generic compliment or something off topic does not.
 ///
+/// # Notes
+///
 /// Measures the drafts when sizing `Draft` (`--example size`), on a bigger
 /// model (`draft_judge`); its agreement with a reading of 96 drafts is in
 /// `BENCHMARKS.md`.
@@ -123,3 +128,17 @@ pub struct Draft;
     input_format = "labelled"
 )]
 pub struct JudgeDraft;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_notes_under_a_heading_stay_out_of_the_prompt() {
+        let draft = <Draft as Agent>::INSTRUCTIONS;
+        assert!(draft.ends_with("Be concrete."), "{draft}");
+        assert!(!draft.contains("repeat_penalty"), "{draft}");
+        let judge = <JudgeDraft as Agent>::INSTRUCTIONS;
+        assert!(judge.ends_with("does not."), "{judge}");
+    }
+}
