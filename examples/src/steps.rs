@@ -89,23 +89,6 @@ pub fn pass_cost(passes: &[(usize, usize, f64)]) -> Option<(f64, f64)> {
     Some((mean_ms - per_token * mean_t, per_token))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_pass_cost_is_the_line_through_the_passes() {
-        // 20 ms a pass and 3 ms a token, exactly.
-        let passes = [(1, 1, 23.0), (8, 8, 44.0), (64, 1, 212.0)];
-        let (fixed, per_token) = pass_cost(&passes).expect("three token counts");
-        assert!((fixed - 20.0).abs() < 1e-9, "{fixed}");
-        assert!((per_token - 3.0).abs() < 1e-9, "{per_token}");
-        assert_eq!(pass_cost(&[(4, 4, 10.0), (4, 4, 12.0)]), None);
-        assert_eq!(pass_cost(&[]), None);
-        assert!(summarize(&passes).ends_with("about 20.0 ms + 3.00 ms a token"));
-    }
-}
-
 impl<S: tracing::Subscriber> Layer<S> for Steps {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
         #[derive(Default)]
@@ -135,5 +118,22 @@ impl<S: tracing::Subscriber> Layer<S> for Steps {
                 steps.push((t as usize, s as usize, ms));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pass_cost_is_the_line_through_the_passes() {
+        // 20 ms a pass and 3 ms a token, exactly.
+        let passes = [(1, 1, 23.0), (8, 8, 44.0), (64, 1, 212.0)];
+        let (fixed, per_token) = pass_cost(&passes).expect("three token counts");
+        assert!((fixed - 20.0).abs() < 1e-9, "{fixed}");
+        assert!((per_token - 3.0).abs() < 1e-9, "{per_token}");
+        assert_eq!(pass_cost(&[(4, 4, 10.0), (4, 4, 12.0)]), None);
+        assert_eq!(pass_cost(&[]), None);
+        assert!(summarize(&passes).ends_with("about 20.0 ms + 3.00 ms a token"));
     }
 }
