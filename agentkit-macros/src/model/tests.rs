@@ -64,6 +64,8 @@ fn the_instructions_stop_at_the_doc_comments_first_heading() {
         /// ```
         /// Keep #hashtags and #1 as they are.
         ///
+        ///     # an indented code line, not a heading
+        ///
         /// # Notes
         ///
         /// For the code's readers: `repeat_penalty` stops loops.
@@ -71,7 +73,7 @@ fn the_instructions_stop_at_the_doc_comments_first_heading() {
     );
     assert_eq!(
         doc_comment(&item),
-        "Write a short reply.\n\n```text\n# not a heading inside a code block\n```\nKeep #hashtags and #1 as they are."
+        "Write a short reply.\n\n```text\n# not a heading inside a code block\n```\nKeep #hashtags and #1 as they are.\n\n    # an indented code line, not a heading"
     );
     let only_notes: syn::ItemStruct = syn::parse_quote!(
         /// # Notes

@@ -112,9 +112,12 @@ pub fn doc_lines(attrs: &[syn::Attribute]) -> String {
     let mut fenced = false;
     for line in text.lines() {
         let start = line.trim_start();
-        if start.starts_with("```") {
+        // Markdown: a heading is indented by at most three spaces (four
+        // make a code block), and fences open with ``` or ~~~.
+        let indent = line.len() - start.len();
+        if start.starts_with("```") || start.starts_with("~~~") {
             fenced = !fenced;
-        } else if !fenced && is_heading(start) {
+        } else if !fenced && indent <= 3 && is_heading(start) {
             break;
         }
         kept.push(line);
