@@ -17,7 +17,13 @@ probe=$target
 while [ ! -e "$probe" ]; do
   probe=$(dirname "$probe")
 done
-free_kb=$(df -Pk "$probe" | awk 'NR == 2 { print $4 }')
+free_kb=$(df -Pk "$probe" 2>/dev/null | awk 'NR == 2 { print $4 }') || free_kb=""
+case "$free_kb" in
+  '' | *[!0-9]*)
+    echo "[disk] could not read the free space under $target (df); going on" >&2
+    exit 0
+    ;;
+esac
 free_gb=$((free_kb / 1024 / 1024))
 echo "[disk] ${free_gb} GB free under $target (a clean run needs about ${need_gb} GB)" >&2
 if [ "$free_gb" -lt "$need_gb" ]; then
