@@ -290,8 +290,8 @@ mod tools;
 mod values;
 
 pub use tools::ToolKeys;
-pub use values::doc_lines;
 use values::{doc_comment, float, integer, string, ty};
+pub use values::{doc_lines, doc_only_under_headings};
 
 #[cfg(test)]
 mod tests;

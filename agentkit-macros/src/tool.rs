@@ -89,7 +89,11 @@ pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
     if doc.is_empty() {
         errors.spanned(
             &sig.ident,
-            format!("tool `{}` needs a doc comment: it is what the model reads to decide when to call it", sig.ident),
+            format!(
+                "tool `{}` needs a doc comment: it is what the model reads to decide when to call it{}",
+                sig.ident,
+                crate::validate::heading_hint(&func.attrs)
+            ),
         );
     }
     let compile_errors = errors.to_compile_errors();

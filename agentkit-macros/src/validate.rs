@@ -128,11 +128,23 @@ pub fn check(m: &AgentModel, errors: &mut Errors) {
             &m.item.ident,
             format!(
                 "agent `{}` has no instructions: add a doc comment saying what it decides \
-                 (`/// Decide whether ...`) or give `prompt = \"...\"`",
-                m.item.ident
+                 (`/// Decide whether ...`) or give `prompt = \"...\"`{}",
+                m.item.ident,
+                heading_hint(&m.item.attrs)
             ),
         ),
         None => {}
+    }
+}
+
+/// What to add to a "no instructions" error when the doc comment has text,
+/// all of it under a heading the model does not read.
+pub(crate) fn heading_hint(attrs: &[syn::Attribute]) -> &'static str {
+    if crate::model::doc_only_under_headings(attrs) {
+        "; the doc comment's text is all under a heading (`# ...`), and the model reads \
+         only what comes before the first heading: put what it should read above it"
+    } else {
+        ""
     }
 }
 

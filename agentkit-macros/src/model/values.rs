@@ -131,6 +131,12 @@ fn is_heading(line: &str) -> bool {
     (1..=6).contains(&hashes) && line[hashes..].chars().next().is_none_or(|c| c == ' ')
 }
 
+/// Whether `attrs` hold a doc comment whose text is all under headings, so
+/// the model would read none of it (the "no instructions" errors say so).
+pub fn doc_only_under_headings(attrs: &[syn::Attribute]) -> bool {
+    doc_lines(attrs).is_empty() && !all_doc_lines(attrs).is_empty()
+}
+
 /// The whole doc comment in `attrs`, joined into one trimmed string.
 fn all_doc_lines(attrs: &[syn::Attribute]) -> String {
     let mut lines = Vec::new();
