@@ -232,6 +232,50 @@ async fn scored_choices_agree_with_greedy_when_one_answer_dominates() {
     assert!(s.confidence() > 0.0 && s.confidence() <= 1.0);
 }
 
+/// A scored call gets the same probabilities however its prompt reaches the
+/// model: cold, again with all but its end cached, and beside seven other
+/// calls. llama.cpp computes a prompt's lone last token unlike the same
+/// token in a longer piece, and the warm repeat once evaluated just that
+/// token: its probabilities moved (0.526 against 0.512 for one answer of the
+/// flagship's screen).
+#[tokio::test]
+async fn a_scored_call_scores_the_same_cold_warm_and_beside_others() {
+    // A backend of its own, so no other test has warmed it.
+    let rt = Runtime::builder()
+        .backend(Llama::new(LlamaConfig::default().threads(2)).unwrap())
+        .build();
+    let text = "The light is red, so stop the car now.".to_string();
+    let cold = agentkit::scored(ReadLight)
+        .run(&rt, text.clone())
+        .await
+        .unwrap();
+    let warm = agentkit::scored(ReadLight)
+        .run(&rt, text.clone())
+        .await
+        .unwrap();
+    assert_eq!(cold.fields, warm.fields, "cold against warm");
+    let mut texts: Vec<String> = [
+        "Green light, go ahead.",
+        "The light is amber: slow down.",
+        "It's red, wait here.",
+        "Signal shows green now.",
+        "Yellow light ahead, careful.",
+        "Red light. Stop!",
+        "All clear, the light turned green.",
+    ]
+    .map(String::from)
+    .to_vec();
+    texts.insert(3, text);
+    let screen = agentkit::scored(ReadLight);
+    let together =
+        futures_util::future::join_all(texts.into_iter().map(|t| screen.run(&rt, t))).await;
+    let beside = together[3].as_ref().unwrap();
+    assert_eq!(
+        cold.fields, beside.fields,
+        "alone against beside seven others"
+    );
+}
+
 #[derive(Serialize, Deserialize, JsonSchema, Debug)]
 struct Essay {
     /// a long essay

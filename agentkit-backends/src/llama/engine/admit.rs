@@ -10,7 +10,7 @@ use llama_cpp_2::token::LlamaToken;
 
 use super::slots::{common_prefix, Sequence, Slot, Wait};
 use super::task::{Job, Stats};
-use super::Engine;
+use super::{reusable, Engine};
 
 /// How a new sequence starts.
 enum Start {
@@ -86,14 +86,17 @@ impl Engine {
         })
     }
 
-    /// The slot sharing the longest prefix with `prompt` (short of its last
-    /// token, whose logits the new sequence must compute), and that length.
+    /// The slot sharing the longest prefix with `prompt` that can be reused
+    /// ([`reusable`]: short of the last tokens, whose logits the new
+    /// sequence computes, and ending where a cut changes no numbers), and
+    /// that length.
     fn best_source(&self, prompt: &[LlamaToken]) -> Option<(usize, usize)> {
-        let limit = prompt.len().saturating_sub(1);
         self.slots
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| Some((i, common_prefix(s.known()?, prompt).min(limit))))
+            .filter_map(|(i, s)| {
+                Some((i, reusable(common_prefix(s.known()?, prompt), prompt.len())))
+            })
             .filter(|(_, n)| *n > 0)
             .max_by_key(|(i, n)| (*n, std::cmp::Reverse(*i)))
     }

@@ -46,6 +46,39 @@ use slots::Slot;
 /// The most tokens evaluated in one `llama_decode`.
 pub(super) const BATCH: usize = 512;
 
+/// The fewest tokens in a piece of a cut prompt. llama.cpp's CPU kernels
+/// compute a token differently depending on the piece it is evaluated in,
+/// so a prompt is cut (into chunks, or after a reused prefix) only where a
+/// cold evaluation gives the same numbers; `--example splits` cuts one
+/// prompt at every point and shows it:
+///
+/// - SmolLM2 (Q4_1): its last logits moved by up to 0.47 when the prompt's
+///   last token came alone, and by 0 for any piece of two or more;
+/// - Qwen2.5-0.5B (Q4_K_M): by about 0.25 unless the cut is a multiple of 4
+///   tokens from the start and leaves 8 or more (its kernels take rows four
+///   at a time, and a short piece another way).
+///
+/// So a piece has at least 8 tokens and starts at a multiple of [`ALIGN`].
+/// A call whose prompt is all cached (an exact repeat) evaluates 8 to 15 of
+/// its last tokens instead of one. What shares a pass with a call can still
+/// move its numbers on kernels that take rows in blocks: alone or beside
+/// seven other calls, a probability on Qwen2.5 moved by about 0.01
+/// (SmolLM2's did not move).
+pub(super) const MIN_PIECE: usize = 8;
+
+/// Where a prompt may be cut: at multiples of this many tokens (see
+/// [`MIN_PIECE`]; Qwen2.5's kernels here need 4, and 8 also covers kernels
+/// that take rows eight at a time).
+pub(super) const ALIGN: usize = 8;
+
+/// How many of a prompt's `len` tokens can be reused from a cache holding
+/// its first `held`: a cut point ([`ALIGN`]) leaving at least [`MIN_PIECE`]
+/// tokens to evaluate.
+pub(super) fn reusable(held: usize, len: usize) -> usize {
+    let most = held.min(len.saturating_sub(MIN_PIECE));
+    most - most % ALIGN
+}
+
 /// How an engine is sized.
 #[derive(Debug, Clone)]
 pub(super) struct EngineConfig {

@@ -10,7 +10,7 @@ use llama_cpp_2::token::LlamaToken;
 
 use super::slots::{Sequence, Slot};
 use super::task::{Next, Stats};
-use super::{Engine, BATCH};
+use super::{reusable, Engine, ALIGN, BATCH, MIN_PIECE};
 use crate::llama::errors::{caused, failure};
 
 /// A sequence's place in the batch being built.
@@ -88,7 +88,9 @@ impl Engine {
                     wait.upto
                 }
                 // Finished: it holds all it will ever hold (its prompt).
-                Slot::Cached { id, tokens, .. } if *id == wait.id => tokens.len().min(wait.upto),
+                Slot::Cached { id, tokens, .. } if *id == wait.id => {
+                    reusable(tokens.len(), seq.job.prompt.len()).min(wait.upto)
+                }
                 // The source is gone (cancelled or evicted): evaluate in full.
                 _ => 0,
             };
@@ -160,10 +162,13 @@ impl Engine {
                 }
                 seq.feed.len()
             } else {
-                seq.feed.len().min(room)
+                piece(seq.tokens.len(), seq.feed.len(), room)
             };
-            if count == 0 {
+            if room == 0 {
                 break;
+            }
+            if count == 0 {
+                continue;
             }
             room -= count;
             picked.push((slot, count));
@@ -340,5 +345,22 @@ impl Engine {
         } else {
             self.ctx.forget(slot, 0);
         }
+    }
+}
+
+/// How many tokens of a feed `len` long, after the `base` a sequence holds,
+/// go in a pass with `room` left: all when they fit, else as many as fit up
+/// to a cut point ([`ALIGN`]) with [`MIN_PIECE`] tokens or more either
+/// side; 0 when the feed waits for the next pass.
+pub(super) fn piece(base: usize, len: usize, room: usize) -> usize {
+    if len <= room {
+        return len;
+    }
+    let end = (base + room.min(len.saturating_sub(MIN_PIECE))) / ALIGN * ALIGN;
+    let take = end.saturating_sub(base);
+    if take < MIN_PIECE {
+        0
+    } else {
+        take
     }
 }

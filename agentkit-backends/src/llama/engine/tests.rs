@@ -275,38 +275,38 @@ fn a_step_evaluates_the_prompt_then_one_token_per_step_and_caches_what_it_held()
 }
 
 #[test]
-fn a_later_job_reuses_the_cached_prefix_short_of_its_last_token() {
+fn a_later_job_reuses_the_cached_prefix_up_to_a_cut_point_short_of_its_last_tokens() {
     for unified in [true, false] {
         let mut engine = engine(2, 1024, unified);
-        let shared = prompt(40, 4);
+        let shared = prompt(48, 4);
         let (a, _, _) = job(&shared, 2);
         assert!(engine.admit(a).is_ok());
         run_to_idle(&mut engine);
-        // Same 40 tokens, then its own 5.
+        // Same 48 tokens (a multiple of ALIGN), then its own 8.
         let mut longer = shared.clone();
-        longer.extend([11, 12, 13, 14, 15]);
+        longer.extend([11, 12, 13, 14, 15, 16, 17, 18]);
         let (b, b_out, _) = job(&longer, 2);
         assert!(engine.admit(b).is_ok());
         run_to_idle(&mut engine);
         let report = b_out.lock().unwrap().take().unwrap();
         assert!(report.result.is_ok(), "{:?}", report.result);
-        assert_eq!(report.stats.reused, 40, "unified = {unified}");
-        // The very same prompt again: all but its last token are reused,
-        // since that token's logits must be computed.
+        assert_eq!(report.stats.reused, 48, "unified = {unified}");
+        // The very same prompt again: its last token's logits must be
+        // computed, in a piece of eight or more from a cut point: 40 reused.
         let (c, c_out, _) = job(&shared, 2);
         assert!(engine.admit(c).is_ok());
         run_to_idle(&mut engine);
-        assert_eq!(c_out.lock().unwrap().as_ref().unwrap().stats.reused, 39);
+        assert_eq!(c_out.lock().unwrap().as_ref().unwrap().stats.reused, 40);
     }
 }
 
 #[test]
 fn a_job_sharing_a_prompt_still_being_evaluated_waits_for_it_then_copies_it() {
     let mut engine = engine(2, 1024, false);
-    let shared = prompt(40, 5);
+    let shared = prompt(48, 5);
     let (a, _, _) = job(&shared, 2);
     let mut longer = shared.clone();
-    longer.push(42);
+    longer.extend([42, 43, 44, 45, 46, 47, 48, 49]);
     let (b, b_out, _) = job(&longer, 2);
     assert!(engine.admit(a).is_ok());
     assert!(engine.admit(b).is_ok());
@@ -314,9 +314,9 @@ fn a_job_sharing_a_prompt_still_being_evaluated_waits_for_it_then_copies_it() {
         panic!("b is not running");
     };
     let wait = seq.wait.expect("b waits for a's prompt");
-    assert_eq!((wait.slot, wait.upto), (0, 40));
+    assert_eq!((wait.slot, wait.upto), (0, 48));
     run_to_idle(&mut engine);
-    assert_eq!(b_out.lock().unwrap().as_ref().unwrap().stats.reused, 40);
+    assert_eq!(b_out.lock().unwrap().as_ref().unwrap().stats.reused, 48);
 }
 
 #[test]
@@ -349,4 +349,41 @@ fn unified_cells_are_made_room_for_by_dropping_the_oldest_cached_sequence() {
     let (busy, cached) = engine.cells_in_use();
     assert_eq!((busy, cached), (210, 210));
     run_to_idle(&mut engine);
+}
+
+#[test]
+fn a_prompt_is_cut_only_at_multiples_of_align_into_pieces_of_eight_or_more() {
+    use super::step::piece;
+    use super::{reusable, ALIGN};
+    // Whole when it fits, a lone token included (a decode step).
+    assert_eq!(piece(7, 1, 1), 1);
+    assert_eq!(piece(0, 40, 512), 40);
+    // Cut at a multiple of ALIGN, leaving eight or more behind.
+    assert_eq!(piece(0, 513, 512), 504);
+    assert_eq!(piece(0, 600, 512), 512);
+    assert_eq!(piece(32, 100, 20), 16);
+    assert_eq!(piece(0, 24, 16), 16);
+    // Waits rather than cut elsewhere.
+    assert_eq!(piece(0, 40, 7), 0);
+    assert_eq!(piece(0, 17, 16), 8);
+    assert_eq!(piece(0, 15, 14), 0);
+    for base in [0, 8, 32, 5] {
+        for len in 2..70 {
+            for room in 0..70 {
+                let take = piece(base, len, room);
+                assert!(take <= room && take <= len, "{base} {len} {room}");
+                if take != 0 && take != len {
+                    assert_eq!((base + take) % ALIGN, 0, "{base} {len} {room}");
+                    assert!(take >= 8 && len - take >= 8, "{base} {len} {room}");
+                }
+            }
+        }
+    }
+    // Reuse ends at a cut point, eight or more tokens short of the prompt.
+    assert_eq!(reusable(45, 50), 40);
+    assert_eq!(reusable(48, 56), 48);
+    assert_eq!(reusable(48, 53), 40);
+    assert_eq!(reusable(48, 48), 40);
+    assert_eq!(reusable(100, 18), 8);
+    assert_eq!(reusable(7, 100), 0);
 }
