@@ -363,9 +363,9 @@ fn a_prompt_is_cut_only_at_multiples_of_align_into_pieces_of_eight_or_more() {
     assert_eq!(piece(0, 600, 512), 512);
     assert_eq!(piece(32, 100, 20), 16);
     assert_eq!(piece(0, 24, 16), 16);
+    assert_eq!(piece(0, 17, 16), 8);
     // Waits rather than cut elsewhere.
     assert_eq!(piece(0, 40, 7), 0);
-    assert_eq!(piece(0, 17, 16), 8);
     assert_eq!(piece(0, 15, 14), 0);
     for base in [0, 8, 32, 5] {
         for len in 2..70 {
