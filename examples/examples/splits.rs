@@ -1,10 +1,10 @@
 //! Does a prompt's last logits depend on where the prompt is cut into
 //! `llama_decode` calls? One prompt is evaluated whole, then cut at every
 //! point of its last 40 tokens (and so are three shorter prompts), and each
-//! cut is compared with the whole prompt's last logits. The batching engine cuts prompts only at multiples of 8 that leave
-//! 8 tokens or more (a reused prefix ends at such a point too): the last
-//! line says whether every such cut gave the numbers of the whole prompt on
-//! this machine and model.
+//! cut is compared with the whole prompt's last logits. The batching engine
+//! cuts prompts only at multiples of 8 that leave 8 tokens or more (a reused
+//! prefix ends at such a point too): the last line says whether every such
+//! cut gave the numbers of the whole prompt on this machine and model.
 //!
 //! ```text
 //! cargo run --release -p agentkit-examples --example splits [-- MODEL.gguf ...]
@@ -41,7 +41,6 @@ fn engine_may_cut(at: usize, len: usize) -> bool {
 fn last_logits(ctx: &mut LlamaContext, tokens: &[LlamaToken], cuts: &[usize]) -> Result<Vec<f32>> {
     ctx.clear_kv_cache();
     let mut start = 0;
-    let mut logits = Vec::new();
     for &end in cuts.iter().chain(std::iter::once(&tokens.len())) {
         let mut batch = LlamaBatch::new(512, 1);
         for (pos, token) in tokens.iter().enumerate().take(end).skip(start) {
@@ -50,10 +49,8 @@ fn last_logits(ctx: &mut LlamaContext, tokens: &[LlamaToken], cuts: &[usize]) ->
         ctx.decode(&mut batch)?;
         start = end;
     }
-    logits.extend_from_slice(ctx.get_logits_ith(i32::try_from(
-        tokens.len() - 1 - cuts.last().map_or(0, |c| *c),
-    )?));
-    Ok(logits)
+    let last = tokens.len() - 1 - cuts.last().map_or(0, |c| *c);
+    Ok(ctx.get_logits_ith(i32::try_from(last)?).to_vec())
 }
 
 /// Cuts the prompt (and the prompt short of its last one to three tokens)
